@@ -1,0 +1,34 @@
+import { Effect, Layer } from "effect"
+import { HttpServer } from "effect/http"
+import { CacheStore } from "./capabilities/cache/CacheStore.ts"
+import * as Cache from "./capabilities/cache/CacheStore.ts"
+import * as Database from "./capabilities/database/Database.ts"
+import * as AppConfig from "./config/AppConfig.ts"
+import * as Logging from "./observability/Logging.ts"
+
+/** One start-up line per capability, saying which backend is active. */
+const announce = Layer.effectDiscard(Effect.gen(function*() {
+  const database = yield* Database.DatabaseInfo
+  const cache = yield* CacheStore
+  yield* Effect.logInfo(`database: ${database.description}`)
+  yield* Effect.logInfo(`cache: ${cache.description}`)
+  yield* Effect.logInfo("clock: system (Effect Clock)")
+}))
+
+/**
+ * Every capability chosen from configuration, migrations applied when MIGRATE_ON_START says so.
+ * The server and the worker both start from this.
+ */
+export const layer = Layer.mergeAll(announce, Database.layerMigrateOnStart).pipe(
+  Layer.provideMerge(Layer.mergeAll(Database.layer, Cache.layer)),
+  Layer.provideMerge(Logging.layer),
+  Layer.provideMerge(AppConfig.layer)
+)
+
+/** Logs the address once the server listens, with the time since the process started. */
+export const announceListening = Layer.effectDiscard(Effect.gen(function*() {
+  const server = yield* HttpServer.HttpServer
+  yield* Effect.logInfo(
+    `listening on ${HttpServer.formatAddress(server.address)} (started in ${Math.round(performance.now())} ms)`
+  )
+}))

@@ -1,0 +1,161 @@
+import { isIP } from "node:net"
+import { Config, Context, Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
+
+/**
+ * Every setting of the Core API, read from environment variables once at start-up.
+ * Each variable is decoded on its own so that a bad environment reports every bad
+ * variable at once, by name, instead of only the first one.
+ */
+export interface AppSettings {
+  readonly nodeEnv: "development" | "test" | "production"
+  readonly host: string
+  readonly port: number
+  /** `None`: run on the embedded PostgreSQL (PGlite) under `dataDir`. */
+  readonly databaseUrl: Option.Option<Redacted.Redacted>
+  readonly databasePoolMax: number
+  readonly dataDir: string
+  /** `None`: Redis-backed stores are replaced by in-memory ones. */
+  readonly redisUrl: Option.Option<Redacted.Redacted>
+  readonly jwtSecret: Redacted.Redacted
+  readonly jwtSecretIsDevelopmentDefault: boolean
+  readonly migrateOnStart: boolean
+  readonly logLevel: LogLevel.LogLevel
+  readonly corsOrigins: ReadonlyArray<string>
+  readonly trustedProxies: ReadonlyArray<string>
+  readonly healthCheckTimeout: Duration.Duration
+  readonly shutdownTimeout: Duration.Duration
+}
+
+export class AppConfig extends Context.Service<AppConfig, AppSettings>()("customify/config/AppConfig") {}
+
+/** Used only outside production, and loudly marked so nobody mistakes it for a real secret. */
+export const DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-do-not-use-in-production!"
+const MIN_JWT_SECRET_LENGTH = 32
+
+export class InvalidConfiguration extends Error {
+  readonly _tag = "InvalidConfiguration"
+  readonly problems: ReadonlyArray<string>
+  constructor(problems: ReadonlyArray<string>) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`)
+    this.name = "InvalidConfiguration"
+    this.problems = problems
+  }
+}
+
+const commaList = (name: string) =>
+  Config.String(name).pipe(
+    Config.withDefault(""),
+    Config.map((raw) => raw.split(",").map((item) => item.trim()).filter((item) => item.length > 0))
+  )
+
+const isOrigin = (value: string): boolean => {
+  try {
+    const url = new URL(value)
+    return (url.protocol === "http:" || url.protocol === "https:") && url.origin === value
+  } catch {
+    return false
+  }
+}
+
+const isIpOrCidr = (value: string): boolean => {
+  const [address, prefix, ...rest] = value.split("/")
+  const family = isIP(address ?? "")
+  if (family === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  const bits = Number(prefix)
+  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128)
+}
+
+
+const settings = {
+  nodeEnv: Config.Literals(["development", "test", "production"], "NODE_ENV").pipe(Config.withDefault("development")),
+  host: Config.String("HOST").pipe(Config.withDefault("0.0.0.0")),
+  port: Config.Port("PORT").pipe(Config.withDefault(3000)),
+  databaseUrl: Config.Redacted("DATABASE_URL").pipe(Config.option),
+  databasePoolMax: Config.Int("DATABASE_POOL_MAX").pipe(Config.withDefault(10)),
+  dataDir: Config.String("DATA_DIR").pipe(Config.withDefault("./.data")),
+  redisUrl: Config.Redacted("REDIS_URL").pipe(Config.option),
+  jwtSecret: Config.Redacted("JWT_SECRET").pipe(Config.option),
+  migrateOnStart: Config.Boolean("MIGRATE_ON_START").pipe(Config.withDefault(true)),
+  logLevel: Config.LogLevel("LOG_LEVEL").pipe(Config.withDefault("Info" as const)),
+  corsOrigins: commaList("CORS_ORIGINS"),
+  trustedProxies: commaList("TRUSTED_PROXIES"),
+  healthCheckTimeout: Config.Duration("HEALTH_CHECK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(1))),
+  shutdownTimeout: Config.Duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
+} as const
+
+type Raw = { readonly [K in keyof typeof settings]: Config.Success<(typeof settings)[K]> }
+
+const crossChecks = (raw: Raw): ReadonlyArray<string> => {
+  const problems: Array<string> = []
+  if (raw.databasePoolMax < 1) problems.push("DATABASE_POOL_MAX: must be at least 1")
+  for (const origin of raw.corsOrigins) {
+    if (!isOrigin(origin)) problems.push(`CORS_ORIGINS: "${origin}" is not an origin like https://shop.example.com`)
+  }
+  for (const proxy of raw.trustedProxies) {
+    if (!isIpOrCidr(proxy)) problems.push(`TRUSTED_PROXIES: "${proxy}" is not an IP address or CIDR range`)
+  }
+  if (Option.isSome(raw.databaseUrl) && !/^postgres(ql)?:\/\//.test(Redacted.value(raw.databaseUrl.value))) {
+    problems.push("DATABASE_URL: must be a postgres:// or postgresql:// URL")
+  }
+  if (Option.isSome(raw.redisUrl) && !/^rediss?:\/\//.test(Redacted.value(raw.redisUrl.value))) {
+    problems.push("REDIS_URL: must be a redis:// or rediss:// URL")
+  }
+  const secret = Option.map(raw.jwtSecret, Redacted.value)
+  if (raw.nodeEnv === "production") {
+    if (Option.isNone(secret) || secret.value === DEVELOPMENT_JWT_SECRET) {
+      problems.push("JWT_SECRET: required in production (the development secret is refused)")
+    }
+  }
+  if (Option.isSome(secret) && secret.value.length < MIN_JWT_SECRET_LENGTH) {
+    problems.push(`JWT_SECRET: must be at least ${MIN_JWT_SECRET_LENGTH} characters (256 bits)`)
+  }
+  return problems
+}
+
+/** Reads and validates every setting; fails with every problem found, each naming its variable. */
+export const loadSettings: Effect.Effect<AppSettings, InvalidConfiguration> = Effect.gen(function*() {
+  const results = yield* Effect.forEach(
+    Object.entries(settings),
+    ([key, config]) => Effect.result(Effect.map(config as Config.Config<unknown>, (value) => [key, value] as const)),
+    { concurrency: 1 }
+  )
+  const problems: Array<string> = []
+  const values: Record<string, unknown> = {}
+  for (const result of results) {
+    if (result._tag === "Success") values[result.success[0]] = result.success[1]
+    else problems.push(result.failure.message.replace(/\s+/g, " ").replace(/^(.*) at \["(\w+)"\]$/, "$2: $1"))
+  }
+  if (problems.length > 0) return yield* Effect.fail(new InvalidConfiguration(problems))
+  const raw = values as unknown as Raw
+  const cross = crossChecks(raw)
+  if (cross.length > 0) return yield* Effect.fail(new InvalidConfiguration(cross))
+  return {
+    ...raw,
+    jwtSecret: Option.getOrElse(raw.jwtSecret, () => Redacted.make(DEVELOPMENT_JWT_SECRET)),
+    jwtSecretIsDevelopmentDefault: Option.isNone(raw.jwtSecret)
+  }
+})
+
+export const layer: Layer.Layer<AppConfig, InvalidConfiguration> = Layer.effect(AppConfig, loadSettings)
+
+/** For tests: settings with every default, overridden where given. */
+export const layerTest = (overrides: Partial<AppSettings> = {}): Layer.Layer<AppConfig> =>
+  Layer.succeed(AppConfig, {
+    nodeEnv: "test",
+    host: "127.0.0.1",
+    port: 0,
+    databaseUrl: Option.none(),
+    databasePoolMax: 4,
+    dataDir: "./.data",
+    redisUrl: Option.none(),
+    jwtSecret: Redacted.make(DEVELOPMENT_JWT_SECRET),
+    jwtSecretIsDevelopmentDefault: true,
+    migrateOnStart: true,
+    logLevel: "Info",
+    corsOrigins: [],
+    trustedProxies: [],
+    healthCheckTimeout: Duration.seconds(1),
+    shutdownTimeout: Duration.seconds(10),
+    ...overrides
+  })
