@@ -16,14 +16,16 @@ const announce = Layer.effectDiscard(Effect.gen(function*() {
 }))
 
 /**
- * Every capability chosen from configuration, migrations applied when MIGRATE_ON_START says so.
- * The server and the worker both start from this.
+ * Every capability chosen from the given configuration, migrations applied when
+ * MIGRATE_ON_START says so. The server, the worker and the tests all start from this.
  */
-export const layer = Layer.mergeAll(announce, Database.layerMigrateOnStart).pipe(
+export const layerFromConfig = Layer.mergeAll(announce, Database.layerMigrateOnStart).pipe(
   Layer.provideMerge(Layer.mergeAll(Database.layer, Cache.layer)),
-  Layer.provideMerge(Logging.layer),
-  Layer.provideMerge(AppConfig.layer)
+  Layer.provideMerge(Logging.layer)
 )
+
+/** The capabilities configured from the environment. */
+export const layer = layerFromConfig.pipe(Layer.provideMerge(AppConfig.layer))
 
 /** Logs the address once the server listens, with the time since the process started. */
 export const announceListening = Layer.effectDiscard(Effect.gen(function*() {

@@ -113,6 +113,14 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   return problems
 }
 
+/** `SchemaError(Expected a value between 1 and 65535 at ["PORT"])` → `PORT: Expected a value between 1 and 65535`. */
+const describeConfigError = (message: string): string => {
+  const flat = message.replace(/\s+/g, " ")
+  const variable = /at \["(\w+)"\]/.exec(flat)?.[1]
+  const reason = flat.replace(/^\w+\(/, "").replace(/\)$/, "").replace(/ at \["\w+"\]/, "").trim()
+  return variable === undefined ? reason : `${variable}: ${reason}`
+}
+
 /** Reads and validates every setting; fails with every problem found, each naming its variable. */
 export const loadSettings: Effect.Effect<AppSettings, InvalidConfiguration> = Effect.gen(function*() {
   const results = yield* Effect.forEach(
@@ -124,7 +132,7 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfiguration> = Ef
   const values: Record<string, unknown> = {}
   for (const result of results) {
     if (result._tag === "Success") values[result.success[0]] = result.success[1]
-    else problems.push(result.failure.message.replace(/\s+/g, " ").replace(/^(.*) at \["(\w+)"\]$/, "$2: $1"))
+    else problems.push(describeConfigError(result.failure.message))
   }
   if (problems.length > 0) return yield* Effect.fail(new InvalidConfiguration(problems))
   const raw = values as unknown as Raw

@@ -1,0 +1,83 @@
+import { Effect, Exit, Scope } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeTestApp } from "../support/app.ts"
+import { adminQuery, freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import { freePort } from "../support/servers.ts"
+
+const serverUrl = realDatabaseUrl()
+const redisUrl = realRedisUrl()
+const scope = Effect.runSync(Scope.make())
+let databaseUrl: string
+let databaseName: string
+
+beforeAll(async () => {
+  if (serverUrl === undefined) throw new Error("these tests need a real PostgreSQL (see test/support/globalSetup.ts)")
+  databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
+  databaseName = new URL(databaseUrl).pathname.slice(1)
+})
+afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+
+const getHealth = async (app: ReturnType<typeof makeTestApp>) => {
+  const response = await app.handler(new Request("http://test/health"))
+  return { status: response.status, body: await response.json() as Record<string, unknown> }
+}
+
+describe("GET /health", () => {
+  it("is healthy with both real servers connected", async () => {
+    const app = makeTestApp({ databaseUrl, redisUrl })
+    try {
+      expect(await getHealth(app)).toEqual({
+        status: 200,
+        body: { status: "healthy", database: "connected", redis: "connected" }
+      })
+    } finally {
+      await app.dispose()
+    }
+  })
+
+  it("is degraded (still 200) when Redis is unreachable, and answers within the timeout", async () => {
+    const closedPort = await freePort()
+    const app = makeTestApp({ databaseUrl, redisUrl: `redis://127.0.0.1:${closedPort}/0` })
+    try {
+      const started = performance.now()
+      const health = await getHealth(app)
+      expect(health).toEqual({ status: 200, body: { status: "degraded", database: "connected", redis: "unreachable" } })
+      expect(performance.now() - started).toBeLessThan(5_000)
+    } finally {
+      await app.dispose()
+    }
+  })
+
+  it("is unhealthy (503) while the database refuses connections, and recovers without a restart", async () => {
+    const app = makeTestApp({ databaseUrl, redisUrl })
+    try {
+      expect((await getHealth(app)).status).toBe(200)
+      await Effect.runPromise(adminQuery(serverUrl!, `ALTER DATABASE ${databaseName} ALLOW_CONNECTIONS false`))
+      await Effect.runPromise(adminQuery(
+        serverUrl!,
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${databaseName}'`
+      ))
+      expect(await getHealth(app)).toEqual({
+        status: 503,
+        body: { status: "unhealthy", database: "unreachable", redis: "connected" }
+      })
+      await Effect.runPromise(adminQuery(serverUrl!, `ALTER DATABASE ${databaseName} ALLOW_CONNECTIONS true`))
+      expect((await getHealth(app)).body).toEqual({ status: "healthy", database: "connected", redis: "connected" })
+    } finally {
+      await Effect.runPromise(adminQuery(serverUrl!, `ALTER DATABASE ${databaseName} ALLOW_CONNECTIONS true`))
+      await app.dispose()
+    }
+  })
+
+  it("says embedded for both on embedded defaults", async () => {
+    const app = makeTestApp({})
+    try {
+      expect(await getHealth(app)).toEqual({
+        status: 200,
+        body: { status: "healthy", database: "embedded", redis: "embedded" }
+      })
+    } finally {
+      await app.dispose()
+    }
+  })
+})

@@ -1,0 +1,46 @@
+import { randomUUID } from "node:crypto"
+import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { describe, expect, it } from "vitest"
+import { CacheStore, layerRedis } from "../../src/capabilities/cache/CacheStore.ts"
+import { realRedisUrl } from "../support/database.ts"
+import { freePort } from "../support/servers.ts"
+
+const run = <A, E>(url: string, program: Effect.Effect<A, E, CacheStore>) =>
+  Effect.runPromise(program.pipe(Effect.provide(Layer.fresh(layerRedis(Redacted.make(url))))))
+
+describe("the Redis cache", () => {
+  const url = realRedisUrl()
+
+  it("stores, expires and deletes on a real Redis", async () => {
+    if (url === undefined) throw new Error("needs a real Redis (see test/support/globalSetup.ts)")
+    const key = `test:${randomUUID()}`
+    const result = await run(url, Effect.gen(function*() {
+      const cache = yield* CacheStore
+      yield* cache.ping
+      yield* cache.set(key, "value", Duration.millis(150))
+      const stored = yield* cache.get(key)
+      yield* Effect.sleep(Duration.millis(300))
+      const expired = yield* cache.get(key)
+      yield* cache.set(key, "again", Duration.minutes(1))
+      yield* cache.delete(key)
+      const deleted = yield* cache.get(key)
+      return { kind: cache.kind, description: cache.description, stored, expired, deleted }
+    }))
+    expect(result.kind).toBe("redis")
+    expect(result.description).toMatch(/^redis 127\.0\.0\.1:\d+\/0$/)
+    expect(result.stored).toEqual(Option.some("value"))
+    expect(result.expired).toEqual(Option.none())
+    expect(result.deleted).toEqual(Option.none())
+  })
+
+  it("fails fast, without hanging, when Redis is unreachable", async () => {
+    const closed = `redis://127.0.0.1:${await freePort()}/0`
+    const started = performance.now()
+    const outcome = await run(closed, Effect.gen(function*() {
+      const cache = yield* CacheStore
+      return yield* cache.get("anything").pipe(Effect.result)
+    }))
+    expect(outcome._tag).toBe("Failure")
+    expect(performance.now() - started).toBeLessThan(3_000)
+  })
+})

@@ -1,0 +1,34 @@
+import { Duration, Layer, Option, Redacted } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
+import * as Capabilities from "../../src/Capabilities.ts"
+import * as AppConfig from "../../src/config/AppConfig.ts"
+import * as Server from "../../src/http/Server.ts"
+
+export interface TestAppOptions {
+  /** Real PostgreSQL; undefined: an in-memory PGlite. */
+  readonly databaseUrl?: string | undefined
+  /** Real Redis; undefined: the in-memory cache. */
+  readonly redisUrl?: string | undefined
+  readonly config?: Partial<AppConfig.AppSettings>
+}
+
+/** Test settings: the given backends, quiet logs, everything else at its default. */
+export const testConfig = (options: TestAppOptions) =>
+  AppConfig.layerTest({
+    databaseUrl: Option.map(Option.fromNullishOr(options.databaseUrl), Redacted.make),
+    redisUrl: Option.map(Option.fromNullishOr(options.redisUrl), Redacted.make),
+    logLevel: "None",
+    healthCheckTimeout: Duration.seconds(1),
+    ...options.config
+  })
+
+/** The real routes and pipeline over the real capabilities, as a fetch-style handler (no port). */
+export const makeTestApp = (options: TestAppOptions = {}) =>
+  HttpRouter.toWebHandler(
+    Server.AppRoutes.pipe(
+      Layer.provideMerge(Capabilities.layerFromConfig),
+      Layer.provide(testConfig(options)),
+      Layer.provide(HttpServer.layerServices)
+    ),
+    { disableLogger: true }
+  )
