@@ -42,7 +42,7 @@ const ProbeHandlers = HttpApiBuilder.group(ProbeApi, "probe", (handlers) =>
       .handle("get", ({ params }) => Effect.succeed({ id: params.id }))
       .handle("defect", () => Effect.die(new Error("secret internal detail: password=hunter2")))
       .handle("undeclared", () =>
-        Effect.fail(new UndeclaredDatabaseError({ message: "relation \"users\" does not exist" })) as never)
+        Effect.fail(new UndeclaredDatabaseError({ message: "relation \"users\" does not exist" })) as unknown as Effect.Effect<void>)
   ))
 
 const logged: Array<string> = []

@@ -27,7 +27,7 @@ export const makeTestApp = (options: TestAppOptions = {}) =>
   HttpRouter.toWebHandler(
     Server.AppRoutes.pipe(
       Layer.provideMerge(Capabilities.layerFromConfig),
-      Layer.provide(testConfig(options)),
+      Layer.provideMerge(testConfig(options)),
       Layer.provide(HttpServer.layerServices)
     ),
     { disableLogger: true }
