@@ -1,5 +1,5 @@
 import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import * as Capabilities from "./Capabilities.ts"
 import * as Server from "./http/Server.ts"
 
@@ -9,11 +9,15 @@ const Main = Capabilities.announceListening.pipe(
   Layer.provide(Capabilities.layer)
 )
 
+/** SIGTERM/SIGINT interrupt the server, which drains and closes everything: a clean stop, exit 0. */
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+
 Layer.launch(Main).pipe(
   Effect.catchTag("InvalidConfiguration", (error) =>
     Effect.sync(() => {
       console.error(error.message)
       process.exitCode = 78 // EX_CONFIG
     })),
-  NodeRuntime.runMain({ disableErrorReporting: false })
+  NodeRuntime.runMain({ teardown })
 )

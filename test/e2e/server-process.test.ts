@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Exit, Scope } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import { freePort } from "../support/servers.ts"
+
+/** `node src/main.ts` as a newcomer runs it, in its own process, with the given environment. */
+const startServer = (env: Record<string, string>) => {
+  const child = spawn(process.execPath, ["src/main.ts"], {
+    env: { PATH: process.env["PATH"] ?? "", HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (chunk: Buffer) => void (stdout += chunk.toString()))
+  child.stderr!.on("data", (chunk: Buffer) => void (stderr += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  const listening = new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (stdout.includes("listening on")) {
+        clearInterval(timer)
+        resolve()
+      }
+    }, 20)
+    void exited.then((code) => {
+      clearInterval(timer)
+      reject(new Error(`server exited with ${code}: ${stderr}${stdout}`))
+    })
+  })
+  listening.catch(() => {}) // awaited by the tests that expect a start; others watch `exited`
+  return { child, exited, listening, output: () => ({ stdout, stderr }) }
+}
+
+const logLines = (stdout: string) =>
+  stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, any>)
+
+describe("the server process", () => {
+  const scope = Effect.runSync(Scope.make())
+  let databaseUrl: string
+  const redisUrl = realRedisUrl()
+  let running: ChildProcess | undefined
+
+  beforeAll(async () => {
+    const serverUrl = realDatabaseUrl()
+    if (serverUrl === undefined || redisUrl === undefined) throw new Error("needs real PostgreSQL and Redis")
+    databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
+  })
+  afterAll(async () => {
+    running?.kill("SIGKILL")
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  })
+
+  it("starts on real PostgreSQL and Redis, logs JSON lines, serves, and shuts down gracefully on SIGTERM", async () => {
+    const port = await freePort()
+    const server = startServer({ PORT: String(port), DATABASE_URL: databaseUrl, REDIS_URL: redisUrl! })
+    running = server.child
+    await server.listening
+    const health = await fetch(`http://127.0.0.1:${port}/health`, { headers: { "x-request-id": "e2e-request-0001" } })
+    expect(await health.json()).toEqual({ status: "healthy", database: "connected", redis: "connected" })
+    for (const path of ["/openapi.json", "/docs", "/redoc"]) {
+      expect((await fetch(`http://127.0.0.1:${port}${path}`)).status).toBe(200)
+    }
+
+    server.child.kill("SIGTERM")
+    expect(await server.exited).toBe(0)
+
+    const lines = logLines(server.output().stdout)
+    const messages = lines.map((line) => line["message"])
+    expect(messages).toContain(`database: postgres ${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}`)
+    expect(messages).toContainEqual(expect.stringMatching(/^cache: redis 127\.0\.0\.1:\d+\/0$/))
+    const access = lines.find((line) => line["annotations"]?.["requestId"] === "e2e-request-0001")
+    expect(access?.["annotations"]).toMatchObject({ method: "GET", path: "/health", status: 200 })
+    expect(server.output().stdout).not.toContain("postgres://")
+  })
+
+  it("starts with nothing configured, on the embedded database under DATA_DIR", async () => {
+    const port = await freePort()
+    const dataDir = mkdtempSync(join(tmpdir(), "customify-embedded-"))
+    try {
+      const server = startServer({ PORT: String(port), DATA_DIR: dataDir })
+      running = server.child
+      await server.listening
+      const health = await fetch(`http://127.0.0.1:${port}/health`)
+      expect(await health.json()).toEqual({ status: "healthy", database: "embedded", redis: "embedded" })
+
+      const second = startServer({ PORT: String(await freePort()), DATA_DIR: dataDir })
+      expect(await second.exited).not.toBe(0)
+      expect(second.output().stdout + second.output().stderr).toContain("already in use")
+
+      server.child.kill("SIGTERM")
+      expect(await server.exited).toBe(0)
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it("refuses to start on a bad configuration, naming every bad variable", async () => {
+    const server = startServer({ PORT: "not-a-port", LOG_LEVEL: "chatty", NODE_ENV: "production" })
+    expect(await server.exited).toBe(78)
+    const { stderr } = server.output()
+    expect(stderr).toContain("PORT:")
+    expect(stderr).toContain("LOG_LEVEL:")
+  })
+
+  it("refuses to start in production without a JWT secret", async () => {
+    const server = startServer({ NODE_ENV: "production", PORT: String(await freePort()) })
+    expect(await server.exited).toBe(78)
+    expect(server.output().stderr).toContain("JWT_SECRET: required in production")
+  })
+})
