@@ -1,4 +1,5 @@
-import { NodeRuntime } from "@effect/platform-node"
+// Deep import: the package barrel loads every Node platform module at start-up.
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import * as Capabilities from "./Capabilities.ts"
 import * as Server from "./http/Server.ts"

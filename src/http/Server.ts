@@ -1,5 +1,6 @@
 import { createServer } from "node:http"
-import { NodeHttpServer } from "@effect/platform-node"
+// Deep import: the package barrel loads every Node platform module at start-up.
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url"
-import { NodeServices } from "@effect/platform-node"
+// Deep import: the package barrel loads every Node platform module at start-up.
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
 import { Context, Duration, Effect, Layer, Option, Redacted, String } from "effect"
 import { SqlClient } from "effect/sql"
