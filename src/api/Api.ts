@@ -1,6 +1,8 @@
 import { HttpApi, type HttpApiGroup, OpenApi } from "effect/http-api"
+import { AuthApi } from "./Auth.ts"
 import { HealthApi } from "./Health.ts"
 import { RequestValidation } from "./RequestValidation.ts"
+import { AdminApi, MeApi } from "./Users.ts"
 
 /**
  * The conventions every endpoint follows: validation failures as one `validation_failed`
@@ -27,6 +29,9 @@ export const withConventions = <Id extends string, Groups extends HttpApiGroup.C
 export class CoreApi extends withConventions(
   HttpApi.make("customify-core-api")
     .add(HealthApi)
+    .add(AuthApi)
+    .add(MeApi)
+    .add(AdminApi)
 ).annotateMerge(OpenApi.annotations({
   title: "Customify Core API",
   version: "1.0.0",

@@ -69,3 +69,80 @@ export const genericProblems = {
   503: { code: "service_unavailable", title: "Service unavailable" },
   504: { code: "gateway_timeout", title: "Gateway timeout" }
 } as const satisfies Record<number, { readonly code: string; readonly title: string }>
+
+// ---- Authentication and accounts -------------------------------------------------------------
+
+export class Unauthorized extends HttpApiError.Problem<Unauthorized>()("Unauthorized", {
+  type: problemType("unauthorized"),
+  status: 401,
+  title: "Authentication required"
+}, {
+  code: Schema.Literals(["unauthorized", "token_expired", "session_revoked"]).annotate({
+    description: "unauthorized: no or unacceptable token; token_expired: refresh it; session_revoked: sign in again"
+  }),
+  requestId
+}) {}
+
+export class InvalidCredentials extends HttpApiError.Problem<InvalidCredentials>()("InvalidCredentials", {
+  type: problemType("invalid_credentials"),
+  status: 401,
+  title: "Invalid email or password"
+}, { code: Schema.tag("invalid_credentials"), requestId }) {}
+
+export class InvalidRefreshToken extends HttpApiError.Problem<InvalidRefreshToken>()("InvalidRefreshToken", {
+  type: problemType("invalid_refresh_token"),
+  status: 401,
+  title: "Invalid or expired refresh token"
+}, { code: Schema.tag("invalid_refresh_token"), requestId }) {}
+
+export class RefreshTokenReused extends HttpApiError.Problem<RefreshTokenReused>()("RefreshTokenReused", {
+  type: problemType("refresh_token_reused"),
+  status: 401,
+  title: "Refresh token already used; the session was ended"
+}, { code: Schema.tag("refresh_token_reused"), requestId }) {}
+
+export class AccountDisabled extends HttpApiError.Problem<AccountDisabled>()("AccountDisabled", {
+  type: problemType("account_disabled"),
+  status: 403,
+  title: "This account is disabled"
+}, { code: Schema.tag("account_disabled"), requestId }) {}
+
+export class IncorrectPassword extends HttpApiError.Problem<IncorrectPassword>()("IncorrectPassword", {
+  type: problemType("incorrect_password"),
+  status: 403,
+  title: "The current password is incorrect"
+}, { code: Schema.tag("incorrect_password"), requestId }) {}
+
+export class Forbidden extends HttpApiError.Problem<Forbidden>()("Forbidden", {
+  type: problemType("forbidden"),
+  status: 403,
+  title: "Not allowed"
+}, { code: Schema.tag("forbidden"), requestId }) {}
+
+export class NotFound extends HttpApiError.Problem<NotFound>()("NotFound", {
+  type: problemType("not_found"),
+  status: 404,
+  title: "Not found"
+}, { code: Schema.tag("not_found"), requestId }) {}
+
+export class EmailTaken extends HttpApiError.Problem<EmailTaken>()("EmailTaken", {
+  type: problemType("email_taken"),
+  status: 409,
+  title: "An account with this email already exists"
+}, { code: Schema.tag("email_taken"), requestId }) {}
+
+export class InvalidResetToken extends HttpApiError.Problem<InvalidResetToken>()("InvalidResetToken", {
+  type: problemType("invalid_reset_token"),
+  status: 400,
+  title: "Invalid, used or expired password reset token"
+}, { code: Schema.tag("invalid_reset_token"), requestId }) {}
+
+export class TooManyAttempts extends HttpApiError.Problem<TooManyAttempts>()("TooManyAttempts", {
+  type: problemType("too_many_attempts"),
+  status: 429,
+  title: "Too many failed attempts; try again later"
+}, {
+  code: Schema.tag("too_many_attempts"),
+  requestId,
+  retryAfter: Schema.Int.annotate({ description: "Seconds to wait, also sent as Retry-After" })
+}) {}

@@ -18,6 +18,14 @@ export interface AppSettings {
   readonly redisUrl: Option.Option<Redacted.Redacted>
   readonly jwtSecret: Redacted.Redacted
   readonly jwtSecretIsDevelopmentDefault: boolean
+  readonly jwtIssuer: string
+  readonly jwtAudience: string
+  readonly accessTokenTtl: Duration.Duration
+  readonly refreshTokenIdleTtl: Duration.Duration
+  readonly refreshTokenAbsoluteTtl: Duration.Duration
+  readonly bcryptCost: number
+  /** Static keys of internal callers (the integration layer), sent as `X-Service-Key`. */
+  readonly serviceApiKeys: ReadonlyArray<Redacted.Redacted>
   readonly migrateOnStart: boolean
   readonly logLevel: LogLevel.LogLevel
   readonly corsOrigins: ReadonlyArray<string>
@@ -76,6 +84,13 @@ const settings = {
   dataDir: Config.String("DATA_DIR").pipe(Config.withDefault("./.data")),
   redisUrl: Config.Redacted("REDIS_URL").pipe(Config.option),
   jwtSecret: Config.Redacted("JWT_SECRET").pipe(Config.option),
+  jwtIssuer: Config.String("JWT_ISSUER").pipe(Config.withDefault("customify-core-api")),
+  jwtAudience: Config.String("JWT_AUDIENCE").pipe(Config.withDefault("customify")),
+  accessTokenTtl: Config.Duration("ACCESS_TOKEN_TTL").pipe(Config.withDefault(Duration.minutes(15))),
+  refreshTokenIdleTtl: Config.Duration("REFRESH_TOKEN_IDLE_TTL").pipe(Config.withDefault(Duration.days(7))),
+  refreshTokenAbsoluteTtl: Config.Duration("REFRESH_TOKEN_ABSOLUTE_TTL").pipe(Config.withDefault(Duration.days(30))),
+  bcryptCost: Config.Int("BCRYPT_COST").pipe(Config.withDefault(12)),
+  serviceApiKeys: commaList("SERVICE_API_KEYS"),
   migrateOnStart: Config.Boolean("MIGRATE_ON_START").pipe(Config.withDefault(true)),
   logLevel: Config.LogLevel("LOG_LEVEL").pipe(Config.withDefault("Info" as const)),
   corsOrigins: commaList("CORS_ORIGINS"),
@@ -89,6 +104,16 @@ type Raw = { readonly [K in keyof typeof settings]: Config.Success<(typeof setti
 const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   const problems: Array<string> = []
   if (raw.databasePoolMax < 1) problems.push("DATABASE_POOL_MAX: must be at least 1")
+  if (raw.bcryptCost < 10 || raw.bcryptCost > 16) problems.push("BCRYPT_COST: must be between 10 and 16")
+  if (Duration.toSeconds(raw.accessTokenTtl) < 30 || Duration.toHours(raw.accessTokenTtl) > 1) {
+    problems.push("ACCESS_TOKEN_TTL: must be between 30 seconds and 1 hour")
+  }
+  if (Duration.isLessThan(raw.refreshTokenAbsoluteTtl, raw.refreshTokenIdleTtl)) {
+    problems.push("REFRESH_TOKEN_ABSOLUTE_TTL: must not be shorter than REFRESH_TOKEN_IDLE_TTL")
+  }
+  for (const key of raw.serviceApiKeys) {
+    if (key.length < 32) problems.push("SERVICE_API_KEYS: every key must be at least 32 characters")
+  }
   for (const origin of raw.corsOrigins) {
     if (!isOrigin(origin)) problems.push(`CORS_ORIGINS: "${origin}" is not an origin like https://shop.example.com`)
   }
@@ -141,7 +166,8 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfiguration> = Ef
   return {
     ...raw,
     jwtSecret: Option.getOrElse(raw.jwtSecret, () => Redacted.make(DEVELOPMENT_JWT_SECRET)),
-    jwtSecretIsDevelopmentDefault: Option.isNone(raw.jwtSecret)
+    jwtSecretIsDevelopmentDefault: Option.isNone(raw.jwtSecret),
+    serviceApiKeys: raw.serviceApiKeys.map((key) => Redacted.make(key))
   }
 })
 
@@ -159,6 +185,13 @@ export const layerTest = (overrides: Partial<AppSettings> = {}): Layer.Layer<App
     redisUrl: Option.none(),
     jwtSecret: Redacted.make(DEVELOPMENT_JWT_SECRET),
     jwtSecretIsDevelopmentDefault: true,
+    jwtIssuer: "customify-core-api",
+    jwtAudience: "customify",
+    accessTokenTtl: Duration.minutes(15),
+    refreshTokenIdleTtl: Duration.days(7),
+    refreshTokenAbsoluteTtl: Duration.days(30),
+    bcryptCost: 10,
+    serviceApiKeys: [],
     migrateOnStart: true,
     logLevel: "Info",
     corsOrigins: [],

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { Cause, Clock, Effect, Exit, type Layer, type Types } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { SqlError } from "effect/sql"
 import { genericProblems } from "../api/Problems.ts"
 import type { RouteTable } from "./RouteTable.ts"
 
@@ -27,9 +28,16 @@ const genericProblem = (status: number, requestId: string, detail?: string) => {
   }
 }
 
+/** A database that cannot be reached is an outage to wait out (503), not a bug (500). */
+const isDatabaseUnreachable = (defect: unknown) =>
+  SqlError.isSqlError(defect) && (defect.reason._tag === "ConnectionError" || defect.reason._tag === "AuthenticationError")
+
 /** What the server can say about a failure that no endpoint declared, without internals. */
 const describeFailure = (cause: Cause.Cause<unknown>): { readonly code?: string; readonly detail: string } | undefined => {
   for (const reason of cause.reasons) {
+    if (reason._tag === "Die" && isDatabaseUnreachable(reason.defect)) {
+      return { code: "service_unavailable", detail: "The database is unreachable; retry shortly" }
+    }
     if (reason._tag !== "Fail" || !HttpServerError.isHttpServerError(reason.error)) continue
     const inner = reason.error.reason
     if (inner._tag === "RequestParseError") return { code: "malformed_body", detail: "The request body could not be parsed" }
@@ -66,7 +74,10 @@ const toProblem = (
   if (contentType.startsWith(PROBLEM_JSON) && body._tag === "Uint8Array") {
     const parsed = JSON.parse(new TextDecoder().decode(body.body)) as Record<string, unknown>
     const generic = genericProblem(response.status, requestId)
-    return withHeaders(response, problemResponse({ code: generic.code, ...parsed, requestId }, response.status))
+    const rendered = withHeaders(response, problemResponse({ code: generic.code, ...parsed, requestId }, response.status))
+    return typeof parsed["retryAfter"] === "number"
+      ? HttpServerResponse.setHeader(rendered, "retry-after", String(parsed["retryAfter"]))
+      : rendered
   }
   if (contentType.includes("json") && body._tag === "Uint8Array") return response
   const problem = genericProblem(response.status, requestId, failure?.detail)
@@ -96,7 +107,9 @@ export const layer = (routes: RouteTable): Layer.Layer<never, never, HttpRouter.
           const [derived] = yield* HttpServerError.causeResponse(exit.cause)
           response = derived
           failure = describeFailure(exit.cause)
-          if (response.status === 404 && failure !== undefined && failure.code === undefined) {
+          if (failure?.code === "service_unavailable") {
+          response = HttpServerResponse.empty({ status: 503, headers: { "retry-after": "5" } })
+        } else if (response.status === 404 && failure !== undefined && failure.code === undefined) {
             const allowed = routes.allowedMethods(request.url)
             if (allowed.length > 0) {
               response = HttpServerResponse.empty({ status: 405, headers: { allow: allowed.join(", ") } })
@@ -108,6 +121,9 @@ export const layer = (routes: RouteTable): Layer.Layer<never, never, HttpRouter.
           }
         }
         response = HttpServerResponse.setHeader(toProblem(response, requestId, failure), REQUEST_ID_HEADER, requestId)
+        if (response.status === 401 && response.headers["www-authenticate"] === undefined) {
+          response = HttpServerResponse.setHeader(response, "www-authenticate", 'Bearer realm="customify"')
+        }
         const finishedAt = yield* Clock.currentTimeMillis
         yield* Effect.logInfo("request").pipe(Effect.annotateLogs({
           method: request.method,

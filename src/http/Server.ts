@@ -6,7 +6,16 @@ import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { CoreApi } from "../api/Api.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import * as AccessTokens from "../features/auth/AccessTokens.ts"
+import * as AuthenticationLive from "../features/auth/AuthenticationLive.ts"
+import { AuthHandlers } from "../features/auth/Http.ts"
+import * as LoginThrottle from "../features/auth/LoginThrottle.ts"
+import * as Passwords from "../features/auth/Passwords.ts"
+import * as Sessions from "../features/auth/Sessions.ts"
 import { HealthHandlers } from "../features/health/Http.ts"
+import * as AccountsRepository from "../features/users/AccountsRepository.ts"
+import { AdminHandlers, MeHandlers } from "../features/users/Http.ts"
+import * as ClientIp from "./ClientIp.ts"
 import * as Docs from "./Docs.ts"
 import * as RequestPipeline from "./RequestPipeline.ts"
 import * as RequestValidationLive from "./RequestValidationLive.ts"
@@ -14,18 +23,31 @@ import * as RouteTable from "./RouteTable.ts"
 
 export const routeTable = RouteTable.make(CoreApi, Docs.docsRoutes)
 
+/** The services the features' use cases run on, over the capabilities. */
+export const FeatureServices = Layer.mergeAll(
+  AccountsRepository.layerSql,
+  Passwords.layer,
+  AccessTokens.layer,
+  LoginThrottle.layer,
+  ClientIp.layer
+).pipe(Layer.provideMerge(Sessions.layer))
+
 const ApiRoutes = HttpApiBuilder.layer(CoreApi, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide(HealthHandlers),
-  Layer.provideMerge(RequestValidationLive.layer)
+  Layer.provide([HealthHandlers, AuthHandlers, MeHandlers, AdminHandlers]),
+  Layer.provideMerge(Layer.mergeAll(RequestValidationLive.layer, AuthenticationLive.layer))
 )
 
-/** Every route and the global request pipeline; needs the capabilities, not a listening socket. */
+/**
+ * Every route and the global request pipeline. Handlers ask for `FeatureServices` per request:
+ * provide them (and the capabilities) around this layer, not a listening socket.
+ */
 export const AppRoutes = Layer.mergeAll(ApiRoutes, Docs.layer, RequestPipeline.layer(routeTable))
 
 /** The Node HTTP server on HOST:PORT, draining in-flight requests for SHUTDOWN_TIMEOUT on stop. */
 export const layer = Layer.unwrap(Effect.gen(function*() {
   const config = yield* AppConfig
   return HttpRouter.serve(AppRoutes, { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provide(FeatureServices),
     Layer.provideMerge(NodeHttpServer.layer(createServer, {
       host: config.host,
       port: config.port,

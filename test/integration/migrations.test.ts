@@ -14,15 +14,15 @@ const migrateAndInspect = Effect.gen(function*() {
   const second = yield* Database.migrate
   const sql = yield* SqlClient.SqlClient
   const recorded = yield* sql<{ migrationId: number }>`SELECT migration_id FROM effect_sql_migrations ORDER BY migration_id`
-  const functions = yield* sql<{ proname: string }>`SELECT proname FROM pg_proc WHERE proname = 'set_updated_at'`
-  return { first, second, recorded: recorded.map((r) => r.migrationId), functions: functions.length }
+  const plans = yield* sql<{ id: string }>`SELECT id FROM plans ORDER BY sort_order`
+  return { first, second, recorded: recorded.map((r) => r.migrationId), plans: plans.map((p) => p.id) }
 })
 
 const expectAllApplied = (result: Effect.Success<typeof migrateAndInspect>) => {
   expect(result.first).toHaveLength(migrationFiles.length)
   expect(result.second).toEqual([])
   expect(result.recorded).toEqual(migrationFiles.map((f) => Number(f.split("_")[0])).sort((a, b) => a - b))
-  expect(result.functions).toBe(1)
+  expect(result.plans).toEqual(["free", "starter", "pro", "enterprise"])
 }
 
 describe("migrations", () => {

@@ -26,6 +26,7 @@ export const testConfig = (options: TestAppOptions) =>
 export const makeTestApp = (options: TestAppOptions = {}) =>
   HttpRouter.toWebHandler(
     Server.AppRoutes.pipe(
+      Layer.provideMerge(Server.FeatureServices),
       Layer.provideMerge(Capabilities.layerFromConfig),
       Layer.provideMerge(testConfig(options)),
       Layer.provide(HttpServer.layerServices)

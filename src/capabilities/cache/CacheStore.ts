@@ -17,6 +17,14 @@ export class CacheStore extends Context.Service<CacheStore, {
   readonly get: (key: string) => Effect.Effect<Option.Option<string>, CacheError>
   readonly set: (key: string, value: string, ttl: Duration.Duration) => Effect.Effect<void, CacheError>
   readonly delete: (key: string) => Effect.Effect<void, CacheError>
+  /** Adds one to a counter, starting its `ttl` when it is created; returns the new count. */
+  readonly increment: (key: string, ttl: Duration.Duration) => Effect.Effect<number, CacheError>
+  /** How long `key` still lives; `None` when it does not exist. */
+  readonly timeToLive: (key: string) => Effect.Effect<Option.Option<Duration.Duration>, CacheError>
+  /** Set members, for indexes such as "the sessions of a user"; `ttl` is reset on every add. */
+  readonly addToSet: (key: string, member: string, ttl: Duration.Duration) => Effect.Effect<void, CacheError>
+  readonly removeFromSet: (key: string, member: string) => Effect.Effect<void, CacheError>
+  readonly members: (key: string) => Effect.Effect<ReadonlyArray<string>, CacheError>
   readonly ping: Effect.Effect<void, CacheError>
 }>()("customify/capabilities/cache/CacheStore") {}
 
@@ -27,12 +35,40 @@ export const layerRedisService = (description: string): Layer.Layer<CacheStore, 
   Layer.effect(CacheStore, Effect.gen(function*() {
     const redis = yield* Redis.Redis
     const fail = Effect.mapError((cause: Redis.RedisError) => new CacheError({ cause }))
+    // One round trip each, and atomic: the expiry is never lost between two commands.
+    const incrementScript = redis.eval(Redis.script(
+      (key: string, ttl: string) => [key, ttl],
+      {
+        lua: `local n = redis.call("INCR", KEYS[1])
+if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
+return n`,
+        numberOfKeys: 1
+      }
+    ).withReturnType<number>())
+    const addToSetScript = redis.eval(Redis.script(
+      (key: string, member: string, ttl: string) => [key, member, ttl],
+      {
+        lua: `redis.call("SADD", KEYS[1], ARGV[1])
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+return 1`,
+        numberOfKeys: 1
+      }
+    ))
     return CacheStore.of({
       kind: "redis",
       description,
       get: (key) => redis.send<string | null>("GET", key).pipe(Effect.map(Option.fromNullishOr), fail),
       set: (key, value, ttl) => redis.send("SET", key, value, "PX", ttlMillis(ttl)).pipe(Effect.asVoid, fail),
       delete: (key) => redis.send("DEL", key).pipe(Effect.asVoid, fail),
+      increment: (key, ttl) => incrementScript(key, ttlMillis(ttl)).pipe(Effect.map(Number), fail),
+      timeToLive: (key) =>
+        redis.send<number>("PTTL", key).pipe(
+          Effect.map((ms) => ms >= 0 ? Option.some(Duration.millis(ms)) : Option.none()),
+          fail
+        ),
+      addToSet: (key, member, ttl) => addToSetScript(key, member, ttlMillis(ttl)).pipe(Effect.asVoid, fail),
+      removeFromSet: (key, member) => redis.send("SREM", key, member).pipe(Effect.asVoid, fail),
+      members: (key) => redis.send<Array<string>>("SMEMBERS", key).pipe(fail),
       ping: redis.send("PING").pipe(Effect.asVoid, fail)
     })
   }))
@@ -44,6 +80,15 @@ export const layerRedis = (url: RedisClient.RedisClientOptions["url"]): Layer.La
 /** Process memory, with expiry read from Effect's `Clock` (tests move it with `TestClock`). */
 export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () => {
   const entries = new Map<string, { readonly value: string; readonly expiresAt: number }>()
+  const sets = new Map<string, { readonly members: Set<string>; expiresAt: number }>()
+  const liveSet = (key: string, now: number) => {
+    const set = sets.get(key)
+    if (set !== undefined && set.expiresAt <= now) {
+      sets.delete(key)
+      return undefined
+    }
+    return set
+  }
   const alive = (key: string, now: number) => {
     const entry = entries.get(key)
     if (entry === undefined) return Option.none()
@@ -61,7 +106,27 @@ export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         entries.set(key, { value, expiresAt: now + Duration.toMillis(ttl) })
       }),
-    delete: (key) => Effect.sync(() => void entries.delete(key)),
+    delete: (key) => Effect.sync(() => void (entries.delete(key), sets.delete(key))),
+    increment: (key, ttl) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const current = alive(key, now)
+        const count = Option.isSome(current) ? Number(current.value) + 1 : 1
+        const expiresAt = Option.isSome(current) ? entries.get(key)!.expiresAt : now + Duration.toMillis(ttl)
+        entries.set(key, { value: String(count), expiresAt })
+        return count
+      }),
+    timeToLive: (key) =>
+      Effect.map(Clock.currentTimeMillis, (now) =>
+        Option.map(alive(key, now), () => Duration.millis(entries.get(key)!.expiresAt - now))),
+    addToSet: (key, member, ttl) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const set = liveSet(key, now) ?? { members: new Set<string>(), expiresAt: 0 }
+        set.members.add(member)
+        set.expiresAt = now + Duration.toMillis(ttl)
+        sets.set(key, set)
+      }),
+    removeFromSet: (key, member) => Effect.sync(() => void sets.get(key)?.members.delete(member)),
+    members: (key) => Effect.map(Clock.currentTimeMillis, (now) => [...(liveSet(key, now)?.members ?? [])]),
     ping: Effect.void
   })
 })

@@ -1,0 +1,67 @@
+import { Schema } from "effect"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { Email, FullName, Password } from "../domain/User.ts"
+import {
+  AccountDisabled,
+  EmailTaken,
+  InvalidCredentials,
+  InvalidRefreshToken,
+  InvalidResetToken,
+  RefreshTokenReused,
+  ServiceUnavailable,
+  TooManyAttempts
+} from "./Problems.ts"
+import { Authentication } from "./Security.ts"
+import { UserView } from "./Users.ts"
+
+export const Tokens = Schema.Struct({
+  accessToken: Schema.String,
+  refreshToken: Schema.String,
+  tokenType: Schema.Literal("Bearer"),
+  expiresIn: Schema.Int.annotate({ description: "Seconds until the access token expires" })
+}).annotate({ identifier: "Tokens" })
+
+export const SignedIn = Schema.Struct({ user: UserView, tokens: Tokens }).annotate({ identifier: "SignedIn" })
+
+/** An opaque token: bounded so that junk is refused before any work. */
+const OpaqueToken = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(512))
+
+export class AuthApi extends HttpApiGroup.make("auth")
+  .add(
+    HttpApiEndpoint.post("register", "/register", {
+      payload: Schema.Struct({ email: Email, password: Password, fullName: FullName }),
+      success: SignedIn.pipe(HttpApiSchema.status(201)),
+      error: [EmailTaken, ServiceUnavailable]
+    }),
+    HttpApiEndpoint.post("login", "/login", {
+      payload: Schema.Struct({ email: Email, password: Schema.String.check(Schema.isMaxLength(1024)) }),
+      success: SignedIn,
+      error: [InvalidCredentials, AccountDisabled, TooManyAttempts, ServiceUnavailable]
+    }),
+    HttpApiEndpoint.post("refresh", "/refresh", {
+      payload: Schema.Struct({ refreshToken: OpaqueToken }),
+      success: Schema.Struct({ tokens: Tokens }),
+      error: [InvalidRefreshToken, RefreshTokenReused, ServiceUnavailable]
+    }),
+    HttpApiEndpoint.post("requestPasswordReset", "/password-reset/request", {
+      payload: Schema.Struct({ email: Email }),
+      success: HttpApiSchema.Accepted,
+      error: ServiceUnavailable
+    }).annotateMerge(OpenApi.annotations({
+      description: "Always 202, whether or not the account exists. Emails a single-use link valid 30 minutes."
+    })),
+    HttpApiEndpoint.post("confirmPasswordReset", "/password-reset/confirm", {
+      payload: Schema.Struct({ token: OpaqueToken, newPassword: Password }),
+      success: HttpApiSchema.NoContent,
+      error: [InvalidResetToken, ServiceUnavailable]
+    })
+  )
+  .add(
+    HttpApiEndpoint.post("logout", "/logout", {
+      success: HttpApiSchema.NoContent,
+      error: ServiceUnavailable
+    }).middleware(Authentication)
+  )
+  .prefix("/api/v1/auth")
+  .annotateMerge(OpenApi.annotations({ title: "Authentication", description: "Sign up, sign in, tokens, password reset" }))
+{}

@@ -1,0 +1,19 @@
+import { Context } from "effect"
+import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
+import type { Actor } from "../domain/Policy.ts"
+import { Unauthorized } from "./Problems.ts"
+
+/** The signed-in caller, provided to every endpoint behind `Authentication`. */
+export class CurrentActor extends Context.Service<CurrentActor, Actor>()("customify/api/CurrentActor") {}
+
+/**
+ * Bearer access tokens (JWT, `typ: at+jwt`) whose session is still alive. Every failure is
+ * the same 401 problem with a `code` saying whether to refresh or to sign in again.
+ */
+export class Authentication extends HttpApiMiddleware.Service<Authentication, { provides: CurrentActor }>()(
+  "customify/api/Authentication",
+  {
+    security: { bearer: HttpApiSecurity.bearer.pipe(HttpApiSecurity.annotate(OpenApi.Format, "JWT")) },
+    error: Unauthorized
+  }
+) {}

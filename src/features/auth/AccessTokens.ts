@@ -1,0 +1,82 @@
+import { errors, jwtVerify, SignJWT } from "jose"
+import { Clock, Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
+import { AppConfig } from "../../config/AppConfig.ts"
+import { InvalidAccessToken } from "../../domain/AuthErrors.ts"
+import type { Actor } from "../../domain/Policy.ts"
+import { Role, UserId } from "../../domain/User.ts"
+
+/** RFC 9068 type of an access token; refresh and reset tokens are opaque, never JWTs. */
+const ACCESS_TOKEN_TYPE = "at+jwt"
+/** The only algorithm accepted (RFC 8725 §3.1): `none`, RS*, ES* and confusion attacks fail. */
+const ALGORITHMS = ["HS256"]
+const CLOCK_SKEW_SECONDS = 5
+
+const Claims = Schema.Struct({
+  sub: UserId,
+  sid: Schema.String.check(Schema.isMinLength(16), Schema.isMaxLength(64)),
+  role: Role
+})
+
+export interface IssuedAccessToken {
+  readonly token: string
+  readonly expiresInSeconds: number
+}
+
+export class AccessTokens extends Context.Service<AccessTokens, {
+  readonly issue: (actor: Actor) => Effect.Effect<IssuedAccessToken>
+  readonly verify: (token: string) => Effect.Effect<Actor, InvalidAccessToken>
+}>()("customify/features/auth/AccessTokens") {}
+
+export const layer = Layer.effect(AccessTokens, Effect.gen(function*() {
+  const config = yield* AppConfig
+  const key = new TextEncoder().encode(Redacted.value(config.jwtSecret))
+  const ttlSeconds = Math.floor(Duration.toSeconds(config.accessTokenTtl))
+  const decodeClaims = Schema.decodeUnknownEffect(Claims)
+
+  const issue = Effect.fn("AccessTokens.issue")(function*(actor: Actor) {
+    const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+    const token = yield* Effect.promise(() =>
+      new SignJWT({ sid: actor.sessionId, role: actor.role })
+        .setProtectedHeader({ alg: "HS256", typ: ACCESS_TOKEN_TYPE })
+        .setIssuer(config.jwtIssuer)
+        .setAudience(config.jwtAudience)
+        .setSubject(actor.userId)
+        .setIssuedAt(now)
+        .setExpirationTime(now + ttlSeconds)
+        .sign(key)
+    )
+    return { token, expiresInSeconds: ttlSeconds }
+  })
+
+  const verify = Effect.fn("AccessTokens.verify")(function*(token: string) {
+    if (token.length === 0) return yield* new InvalidAccessToken({ reason: "missing" })
+    if (token.length > 4096) return yield* new InvalidAccessToken({ reason: "malformed" })
+    const now = yield* Clock.currentTimeMillis
+    const { payload } = yield* Effect.tryPromise({
+      try: () =>
+        jwtVerify(token, key, {
+          algorithms: ALGORITHMS,
+          issuer: config.jwtIssuer,
+          audience: config.jwtAudience,
+          typ: ACCESS_TOKEN_TYPE,
+          clockTolerance: CLOCK_SKEW_SECONDS,
+          currentDate: new Date(now),
+          requiredClaims: ["sub", "sid", "role", "iat", "exp"]
+        }),
+      catch: (error) =>
+        new InvalidAccessToken({
+          reason: error instanceof errors.JWTExpired
+            ? "expired"
+            : error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid
+            ? "malformed"
+            : "invalid"
+        })
+    })
+    const claims = yield* decodeClaims(payload).pipe(
+      Effect.mapError(() => new InvalidAccessToken({ reason: "invalid" }))
+    )
+    return { userId: claims.sub, role: claims.role, sessionId: claims.sid } satisfies Actor
+  })
+
+  return AccessTokens.of({ issue, verify })
+}))

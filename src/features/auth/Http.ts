@@ -1,0 +1,26 @@
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { CoreApi } from "../../api/Api.ts"
+import { CurrentActor } from "../../api/Security.ts"
+import { ClientIp } from "../../http/ClientIp.ts"
+import { answer } from "../../http/DomainProblems.ts"
+import { toUserView } from "../users/Http.ts"
+import * as Auth from "./Auth.ts"
+
+const signedIn = ({ account, tokens }: { readonly account: Parameters<typeof toUserView>[0]; readonly tokens: Auth.IssuedTokens }) => ({
+  user: toUserView(account),
+  tokens
+})
+
+export const AuthHandlers = HttpApiBuilder.group(CoreApi, "auth", Effect.fnUntraced(function*(handlers) {
+  const clientIp = yield* ClientIp
+  return handlers
+    .handle("register", ({ payload }) => answer(Auth.register(payload)).pipe(Effect.map(signedIn)))
+    .handle("login", ({ payload, request }) =>
+      answer(Auth.login({ ...payload, ip: clientIp(request) })).pipe(Effect.map(signedIn)))
+    .handle("refresh", ({ payload }) =>
+      answer(Auth.refresh(payload.refreshToken)).pipe(Effect.map((tokens) => ({ tokens }))))
+    .handle("requestPasswordReset", ({ payload }) => answer(Auth.requestPasswordReset(payload.email)))
+    .handle("confirmPasswordReset", ({ payload }) => answer(Auth.confirmPasswordReset(payload)))
+    .handle("logout", () => Effect.flatMap(Effect.service(CurrentActor), (actor) => answer(Auth.logout(actor))))
+}))

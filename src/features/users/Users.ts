@@ -1,0 +1,91 @@
+import { Effect, Option } from "effect"
+import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
+import type { Account, AdminChanges, ProfileChanges } from "../../domain/Account.ts"
+import { Forbidden, IncorrectPassword, UserNotFound } from "../../domain/AuthErrors.ts"
+import { type Actor, authorize } from "../../domain/Policy.ts"
+import type { UserId } from "../../domain/User.ts"
+import { Passwords } from "../auth/Passwords.ts"
+import { Sessions } from "../auth/Sessions.ts"
+import { AccountsRepository } from "./AccountsRepository.ts"
+
+const orNotFound = <A, E, R>(effect: Effect.Effect<Option.Option<A>, E, R>) =>
+  Effect.flatMap(effect, Option.match({ onNone: () => Effect.fail(new UserNotFound()), onSome: Effect.succeed }))
+
+export const getMe = Effect.fn("getMe")(function*(actor: Actor) {
+  return yield* orNotFound((yield* AccountsRepository).findById(actor.userId))
+})
+
+export const updateProfile = Effect.fn("updateProfile")(function*(actor: Actor, changes: ProfileChanges) {
+  const accounts = yield* AccountsRepository
+  if (Object.keys(changes).length === 0) return yield* orNotFound(accounts.findById(actor.userId))
+  return yield* orNotFound(accounts.updateProfile(actor.userId, changes))
+})
+
+/** Re-authenticates with the current password; every other session of the account ends. */
+export const changePassword = Effect.fn("changePassword")(function*(actor: Actor, input: {
+  readonly currentPassword: string
+  readonly newPassword: string
+}) {
+  const passwords = yield* Passwords
+  const accounts = yield* AccountsRepository
+  const account = yield* orNotFound(accounts.findById(actor.userId))
+  if (!(yield* passwords.verify(input.currentPassword, account.passwordHash))) return yield* new IncorrectPassword()
+  yield* accounts.setPasswordHash(account.id, yield* passwords.hash(input.newPassword))
+  yield* (yield* Sessions).endAllOf(account.id, { except: actor.sessionId })
+})
+
+/**
+ * Re-authenticates, then deletes the account and everything it owns in one transaction, ends
+ * its sessions and enqueues the cleanup of its stored files.
+ */
+export const deleteAccount = Effect.fn("deleteAccount")(function*(actor: Actor, password: string) {
+  const accounts = yield* AccountsRepository
+  const account = yield* orNotFound(accounts.findById(actor.userId))
+  if (!(yield* (yield* Passwords).verify(password, account.passwordHash))) return yield* new IncorrectPassword()
+  yield* accounts.delete(account.id)
+  yield* (yield* Sessions).endAllOf(account.id)
+  yield* (yield* JobQueue).enqueue({ _tag: "account.cleanup", userId: account.id })
+})
+
+export interface AccountPage {
+  readonly data: ReadonlyArray<Account>
+  readonly nextCursor: string | null
+}
+
+const encodeCursor = (email: string) => Buffer.from(email, "utf8").toString("base64url")
+const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toString("utf8")
+
+/** Administrators only; keyset pagination by email, optionally filtered by an email prefix. */
+export const listAccounts = Effect.fn("listAccounts")(function*(actor: Actor, request: {
+  readonly limit?: number | undefined
+  readonly cursor?: string | undefined
+  readonly emailPrefix?: string | undefined
+}) {
+  yield* authorize(actor, { kind: "user-administration" }, "read", () => new Forbidden())
+  const limit = request.limit ?? 20
+  const rows = yield* (yield* AccountsRepository).list({
+    limit: limit + 1,
+    afterEmail: request.cursor === undefined ? undefined : decodeCursor(request.cursor),
+    emailPrefix: request.emailPrefix?.toLowerCase()
+  })
+  const data = rows.slice(0, limit)
+  return {
+    data,
+    nextCursor: rows.length > limit ? encodeCursor(data[data.length - 1]!.email) : null
+  } satisfies AccountPage
+})
+
+/**
+ * Administrators only. A changed role or a disabled account ends the account's sessions, so the
+ * change applies to its tokens at once. Administrators cannot change their own role or status.
+ */
+export const updateAccount = Effect.fn("updateAccount")(function*(actor: Actor, id: UserId, changes: AdminChanges) {
+  yield* authorize(actor, { kind: "user-administration" }, "write", () => new Forbidden())
+  if (id === actor.userId && Object.keys(changes).length > 0) return yield* new Forbidden()
+  const accounts = yield* AccountsRepository
+  const before = yield* orNotFound(accounts.findById(id))
+  if (Object.keys(changes).length === 0) return before
+  const after = yield* orNotFound(accounts.updateAdminFields(id, changes))
+  if (after.role !== before.role || (after.disabled && !before.disabled)) yield* (yield* Sessions).endAllOf(id)
+  return after
+})

@@ -1,0 +1,47 @@
+import { BlockList, isIP } from "node:net"
+import { Context, Effect, Layer, Option } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import type { HttpServerRequest } from "effect/http"
+
+/**
+ * The caller's IP: the socket's peer address, unless that peer is a trusted proxy
+ * (TRUSTED_PROXIES). Then X-Forwarded-For is walked from the right, skipping trusted hops, and
+ * the first untrusted address is the client. A client cannot pick its own address by sending
+ * the header: untrusted peers' headers are ignored, and only hops a trusted proxy appended count.
+ */
+export const makeClientIp = (trustedProxies: ReadonlyArray<string>) => {
+  const trusted = new BlockList()
+  for (const entry of trustedProxies) {
+    const [address, prefix] = entry.split("/") as [string, string | undefined]
+    const type = isIP(address) === 6 ? "ipv6" : "ipv4"
+    if (prefix === undefined) trusted.addAddress(address, type)
+    else trusted.addSubnet(address, Number(prefix), type)
+  }
+  const normalize = (address: string) => address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address
+  const isTrusted = (address: string) => {
+    const family = isIP(address)
+    return family !== 0 && trusted.check(address, family === 6 ? "ipv6" : "ipv4")
+  }
+  return (request: HttpServerRequest.HttpServerRequest): string => {
+    const peer = Option.match(request.remoteAddress, { onNone: () => "unknown", onSome: normalize })
+    if (trustedProxies.length === 0 || !isTrusted(peer)) return peer
+    const header = request.headers["x-forwarded-for"] ?? ""
+    const hops = header.split(",").map((hop) => normalize(hop.trim())).filter((hop) => hop.length > 0)
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = hops[i]!
+      if (isIP(hop) === 0) return peer
+      if (!isTrusted(hop)) return hop
+    }
+    return hops[0] ?? peer
+  }
+}
+
+/** `makeClientIp` over TRUSTED_PROXIES, for handlers that key on the caller (login throttling). */
+export class ClientIp extends Context.Service<ClientIp, (request: HttpServerRequest.HttpServerRequest) => string>()(
+  "customify/http/ClientIp"
+) {}
+
+export const layer = Layer.effect(ClientIp, Effect.gen(function*() {
+  const { trustedProxies } = yield* AppConfig
+  return makeClientIp(trustedProxies)
+}))
