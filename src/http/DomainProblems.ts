@@ -1,17 +1,15 @@
 import { Effect } from "effect"
 import * as Problems from "../api/Problems.ts"
 import type * as AuthErrors from "../domain/AuthErrors.ts"
-import type { CacheError } from "../capabilities/cache/CacheStore.ts"
-import type { QueueError } from "../capabilities/queue/JobQueue.ts"
 
 /**
  * How each domain error is told to a client: the one table from use-case errors (no HTTP in
  * them) to the problems the HttpApi declares.
  */
 const problems = {
-  InvalidCredentials: (_: AuthErrors.InvalidCredentials) => new Problems.InvalidCredentials({}),
-  EmailTaken: (_: AuthErrors.EmailTaken) => new Problems.EmailTaken({}),
-  AccountDisabled: (_: AuthErrors.AccountDisabled) => new Problems.AccountDisabled({}),
+  InvalidCredentials: () => new Problems.InvalidCredentials({}),
+  EmailTaken: () => new Problems.EmailTaken({}),
+  AccountDisabled: () => new Problems.AccountDisabled({}),
   InvalidAccessToken: (error: AuthErrors.InvalidAccessToken) =>
     new Problems.Unauthorized(
       error.reason === "expired"
@@ -20,19 +18,19 @@ const problems = {
         ? { code: "unauthorized", detail: "Send an access token as Authorization: Bearer <token>" }
         : { code: "unauthorized", detail: "The access token is not acceptable" }
     ),
-  SessionRevoked: (_: AuthErrors.SessionRevoked) =>
+  SessionRevoked: () =>
     new Problems.Unauthorized({ code: "session_revoked", detail: "This session has ended; sign in again" }),
-  InvalidRefreshToken: (_: AuthErrors.InvalidRefreshToken) => new Problems.InvalidRefreshToken({}),
-  RefreshTokenReused: (_: AuthErrors.RefreshTokenReused) => new Problems.RefreshTokenReused({}),
+  InvalidRefreshToken: () => new Problems.InvalidRefreshToken({}),
+  RefreshTokenReused: () => new Problems.RefreshTokenReused({}),
   TooManyLoginAttempts: (error: AuthErrors.TooManyLoginAttempts) =>
     new Problems.TooManyAttempts({ retryAfter: error.retryAfterSeconds }),
-  InvalidResetToken: (_: AuthErrors.InvalidResetToken) => new Problems.InvalidResetToken({}),
-  IncorrectPassword: (_: AuthErrors.IncorrectPassword) => new Problems.IncorrectPassword({}),
-  Forbidden: (_: AuthErrors.Forbidden) => new Problems.Forbidden({}),
-  UserNotFound: (_: AuthErrors.UserNotFound) => new Problems.NotFound({}),
-  CacheError: (_: CacheError) =>
+  InvalidResetToken: () => new Problems.InvalidResetToken({}),
+  IncorrectPassword: () => new Problems.IncorrectPassword({}),
+  Forbidden: () => new Problems.Forbidden({}),
+  UserNotFound: () => new Problems.NotFound({}),
+  CacheError: () =>
     new Problems.ServiceUnavailable({ detail: "A backing service is unavailable; retry shortly" }),
-  QueueError: (_: QueueError) =>
+  QueueError: () =>
     new Problems.ServiceUnavailable({ detail: "A backing service is unavailable; retry shortly" })
 }
 
