@@ -10,6 +10,8 @@ export interface TestAppOptions {
   /** Real Redis; undefined: the in-memory cache. */
   readonly redisUrl?: string | undefined
   readonly config?: Partial<AppConfig.AppSettings>
+  /** Replaces capabilities, e.g. a job queue whose jobs the test reads. */
+  readonly overrides?: Layer.Layer<any>
 }
 
 /** Test settings: the given backends, quiet logs, everything else at its default. */
@@ -27,6 +29,7 @@ export const makeTestApp = (options: TestAppOptions = {}) =>
   HttpRouter.toWebHandler(
     Server.AppRoutes.pipe(
       Layer.provideMerge(Server.FeatureServices),
+      Layer.provideMerge(options.overrides ?? Layer.empty),
       Layer.provideMerge(Capabilities.layerFromConfig),
       Layer.provideMerge(testConfig(options)),
       Layer.provide(HttpServer.layerServices)

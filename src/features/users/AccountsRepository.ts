@@ -66,11 +66,7 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
         })}`
       return row!
     })).pipe(
-      Effect.catchIf(
-        (error) => SqlError.isSqlError(error) && isUniqueViolation(error),
-        () => Effect.fail(new EmailTaken())
-      ),
-      Effect.orDie
+      Effect.catch((error) => isUniqueViolation(error) ? Effect.fail(new EmailTaken()) : Effect.die(error))
     )
   })
 

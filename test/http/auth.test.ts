@@ -1,0 +1,406 @@
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Exit, Layer, Redacted, Ref, Scope } from "effect"
+import { SqlClient } from "effect/sql"
+import { HttpApi } from "effect/http-api"
+import { SignJWT } from "jose"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { CoreApi } from "../../src/api/Api.ts"
+import { Authentication } from "../../src/api/Security.ts"
+import { JobQueue } from "../../src/capabilities/queue/JobQueue.ts"
+import { DEVELOPMENT_JWT_SECRET } from "../../src/config/AppConfig.ts"
+import type { Job } from "../../src/domain/Jobs.ts"
+import { makeTestApp } from "../support/app.ts"
+import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+
+const scope = Effect.runSync(Scope.make())
+const jobs = Effect.runSync(Ref.make<ReadonlyArray<Job>>([]))
+const RecordingQueue = Layer.succeed(JobQueue, { kind: "memory", enqueue: (job) => Ref.update(jobs, (all) => [...all, job]) })
+let app: ReturnType<typeof makeTestApp>
+let databaseUrl: string
+
+beforeAll(async () => {
+  const serverUrl = realDatabaseUrl()
+  if (serverUrl === undefined || realRedisUrl() === undefined) throw new Error("needs real PostgreSQL and Redis")
+  databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
+  app = makeTestApp({ databaseUrl, redisUrl: realRedisUrl(), overrides: RecordingQueue })
+})
+afterAll(async () => {
+  await app?.dispose()
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+})
+
+const query = <A extends object>(statement: string) =>
+  Effect.runPromise(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    return yield* sql.unsafe<A>(statement)
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 }))))
+
+interface Sent {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  readonly body: any
+}
+
+/** Every response body of the suite, to assert that no secret ever leaves the server. */
+const seenBodies: Array<string> = []
+
+const call = async (method: string, path: string, options: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<Sent> => {
+  const headers: Record<string, string> = { ...options.headers }
+  if (options.body !== undefined) headers["content-type"] = "application/json"
+  if (options.token !== undefined) headers["authorization"] = `Bearer ${options.token}`
+  const init: RequestInit = { method, headers }
+  if (options.body !== undefined) init.body = JSON.stringify(options.body)
+  const response = await app.handler(new Request(`http://test${path}`, init))
+  const text = await response.text()
+  seenBodies.push(text)
+  return { status: response.status, headers: response.headers, text, body: text === "" ? undefined : JSON.parse(text) }
+}
+
+let counter = 0
+const uniqueEmail = () => `user${Date.now()}x${counter++}@example.com`
+
+const register = async (email = uniqueEmail(), password = "correct horse battery") => {
+  const result = await call("POST", "/api/v1/auth/register", { body: { email, password, fullName: "Test User" } })
+  expect(result.status).toBe(201)
+  return { email, password, user: result.body.user, tokens: result.body.tokens as { accessToken: string; refreshToken: string } }
+}
+
+const login = (email: string, password: string, ip?: string) =>
+  call("POST", "/api/v1/auth/login", {
+    body: { email, password },
+    ...(ip === undefined ? {} : { headers: { "x-forwarded-for": ip } })
+  })
+
+const makeAdmin = async () => {
+  const admin = await register()
+  await query(`UPDATE users SET role = 'admin' WHERE id = '${admin.user.id}'`)
+  const signedIn = await login(admin.email, admin.password)
+  return { ...admin, tokens: signedIn.body.tokens }
+}
+
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url")
+const secret = new TextEncoder().encode(DEVELOPMENT_JWT_SECRET)
+const sign = (claims: Record<string, unknown>, header: { alg: string; typ?: string } = { alg: "HS256", typ: "at+jwt" }, key = secret) =>
+  new SignJWT(claims).setProtectedHeader(header).sign(key)
+
+describe("sign up, sign in, me", () => {
+  it("registers (201, email lower-cased, free subscription, no secrets) and reads the profile", async () => {
+    const email = uniqueEmail()
+    const registered = await register(email.toUpperCase())
+    expect(registered.user).toMatchObject({ email, role: "user", fullName: "Test User", disabled: false, avatarUrl: null })
+    expect(registered.tokens).toMatchObject({ tokenType: "Bearer", expiresIn: 900 })
+    const [subscription] = await query<{ plan_id: string; status: string }>(
+      `SELECT plan_id, status FROM subscriptions WHERE user_id = '${registered.user.id}'`
+    )
+    expect(subscription).toEqual({ plan_id: "free", status: "active" })
+    const me = await call("GET", "/api/v1/users/me", { token: registered.tokens.accessToken })
+    expect(me.status).toBe(200)
+    expect(me.body).toEqual(registered.user)
+    const [stored] = await query<{ password_hash: string }>(`SELECT password_hash FROM users WHERE id = '${registered.user.id}'`)
+    expect(stored!.password_hash).toMatch(/^\$2[aby]\$10\$/)
+  })
+
+  it("refuses a second account for the same email, whatever its case", async () => {
+    const first = await register()
+    const again = await call("POST", "/api/v1/auth/register", {
+      body: { email: first.email.toUpperCase(), password: "another password", fullName: "X" }
+    })
+    expect(again.status).toBe(409)
+    expect(again.body.code).toBe("email_taken")
+  })
+
+  it("lists every invalid registration field, and refuses passwords over 72 bytes instead of truncating", async () => {
+    const invalid = await call("POST", "/api/v1/auth/register", { body: { email: "nope", password: "short", fullName: "" } })
+    expect(invalid.status).toBe(400)
+    expect(invalid.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(["email", "fullName", "password"])
+    const long = await call("POST", "/api/v1/auth/register", {
+      body: { email: uniqueEmail(), password: "é".repeat(37), fullName: "Long" }
+    })
+    expect(long.status).toBe(400)
+    expect(long.body.errors[0]).toMatchObject({ path: "password", message: expect.stringContaining("72 bytes") })
+  })
+
+  it("answers a wrong password and an unknown email identically", async () => {
+    const user = await register()
+    const wrongPassword = await login(user.email, "not the password")
+    const unknownEmail = await login(uniqueEmail(), "not the password")
+    expect(wrongPassword.status).toBe(401)
+    expect(unknownEmail.status).toBe(401)
+    const { requestId: _a, ...a } = wrongPassword.body
+    const { requestId: _b, ...b } = unknownEmail.body
+    expect(a).toEqual(b)
+    expect(a.code).toBe("invalid_credentials")
+    const ok = await login(user.email.toUpperCase(), user.password)
+    expect(ok.status).toBe(200)
+  })
+})
+
+describe("token attacks on every protected route", () => {
+  const protectedRoutes: Array<{ method: string; path: string }> = []
+  HttpApi.reflect(CoreApi, {
+    onGroup: () => {},
+    onEndpoint: ({ endpoint, middleware }) => {
+      if (middleware.has(Authentication as never)) {
+        protectedRoutes.push({ method: endpoint.method, path: endpoint.path.replace(/:\w+/g, "3f1b8c3e-2f7a-4c1e-9a57-0c2b9d3e4f5a") })
+      }
+    }
+  })
+
+  it("knows the protected routes from the HttpApi definition", () => {
+    expect(protectedRoutes.map((r) => `${r.method} ${r.path}`)).toEqual(expect.arrayContaining([
+      "GET /api/v1/users/me",
+      "POST /api/v1/auth/logout",
+      "GET /api/v1/admin/users"
+    ]))
+  })
+
+  it("refuses none, forged, tampered, foreign, expired and non-access tokens with 401 everywhere", async () => {
+    const victim = await register()
+    const [header, payload, signature] = victim.tokens.accessToken.split(".") as [string, string, string]
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>
+    const now = Math.floor(Date.now() / 1000)
+    const base = { ...claims, iat: now, exp: now + 600 }
+    const attacks: Record<string, string> = {
+      "alg none": `${b64({ alg: "none", typ: "at+jwt" })}.${b64(base)}.`,
+      "tampered signature": `${header}.${payload}.${signature.slice(0, 10)}${signature[10] === "A" ? "B" : "A"}${signature.slice(11)}`,
+      "tampered payload (role admin)": `${header}.${b64({ ...claims, role: "admin" })}.${signature}`,
+      "other secret": await sign(base, undefined, new TextEncoder().encode("x".repeat(48))),
+      "HS512 with the right secret": await sign(base, { alg: "HS512", typ: "at+jwt" }),
+      "wrong audience": await sign({ ...base, aud: "someone-else" }),
+      "wrong issuer": await sign({ ...base, iss: "evil" }),
+      "wrong typ": await sign(base, { alg: "HS256", typ: "JWT" }),
+      "no typ": await sign(base, { alg: "HS256" }),
+      "expired": await sign({ ...base, iat: now - 3600, exp: now - 60 }),
+      "refresh token as access token": victim.tokens.refreshToken,
+      "random string": "not-a-token",
+      "empty": ""
+    }
+    for (const route of protectedRoutes) {
+      for (const [name, token] of Object.entries(attacks)) {
+        const result = await call(route.method, route.path, { token })
+        expect(result.status, `${name} on ${route.method} ${route.path}`).toBe(401)
+        expect(result.body.code, name).toBe(name === "expired" ? "token_expired" : "unauthorized")
+        expect(result.headers.get("www-authenticate")).toContain("Bearer")
+      }
+      const noHeader = await call(route.method, route.path)
+      expect(noHeader.status).toBe(401)
+      const basic = await call(route.method, route.path, { headers: { authorization: "Basic dXNlcjpwYXNz" } })
+      expect(basic.status).toBe(401)
+    }
+    // The genuine token still works: the attacks above were refused for what they are.
+    expect((await call("GET", "/api/v1/users/me", { token: victim.tokens.accessToken })).status).toBe(200)
+  })
+})
+
+describe("refresh tokens", () => {
+  it("rotate on every use, tolerate a concurrent double refresh, and revoke the family on reuse", async () => {
+    const user = await register()
+    const first = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken: user.tokens.refreshToken } })
+    expect(first.status).toBe(200)
+    expect(first.body.tokens.refreshToken).not.toBe(user.tokens.refreshToken)
+    // Within the grace window the previous token still works (a client racing itself).
+    const racing = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken: user.tokens.refreshToken } })
+    expect(racing.status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 5_300))
+    const replay = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken: user.tokens.refreshToken } })
+    expect(replay.status).toBe(401)
+    expect(replay.body.code).toBe("refresh_token_reused")
+    const newest = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken: first.body.tokens.refreshToken } })
+    expect(newest.status).toBe(401)
+    expect(newest.body.code).toBe("invalid_refresh_token")
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    const me = await call("GET", "/api/v1/users/me", { token: first.body.tokens.accessToken })
+    expect(me.status).toBe(401)
+    expect(me.body.code).toBe("session_revoked")
+  }, 20_000)
+
+  it("refuses malformed and unknown refresh tokens", async () => {
+    for (const refreshToken of ["", "x".repeat(600), "abc.def", `${"A".repeat(22)}.${"B".repeat(43)}`]) {
+      const result = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken } })
+      expect(result.status, refreshToken.slice(0, 20)).toBeGreaterThanOrEqual(400)
+      expect(result.status).toBeLessThan(500)
+    }
+  })
+})
+
+describe("logout", () => {
+  it("ends the session at once: its access and refresh tokens stop working", async () => {
+    const user = await register()
+    const other = await login(user.email, user.password)
+    expect((await call("POST", "/api/v1/auth/logout", { token: user.tokens.accessToken })).status).toBe(204)
+    const me = await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })
+    expect(me.status).toBe(401)
+    expect(me.body.code).toBe("session_revoked")
+    const refreshed = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken: user.tokens.refreshToken } })
+    expect(refreshed.status).toBe(401)
+    // Another session of the same user is untouched.
+    expect((await call("GET", "/api/v1/users/me", { token: other.body.tokens.accessToken })).status).toBe(200)
+  })
+})
+
+describe("password reset", () => {
+  const resetJobFor = async (email: string) => {
+    const all = await Effect.runPromise(Ref.get(jobs))
+    return all.filter((job) => job._tag === "email.password_reset" && job.email === email)
+  }
+
+  it("answers 202 for any email, emails a single-use token, and ends every session on use", async () => {
+    const unknown = uniqueEmail()
+    expect((await call("POST", "/api/v1/auth/password-reset/request", { body: { email: unknown } })).status).toBe(202)
+    expect(await resetJobFor(unknown)).toEqual([])
+
+    const user = await register()
+    expect((await call("POST", "/api/v1/auth/password-reset/request", { body: { email: user.email } })).status).toBe(202)
+    const [job] = await resetJobFor(user.email)
+    if (job?._tag !== "email.password_reset") throw new Error("no reset job enqueued")
+    const [stored] = await query<{ token_hash: string }>(`SELECT token_hash FROM password_reset_tokens WHERE user_id = '${user.user.id}'`)
+    expect(stored!.token_hash).not.toContain(job.token)
+
+    const confirm = await call("POST", "/api/v1/auth/password-reset/confirm", { body: { token: job.token, newPassword: "a brand new secret" } })
+    expect(confirm.status).toBe(204)
+    expect((await login(user.email, user.password)).status).toBe(401)
+    expect((await login(user.email, "a brand new secret")).status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    expect((await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })).status).toBe(401)
+
+    const again = await call("POST", "/api/v1/auth/password-reset/confirm", { body: { token: job.token, newPassword: "yet another one" } })
+    expect(again.status).toBe(400)
+    expect(again.body.code).toBe("invalid_reset_token")
+  })
+
+  it("refuses an expired token", async () => {
+    const user = await register()
+    await call("POST", "/api/v1/auth/password-reset/request", { body: { email: user.email } })
+    const [job] = await resetJobFor(user.email)
+    if (job?._tag !== "email.password_reset") throw new Error("no reset job enqueued")
+    await query(`UPDATE password_reset_tokens SET expires_at = now() - interval '1 minute' WHERE user_id = '${user.user.id}'`)
+    const expired = await call("POST", "/api/v1/auth/password-reset/confirm", { body: { token: job.token, newPassword: "too late now" } })
+    expect(expired.status).toBe(400)
+    expect(expired.body.code).toBe("invalid_reset_token")
+  })
+})
+
+describe("my account", () => {
+  it("updates profile fields and refuses every other property without applying anything", async () => {
+    const user = await register()
+    const updated = await call("PATCH", "/api/v1/users/me", {
+      token: user.tokens.accessToken,
+      body: { fullName: "  New Name ", avatarUrl: "https://cdn.example.com/a.png" }
+    })
+    expect(updated.status).toBe(200)
+    expect(updated.body).toMatchObject({ fullName: "New Name", avatarUrl: "https://cdn.example.com/a.png" })
+    for (const forbidden of [{ role: "admin" }, { email: "x@example.com" }, { plan: "enterprise" }, { id: "3f1b8c3e-2f7a-4c1e-9a57-0c2b9d3e4f5a" }, { createdAt: "2020-01-01T00:00:00Z" }, { disabled: true }, { passwordHash: "x" }]) {
+      const result = await call("PATCH", "/api/v1/users/me", { token: user.tokens.accessToken, body: { fullName: "Sneaky", ...forbidden } })
+      expect(result.status, JSON.stringify(forbidden)).toBe(400)
+      expect(result.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: Object.keys(forbidden)[0] })]))
+    }
+    const me = await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })
+    expect(me.body).toMatchObject({ fullName: "New Name", role: "user", email: user.email })
+    expect((await call("PATCH", "/api/v1/users/me", { token: user.tokens.accessToken, body: { avatarUrl: "javascript:alert(1)" } })).status).toBe(400)
+  })
+
+  it("changes the password with the current one and ends the other sessions only", async () => {
+    const user = await register()
+    const other = await login(user.email, user.password)
+    const wrong = await call("PUT", "/api/v1/users/me/password", { token: user.tokens.accessToken, body: { currentPassword: "nope nope", newPassword: "next password 1" } })
+    expect(wrong.status).toBe(403)
+    expect(wrong.body.code).toBe("incorrect_password")
+    const ok = await call("PUT", "/api/v1/users/me/password", { token: user.tokens.accessToken, body: { currentPassword: user.password, newPassword: "next password 1" } })
+    expect(ok.status).toBe(204)
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    expect((await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })).status).toBe(200)
+    expect((await call("GET", "/api/v1/users/me", { token: other.body.tokens.accessToken })).status).toBe(401)
+    expect((await login(user.email, "next password 1")).status).toBe(200)
+  })
+
+  it("deletes the account and its data in one go, after re-authentication", async () => {
+    const user = await register()
+    const wrong = await call("DELETE", "/api/v1/users/me", { token: user.tokens.accessToken, body: { password: "wrong password" } })
+    expect(wrong.status).toBe(403)
+    const deleted = await call("DELETE", "/api/v1/users/me", { token: user.tokens.accessToken, body: { password: user.password } })
+    expect(deleted.status).toBe(204)
+    const rows = await query<{ n: string }>(`SELECT (SELECT count(*) FROM users WHERE id = '${user.user.id}') + (SELECT count(*) FROM subscriptions WHERE user_id = '${user.user.id}') AS n`)
+    expect(Number(rows[0]!.n)).toBe(0)
+    expect((await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })).status).toBe(401)
+    expect((await login(user.email, user.password)).status).toBe(401)
+    const cleanup = (await Effect.runPromise(Ref.get(jobs))).filter((job) => job._tag === "account.cleanup" && job.userId === user.user.id)
+    expect(cleanup).toHaveLength(1)
+  })
+})
+
+describe("roles", () => {
+  it("refuses administration to users (403) and role escalation through any route", async () => {
+    const user = await register()
+    const list = await call("GET", "/api/v1/admin/users", { token: user.tokens.accessToken })
+    expect(list.status).toBe(403)
+    expect(list.body.code).toBe("forbidden")
+    const promote = await call("PATCH", `/api/v1/admin/users/${user.user.id}`, { token: user.tokens.accessToken, body: { role: "admin" } })
+    expect(promote.status).toBe(403)
+    const me = await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })
+    expect(me.body.role).toBe("user")
+  })
+
+  it("lets an admin page through users by email prefix, and disable one (sessions end, login refused)", async () => {
+    const admin = await makeAdmin()
+    const prefix = `page${Date.now()}`
+    const created = await Promise.all([1, 2, 3, 4, 5].map((i) => register(`${prefix}-${i}@example.com`)))
+    const seen: Array<string> = []
+    let cursor: string | null = null
+    do {
+      const page: Sent = await call("GET", `/api/v1/admin/users?limit=2&email=${prefix}${cursor ? `&cursor=${cursor}` : ""}`, { token: admin.tokens.accessToken })
+      expect(page.status).toBe(200)
+      expect(page.body.data.length).toBeLessThanOrEqual(2)
+      seen.push(...page.body.data.map((u: { email: string }) => u.email))
+      cursor = page.body.nextCursor
+    } while (cursor !== null)
+    expect(seen).toEqual(created.map((u) => u.email).sort())
+
+    const target = created[0]!
+    const disabled = await call("PATCH", `/api/v1/admin/users/${target.user.id}`, { token: admin.tokens.accessToken, body: { disabled: true } })
+    expect(disabled.status).toBe(200)
+    expect(disabled.body.disabled).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    expect((await call("GET", "/api/v1/users/me", { token: target.tokens.accessToken })).status).toBe(401)
+    const refused = await login(target.email, target.password)
+    expect(refused.status).toBe(403)
+    expect(refused.body.code).toBe("account_disabled")
+    const missing = await call("PATCH", "/api/v1/admin/users/3f1b8c3e-2f7a-4c1e-9a57-0c2b9d3e4f5a", { token: admin.tokens.accessToken, body: { disabled: true } })
+    expect(missing.status).toBe(404)
+    expect((await call("GET", "/api/v1/admin/users?limit=1000", { token: admin.tokens.accessToken })).status).toBe(400)
+  })
+})
+
+describe("brute force", () => {
+  it("locks one email from one address after 10 failures, with Retry-After, independently of other addresses", async () => {
+    const user = await register()
+    for (let i = 0; i < 10; i++) expect((await login(user.email, `wrong ${i} password`)).status).toBe(401)
+    const locked = await login(user.email, user.password)
+    expect(locked.status).toBe(429)
+    expect(locked.body.code).toBe("too_many_attempts")
+    const retryAfter = Number(locked.headers.get("retry-after"))
+    expect(retryAfter).toBeGreaterThan(800)
+    expect(retryAfter).toBeLessThanOrEqual(900)
+  })
+})
+
+describe("OpenAPI", () => {
+  it("documents the auth and user endpoints with their errors and the bearer scheme", async () => {
+    const spec = await (await app.handler(new Request("http://test/openapi.json"))).json() as any
+    expect(Object.values(spec.components.securitySchemes)).toContainEqual(expect.objectContaining({ type: "http", scheme: "Bearer" }))
+    expect(Object.keys(spec.paths["/api/v1/auth/login"].post.responses).sort()).toEqual(["200", "400", "401", "403", "429", "500", "503"])
+    expect(spec.paths["/api/v1/users/me"].get.security).toEqual([expect.any(Object)])
+    expect(Object.keys(spec.paths["/api/v1/users/me"].get.responses)).toEqual(expect.arrayContaining(["200", "401", "404"]))
+  })
+})
+
+describe("secrets", () => {
+  it("never appear in any response of this suite: no password hash, no stored token hash", async () => {
+    const everything = seenBodies.join("\n")
+    expect(seenBodies.length).toBeGreaterThan(50)
+    expect(everything).not.toMatch(/\$2[aby]\$\d\d\$/)
+    const stored = await query<{ token_hash: string }>("SELECT token_hash FROM password_reset_tokens")
+    expect(stored.length).toBeGreaterThan(0)
+    for (const { token_hash } of stored) expect(everything).not.toContain(token_hash)
+  })
+})

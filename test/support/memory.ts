@@ -1,0 +1,27 @@
+import { Layer } from "effect"
+import * as CacheStore from "../../src/capabilities/cache/CacheStore.ts"
+import * as JobQueue from "../../src/capabilities/queue/JobQueue.ts"
+import * as AppConfig from "../../src/config/AppConfig.ts"
+import * as AccessTokens from "../../src/features/auth/AccessTokens.ts"
+import * as LoginThrottle from "../../src/features/auth/LoginThrottle.ts"
+import * as Passwords from "../../src/features/auth/Passwords.ts"
+import * as Sessions from "../../src/features/auth/Sessions.ts"
+import * as AccountsRepository from "../../src/features/users/AccountsRepository.ts"
+
+/**
+ * Every service the auth and users use cases need, on in-memory layers: accounts in a Map,
+ * the cache in memory (expiry by the Effect Clock, so TestClock moves it), jobs collected in
+ * `EnqueuedJobs`, bcrypt at its minimum cost. Build it fresh per test (`Layer.fresh` or
+ * `it.effect(..., Effect.provide(memoryLayer()))`).
+ */
+export const memoryLayer = (config: Partial<AppConfig.AppSettings> = {}) =>
+  Layer.mergeAll(
+    AccountsRepository.layerMemory,
+    Passwords.layerTest,
+    AccessTokens.layer,
+    LoginThrottle.layer
+  ).pipe(
+    Layer.provideMerge(Sessions.layer),
+    Layer.provideMerge(Layer.mergeAll(CacheStore.layerMemory, JobQueue.layerMemory)),
+    Layer.provideMerge(AppConfig.layerTest(config))
+  )

@@ -1,0 +1,466 @@
+import { describe, it } from "@effect/vitest"
+import { Duration, Effect, Ref } from "effect"
+import { TestClock } from "effect/testing"
+import { SignJWT } from "jose"
+import { expect } from "vitest"
+import { EnqueuedJobs } from "../../src/capabilities/queue/JobQueue.ts"
+import { DEVELOPMENT_JWT_SECRET } from "../../src/config/AppConfig.ts"
+import type { Actor } from "../../src/domain/Policy.ts"
+import type { Job } from "../../src/domain/Jobs.ts"
+import { AccessTokens } from "../../src/features/auth/AccessTokens.ts"
+import * as Auth from "../../src/features/auth/Auth.ts"
+import { Sessions } from "../../src/features/auth/Sessions.ts"
+import { AccountsRepository } from "../../src/features/users/AccountsRepository.ts"
+import { memoryLayer } from "../support/memory.ts"
+
+const EMAIL = "alice@example.com"
+const PASSWORD = "correct horse battery"
+const IP = "203.0.113.7"
+
+const registerAlice = Auth.register({ email: EMAIL, password: PASSWORD, fullName: "Alice" })
+
+/** The actor (with its session id) an access token stands for. */
+const actorOf = (accessToken: string) =>
+  Effect.gen(function*() {
+    return yield* (yield* AccessTokens).verify(accessToken)
+  })
+
+const isAlive = (sessionId: string) =>
+  Effect.gen(function*() {
+    return yield* (yield* Sessions).isAlive(sessionId)
+  })
+
+const enqueuedJobs = Effect.gen(function*() {
+  return yield* Ref.get(yield* EnqueuedJobs)
+})
+
+const resetTokenOf = (jobs: ReadonlyArray<Job>) => {
+  expect(jobs).toHaveLength(1)
+  const job = jobs[0]
+  if (job?._tag !== "email.password_reset") throw new Error(`expected a password reset job, got ${job?._tag}`)
+  return job
+}
+
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value), "utf8").toString("base64url")
+
+const signAccessToken = (actor: Actor, options: {
+  readonly typ?: string
+  readonly iss?: string
+  readonly aud?: string
+  readonly secret?: string
+} = {}) =>
+  Effect.promise(() =>
+    new SignJWT({ sid: actor.sessionId, role: actor.role })
+      .setProtectedHeader({ alg: "HS256", typ: options.typ ?? "at+jwt" })
+      .setIssuer(options.iss ?? "customify-core-api")
+      .setAudience(options.aud ?? "customify")
+      .setSubject(actor.userId)
+      .setIssuedAt(0)
+      .setExpirationTime(900)
+      .sign(new TextEncoder().encode(options.secret ?? DEVELOPMENT_JWT_SECRET))
+  )
+
+describe("register", () => {
+  it.effect("creates a user with role user and signs it in", () =>
+    Effect.gen(function*() {
+      const { account, tokens } = yield* registerAlice
+      expect(account.email).toBe(EMAIL)
+      expect(account.role).toBe("user")
+      expect(account.disabled).toBe(false)
+      expect(account.passwordHash).not.toBe(PASSWORD)
+      expect(tokens.tokenType).toBe("Bearer")
+      expect(tokens.expiresIn).toBe(900)
+      expect(tokens.refreshToken.length).toBeGreaterThan(0)
+      const actor = yield* actorOf(tokens.accessToken)
+      expect(actor.userId).toBe(account.id)
+      expect(actor.role).toBe("user")
+      expect(yield* isAlive(actor.sessionId)).toBe(true)
+      const stored = yield* (yield* AccountsRepository).findById(account.id)
+      expect(stored._tag).toBe("Some")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("fails EmailTaken for an email already registered", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      const error = yield* Auth.register({ email: EMAIL, password: "another password", fullName: "Other" }).pipe(
+        Effect.flip
+      )
+      expect(error._tag).toBe("EmailTaken")
+      // The first account keeps its password.
+      yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })
+    }).pipe(Effect.provide(memoryLayer())))
+})
+
+describe("login", () => {
+  it.effect("starts a new session carrying the account's role", () =>
+    Effect.gen(function*() {
+      const registered = yield* registerAlice
+      const { account, tokens } = yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })
+      expect(account.id).toBe(registered.account.id)
+      expect(tokens.tokenType).toBe("Bearer")
+      expect(tokens.expiresIn).toBe(900)
+      const first = yield* actorOf(registered.tokens.accessToken)
+      const second = yield* actorOf(tokens.accessToken)
+      expect(second.userId).toBe(account.id)
+      expect(second.sessionId).not.toBe(first.sessionId)
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("fails InvalidCredentials for a wrong password and for an unknown email", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      const wrongPassword = yield* Auth.login({ email: EMAIL, password: "wrong password", ip: IP }).pipe(Effect.flip)
+      expect(wrongPassword._tag).toBe("InvalidCredentials")
+      const unknownEmail = yield* Auth.login({ email: "nobody@example.com", password: PASSWORD, ip: IP }).pipe(
+        Effect.flip
+      )
+      expect(unknownEmail._tag).toBe("InvalidCredentials")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("tells a disabled account so only after its password was proven", () =>
+    Effect.gen(function*() {
+      const { account } = yield* registerAlice
+      yield* (yield* AccountsRepository).updateAdminFields(account.id, { disabled: true })
+      const rightPassword = yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP }).pipe(Effect.flip)
+      expect(rightPassword._tag).toBe("AccountDisabled")
+      const wrongPassword = yield* Auth.login({ email: EMAIL, password: "wrong password", ip: IP }).pipe(Effect.flip)
+      expect(wrongPassword._tag).toBe("InvalidCredentials")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("locks an email and ip pair after 10 failures, until the 15 minute window ends", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      for (let attempt = 1; attempt <= 10; attempt++) {
+        const error = yield* Auth.login({ email: EMAIL, password: "wrong password", ip: IP }).pipe(Effect.flip)
+        expect(error._tag).toBe("InvalidCredentials")
+      }
+      const locked = yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP }).pipe(Effect.flip)
+      expect(locked._tag).toBe("TooManyLoginAttempts")
+      if (locked._tag !== "TooManyLoginAttempts") return
+      expect(locked.retryAfterSeconds).toBeGreaterThanOrEqual(1)
+      expect(locked.retryAfterSeconds).toBeLessThanOrEqual(900)
+
+      // Another ip is counted on its own.
+      const otherIp = yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: "198.51.100.1" })
+      expect(otherIp.tokens.tokenType).toBe("Bearer")
+
+      yield* TestClock.adjust(Duration.minutes(10))
+      const stillLocked = yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP }).pipe(Effect.flip)
+      expect(stillLocked._tag).toBe("TooManyLoginAttempts")
+      if (stillLocked._tag === "TooManyLoginAttempts") {
+        expect(stillLocked.retryAfterSeconds).toBeLessThanOrEqual(300)
+      }
+
+      yield* TestClock.adjust(Duration.minutes(5))
+      const unlocked = yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })
+      expect(unlocked.tokens.tokenType).toBe("Bearer")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a successful login resets the failure counter", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      const failNineTimes = Effect.gen(function*() {
+        for (let attempt = 1; attempt <= 9; attempt++) {
+          const error = yield* Auth.login({ email: EMAIL, password: "wrong password", ip: IP }).pipe(Effect.flip)
+          expect(error._tag).toBe("InvalidCredentials")
+        }
+      })
+      yield* failNineTimes
+      yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })
+      yield* failNineTimes
+      // 18 failures in the window, but only 9 since the last success.
+      const result = yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })
+      expect(result.tokens.tokenType).toBe("Bearer")
+    }).pipe(Effect.provide(memoryLayer())))
+})
+
+describe("refresh", () => {
+  it.effect("rotates the refresh token and issues a new access token for the same session", () =>
+    Effect.gen(function*() {
+      const { account, tokens } = yield* registerAlice
+      const actor = yield* actorOf(tokens.accessToken)
+      const refreshed = yield* Auth.refresh(tokens.refreshToken)
+      expect(refreshed.tokenType).toBe("Bearer")
+      expect(refreshed.expiresIn).toBe(900)
+      expect(refreshed.refreshToken).not.toBe(tokens.refreshToken)
+      const refreshedActor = yield* actorOf(refreshed.accessToken)
+      expect(refreshedActor).toEqual({ userId: account.id, role: "user", sessionId: actor.sessionId })
+      // The new token rotates in turn.
+      const again = yield* Auth.refresh(refreshed.refreshToken)
+      expect(again.refreshToken).not.toBe(refreshed.refreshToken)
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("accepts the previous refresh token again within the 5 second grace", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      const first = yield* Auth.refresh(tokens.refreshToken)
+      yield* TestClock.adjust(Duration.seconds(4))
+      const second = yield* Auth.refresh(tokens.refreshToken)
+      expect(second.refreshToken).not.toBe(tokens.refreshToken)
+      expect(second.refreshToken).not.toBe(first.refreshToken)
+      const actor = yield* actorOf(tokens.accessToken)
+      expect(yield* isAlive(actor.sessionId)).toBe(true)
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a rotated token replayed after the grace revokes the whole session", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      const actor = yield* actorOf(tokens.accessToken)
+      const newest = yield* Auth.refresh(tokens.refreshToken)
+      expect(yield* isAlive(actor.sessionId)).toBe(true)
+
+      yield* TestClock.adjust(Duration.seconds(6))
+      const reused = yield* Auth.refresh(tokens.refreshToken).pipe(Effect.flip)
+      expect(reused._tag).toBe("RefreshTokenReused")
+
+      const familyRevoked = yield* Auth.refresh(newest.refreshToken).pipe(Effect.flip)
+      expect(familyRevoked._tag).toBe("InvalidRefreshToken")
+      yield* TestClock.adjust(Duration.millis(600))
+      expect(yield* isAlive(actor.sessionId)).toBe(false)
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("fails InvalidRefreshToken for garbage and for unknown tokens, without ending the session", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      const [sessionId] = tokens.refreshToken.split(".")
+      const secret43 = "A".repeat(43)
+      for (
+        const garbage of [
+          "",
+          "garbage",
+          "a.b",
+          `${tokens.refreshToken}.extra`,
+          `${"x".repeat(22)}.${secret43}`,
+          `${sessionId}.${secret43}`,
+          tokens.accessToken
+        ]
+      ) {
+        const error = yield* Auth.refresh(garbage).pipe(Effect.flip)
+        expect(error._tag).toBe("InvalidRefreshToken")
+      }
+      // A wrong secret for a real session is not a replay: the real token still works.
+      const refreshed = yield* Auth.refresh(tokens.refreshToken)
+      expect(refreshed.refreshToken).not.toBe(tokens.refreshToken)
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("fails InvalidRefreshToken for a disabled account and ends its session", () =>
+    Effect.gen(function*() {
+      const { account, tokens } = yield* registerAlice
+      const actor = yield* actorOf(tokens.accessToken)
+      const accounts = yield* AccountsRepository
+      yield* accounts.updateAdminFields(account.id, { disabled: true })
+      const error = yield* Auth.refresh(tokens.refreshToken).pipe(Effect.flip)
+      expect(error._tag).toBe("InvalidRefreshToken")
+      expect(yield* isAlive(actor.sessionId)).toBe(false)
+      // Re-enabling does not bring the ended session back.
+      yield* accounts.updateAdminFields(account.id, { disabled: false })
+      const afterEnable = yield* Auth.refresh(tokens.refreshToken).pipe(Effect.flip)
+      expect(afterEnable._tag).toBe("InvalidRefreshToken")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a session idle for more than 7 days expires; each refresh restarts the idle time", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      yield* TestClock.adjust(Duration.days(6))
+      const first = yield* Auth.refresh(tokens.refreshToken)
+      yield* TestClock.adjust(Duration.days(6))
+      const second = yield* Auth.refresh(first.refreshToken)
+      yield* TestClock.adjust(Duration.sum(Duration.days(7), Duration.seconds(1)))
+      const error = yield* Auth.refresh(second.refreshToken).pipe(Effect.flip)
+      expect(error._tag).toBe("InvalidRefreshToken")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a session ends after 30 days however often it is refreshed", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      let refreshToken = tokens.refreshToken
+      // Days 6, 12, 18, 24, then 29.
+      for (const days of [6, 6, 6, 6, 5]) {
+        yield* TestClock.adjust(Duration.days(days))
+        refreshToken = (yield* Auth.refresh(refreshToken)).refreshToken
+      }
+      // Day 30: one day since the last refresh, far within the idle lifetime.
+      yield* TestClock.adjust(Duration.days(1))
+      const error = yield* Auth.refresh(refreshToken).pipe(Effect.flip)
+      expect(error._tag).toBe("InvalidRefreshToken")
+    }).pipe(Effect.provide(memoryLayer())))
+})
+
+describe("access tokens", () => {
+  it.effect("verify accepts an issued token until 15 minutes plus 5 seconds of skew", () =>
+    Effect.gen(function*() {
+      const { account, tokens } = yield* registerAlice
+      const actor = yield* actorOf(tokens.accessToken)
+      expect(actor.userId).toBe(account.id)
+      expect(actor.role).toBe("user")
+      expect(actor.sessionId).toBe(tokens.refreshToken.split(".")[0])
+
+      yield* TestClock.adjust(Duration.sum(Duration.minutes(15), Duration.seconds(4)))
+      expect((yield* actorOf(tokens.accessToken)).userId).toBe(account.id)
+
+      yield* TestClock.adjust(Duration.seconds(1))
+      const error = yield* actorOf(tokens.accessToken).pipe(Effect.flip)
+      expect(error._tag).toBe("InvalidAccessToken")
+      expect(error.reason).toBe("expired")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("verify accepts a hand-signed token with the expected header and claims (control)", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      const actor = yield* actorOf(tokens.accessToken)
+      const token = yield* signAccessToken(actor)
+      expect(yield* actorOf(token)).toEqual(actor)
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("verify rejects another secret, a wrong typ, iss or aud", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      const actor = yield* actorOf(tokens.accessToken)
+      for (
+        const options of [
+          { secret: "another-secret-of-at-least-32-characters!!" },
+          { typ: "JWT" },
+          { iss: "someone-else" },
+          { aud: "another-audience" }
+        ]
+      ) {
+        const error = yield* actorOf(yield* signAccessToken(actor, options)).pipe(Effect.flip)
+        expect(error._tag, JSON.stringify(options)).toBe("InvalidAccessToken")
+        expect(error.reason, JSON.stringify(options)).toBe("invalid")
+      }
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("verify rejects an unsigned alg none token", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      const actor = yield* actorOf(tokens.accessToken)
+      const payload = {
+        sub: actor.userId,
+        sid: actor.sessionId,
+        role: "admin",
+        iss: "customify-core-api",
+        aud: "customify",
+        iat: 0,
+        exp: 900
+      }
+      for (const signature of ["", base64url("x")]) {
+        const unsigned = `${base64url({ alg: "none", typ: "at+jwt" })}.${base64url(payload)}.${signature}`
+        const error = yield* actorOf(unsigned).pipe(Effect.flip)
+        expect(error._tag).toBe("InvalidAccessToken")
+        expect(error.reason).not.toBe("expired")
+      }
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("verify rejects a refresh token and an empty string", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      const asAccess = yield* actorOf(tokens.refreshToken).pipe(Effect.flip)
+      expect(asAccess._tag).toBe("InvalidAccessToken")
+      expect(asAccess.reason).toBe("malformed")
+      const empty = yield* actorOf("").pipe(Effect.flip)
+      expect(empty.reason).toBe("missing")
+    }).pipe(Effect.provide(memoryLayer())))
+})
+
+describe("logout", () => {
+  it.effect("ends the session: not alive any more and its refresh token fails", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      const other = yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })
+      const actor = yield* actorOf(tokens.accessToken)
+      const otherActor = yield* actorOf(other.tokens.accessToken)
+      expect(yield* isAlive(actor.sessionId)).toBe(true)
+
+      yield* Auth.logout(actor)
+      expect(yield* isAlive(actor.sessionId)).toBe(false)
+      const error = yield* Auth.refresh(tokens.refreshToken).pipe(Effect.flip)
+      expect(error._tag).toBe("InvalidRefreshToken")
+
+      // Only that session ended.
+      expect(yield* isAlive(otherActor.sessionId)).toBe(true)
+      yield* Auth.refresh(other.tokens.refreshToken)
+    }).pipe(Effect.provide(memoryLayer())))
+})
+
+describe("password reset", () => {
+  it.effect("a request for an unknown email succeeds and enqueues nothing", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      yield* Auth.requestPasswordReset("nobody@example.com")
+      expect(yield* enqueuedJobs).toEqual([])
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a request for a disabled account enqueues nothing", () =>
+    Effect.gen(function*() {
+      const { account } = yield* registerAlice
+      yield* (yield* AccountsRepository).updateAdminFields(account.id, { disabled: true })
+      yield* Auth.requestPasswordReset(EMAIL)
+      expect(yield* enqueuedJobs).toEqual([])
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a request for a known email enqueues one email carrying a 30 minute token", () =>
+    Effect.gen(function*() {
+      const { account } = yield* registerAlice
+      yield* Auth.requestPasswordReset(EMAIL)
+      const job = resetTokenOf(yield* enqueuedJobs)
+      expect(job.userId).toBe(account.id)
+      expect(job.email).toBe(EMAIL)
+      expect(job.token.length).toBeGreaterThanOrEqual(32)
+      expect(job.expiresAt).toBe(new Date(Duration.toMillis(Duration.minutes(30))).toISOString())
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("confirm sets the new password, ends every session and works only once", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      const actor = yield* actorOf(tokens.accessToken)
+      yield* Auth.requestPasswordReset(EMAIL)
+      const { token } = resetTokenOf(yield* enqueuedJobs)
+
+      yield* Auth.confirmPasswordReset({ token, newPassword: "a brand new password" })
+
+      const oldPassword = yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP }).pipe(Effect.flip)
+      expect(oldPassword._tag).toBe("InvalidCredentials")
+      const oldRefresh = yield* Auth.refresh(tokens.refreshToken).pipe(Effect.flip)
+      expect(oldRefresh._tag).toBe("InvalidRefreshToken")
+      expect(yield* isAlive(actor.sessionId)).toBe(false)
+      const newLogin = yield* Auth.login({ email: EMAIL, password: "a brand new password", ip: IP })
+      expect(newLogin.tokens.tokenType).toBe("Bearer")
+
+      const second = yield* Auth.confirmPasswordReset({ token, newPassword: "yet another password" }).pipe(
+        Effect.flip
+      )
+      expect(second._tag).toBe("InvalidResetToken")
+      yield* Auth.login({ email: EMAIL, password: "a brand new password", ip: IP })
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("confirm fails InvalidResetToken for an unknown token", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      yield* Auth.requestPasswordReset(EMAIL)
+      const error = yield* Auth.confirmPasswordReset({ token: "not-a-token", newPassword: "a brand new password" })
+        .pipe(Effect.flip)
+      expect(error._tag).toBe("InvalidResetToken")
+      yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a token still works at 29 minutes", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      yield* Auth.requestPasswordReset(EMAIL)
+      const { token } = resetTokenOf(yield* enqueuedJobs)
+      yield* TestClock.adjust(Duration.minutes(29))
+      yield* Auth.confirmPasswordReset({ token, newPassword: "a brand new password" })
+      yield* Auth.login({ email: EMAIL, password: "a brand new password", ip: IP })
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a token confirmed after 31 minutes fails InvalidResetToken and changes nothing", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      yield* Auth.requestPasswordReset(EMAIL)
+      const { token } = resetTokenOf(yield* enqueuedJobs)
+      yield* TestClock.adjust(Duration.minutes(31))
+      const error = yield* Auth.confirmPasswordReset({ token, newPassword: "a brand new password" }).pipe(Effect.flip)
+      expect(error._tag).toBe("InvalidResetToken")
+      yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })
+      yield* Auth.refresh(tokens.refreshToken)
+    }).pipe(Effect.provide(memoryLayer())))
+})
