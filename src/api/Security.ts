@@ -1,7 +1,7 @@
 import { Context } from "effect"
 import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
 import type { Actor } from "../domain/Policy.ts"
-import { Unauthorized } from "./Problems.ts"
+import { Forbidden, Unauthorized } from "./Problems.ts"
 
 /** The signed-in caller, provided to every endpoint behind `Authentication`. */
 export class CurrentActor extends Context.Service<CurrentActor, Actor>()("customify/api/CurrentActor") {}
@@ -15,5 +15,17 @@ export class Authentication extends HttpApiMiddleware.Service<Authentication, { 
   {
     security: { bearer: HttpApiSecurity.bearer.pipe(HttpApiSecurity.annotate(OpenApi.Format, "JWT")) },
     error: Unauthorized
+  }
+) {}
+
+/**
+ * Internal routes for the integration layer: a static key from SERVICE_API_KEYS in the
+ * `X-Service-Key` header. A user's bearer token never opens them (403); no or a wrong key is 401.
+ */
+export class ServiceAuthentication extends HttpApiMiddleware.Service<ServiceAuthentication>()(
+  "customify/api/ServiceAuthentication",
+  {
+    security: { serviceKey: HttpApiSecurity.apiKey({ key: "X-Service-Key", in: "header" }) },
+    error: [Unauthorized, Forbidden]
   }
 ) {}

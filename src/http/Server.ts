@@ -11,6 +11,7 @@ import * as AuthenticationLive from "../features/auth/AuthenticationLive.ts"
 import { AuthHandlers } from "../features/auth/Http.ts"
 import * as LoginThrottle from "../features/auth/LoginThrottle.ts"
 import * as Passwords from "../features/auth/Passwords.ts"
+import * as ServiceAuthenticationLive from "../features/auth/ServiceAuthenticationLive.ts"
 import * as Sessions from "../features/auth/Sessions.ts"
 import { HealthHandlers } from "../features/health/Http.ts"
 import * as AccountsRepository from "../features/users/AccountsRepository.ts"
@@ -34,7 +35,7 @@ export const FeatureServices = Layer.mergeAll(
 
 const ApiRoutes = HttpApiBuilder.layer(CoreApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([HealthHandlers, AuthHandlers, MeHandlers, AdminHandlers]),
-  Layer.provideMerge(Layer.mergeAll(RequestValidationLive.layer, AuthenticationLive.layer))
+  Layer.provideMerge(Layer.mergeAll(RequestValidationLive.layer, AuthenticationLive.layer, ServiceAuthenticationLive.layer))
 )
 
 /**
