@@ -93,6 +93,18 @@ describe("configuration", () => {
     expect(result._tag).toBe("Success")
   })
 
+  it("bounds the auth settings", async () => {
+    expect(await problemsOf({ BCRYPT_COST: "8" })).toEqual([expect.stringMatching(/^BCRYPT_COST:/)])
+    expect(await problemsOf({ ACCESS_TOKEN_TTL: "2 hours" })).toEqual([expect.stringMatching(/^ACCESS_TOKEN_TTL:/)])
+    expect(await problemsOf({ REFRESH_TOKEN_IDLE_TTL: "40 days" })).toEqual([expect.stringMatching(/^REFRESH_TOKEN_ABSOLUTE_TTL:/)])
+    expect(await problemsOf({ SERVICE_API_KEYS: "short" })).toEqual([expect.stringMatching(/^SERVICE_API_KEYS:/)])
+    const result = await load({ SERVICE_API_KEYS: `${"a".repeat(32)},${"b".repeat(40)}`, BCRYPT_COST: "13" })
+    if (result._tag === "Failure") throw result.failure
+    expect(result.success.serviceApiKeys.map(Redacted.value)).toEqual(["a".repeat(32), "b".repeat(40)])
+    expect(result.success.bcryptCost).toBe(13)
+    expect(String(result.success.serviceApiKeys[0])).not.toContain("aaaa")
+  })
+
   it("refuses a JWT secret shorter than 256 bits anywhere", async () => {
     expect(await problemsOf({ JWT_SECRET: "short" })).toEqual([expect.stringMatching(/^JWT_SECRET: must be at least 32/)])
   })
