@@ -1,7 +1,10 @@
 import { HttpApi, type HttpApiGroup, OpenApi } from "effect/http-api"
 import { AuthApi } from "./Auth.ts"
+import { DesignsApi } from "./Designs.ts"
 import { HealthApi } from "./Health.ts"
+import { InternalApi, OrdersApi } from "./Orders.ts"
 import { RequestValidation } from "./RequestValidation.ts"
+import { SubscriptionsApi } from "./Subscriptions.ts"
 import { AdminApi, MeApi } from "./Users.ts"
 
 /**
@@ -32,6 +35,10 @@ export class CoreApi extends withConventions(
     .add(AuthApi)
     .add(MeApi)
     .add(AdminApi)
+    .add(DesignsApi)
+    .add(SubscriptionsApi)
+    .add(OrdersApi)
+    .add(InternalApi)
 ).annotateMerge(OpenApi.annotations({
   title: "Customify Core API",
   version: "1.0.0",

@@ -146,3 +146,37 @@ export class TooManyAttempts extends HttpApiError.Problem<TooManyAttempts>()("To
   requestId,
   retryAfter: Schema.Int.annotate({ description: "Seconds to wait, also sent as Retry-After" })
 }) {}
+
+// ---- Designs, quota and subscriptions ---------------------------------------------------------
+
+export class VersionConflict extends HttpApiError.Problem<VersionConflict>()("VersionConflict", {
+  type: problemType("version_conflict"),
+  status: 409,
+  title: "The design changed since you read it"
+}, {
+  code: Schema.tag("version_conflict"),
+  requestId,
+  currentVersion: Schema.Int.annotate({ description: "Re-read the design at this version, merge, and retry" })
+}) {}
+
+export class QuotaExceeded extends HttpApiError.Problem<QuotaExceeded>()("QuotaExceeded", {
+  type: problemType("quota_exceeded"),
+  status: 402,
+  title: "Monthly design quota exceeded"
+}, {
+  code: Schema.tag("quota_exceeded"),
+  requestId,
+  limit: Schema.Int,
+  used: Schema.Int,
+  resetsAt: Schema.String.annotate({ description: "When the next month's quota starts (UTC)" })
+}) {}
+
+export class SubscriptionInactive extends HttpApiError.Problem<SubscriptionInactive>()("SubscriptionInactive", {
+  type: problemType("subscription_inactive"),
+  status: 402,
+  title: "The subscription is not active"
+}, {
+  code: Schema.tag("subscription_inactive"),
+  requestId,
+  subscriptionStatus: Schema.String
+}) {}

@@ -32,19 +32,33 @@ export const decide = (actor: Actor, resource: Resource, _action: Action): Decis
   }
 }
 
-/** The policy as an effect: fails with `Forbidden`, or with the caller's not-found error. */
-export const authorize = <E>(
+/**
+ * The policy as an effect. Owned resources never answer `forbidden` (someone else's is the
+ * caller's not-found error); administration answers `Forbidden`.
+ */
+export function authorize<E>(
+  actor: Actor,
+  resource: Extract<Resource, { readonly kind: "owned" }>,
+  action: Action,
+  notFound: () => E
+): Effect.Effect<void, E>
+export function authorize(
+  actor: Actor,
+  resource: Extract<Resource, { readonly kind: "user-administration" }>,
+  action: Action
+): Effect.Effect<void, Forbidden>
+export function authorize<E>(
   actor: Actor,
   resource: Resource,
   action: Action,
-  notFound: () => E
-): Effect.Effect<void, Forbidden | E> => {
+  notFound?: () => E
+): Effect.Effect<void, Forbidden | E> {
   switch (decide(actor, resource, action)) {
     case "allow":
       return Effect.void
     case "forbidden":
       return Effect.fail(new Forbidden())
     case "not_found":
-      return Effect.fail(notFound())
+      return notFound === undefined ? Effect.fail(new Forbidden()) : Effect.fail(notFound())
   }
 }

@@ -1,6 +1,8 @@
 import { Effect } from "effect"
 import * as Problems from "../api/Problems.ts"
 import type * as AuthErrors from "../domain/AuthErrors.ts"
+import type * as CommonErrors from "../domain/CommonErrors.ts"
+import type * as DesignErrors from "../domain/DesignErrors.ts"
 
 /**
  * How each domain error is told to a client: the one table from use-case errors (no HTTP in
@@ -28,6 +30,23 @@ const problems = {
   IncorrectPassword: () => new Problems.IncorrectPassword({}),
   Forbidden: () => new Problems.Forbidden({}),
   UserNotFound: () => new Problems.NotFound({}),
+  DesignNotFound: () => new Problems.NotFound({}),
+  OrderNotFound: () => new Problems.NotFound({}),
+  SubscriptionNotFound: () => new Problems.NotFound({ detail: "No subscription" }),
+  VersionConflict: (error: DesignErrors.VersionConflict) =>
+    new Problems.VersionConflict({ currentVersion: error.currentVersion }),
+  QuotaExceeded: (error: DesignErrors.QuotaExceeded) =>
+    new Problems.QuotaExceeded({ limit: error.limit, used: error.used, resetsAt: error.resetsAt }),
+  SubscriptionInactive: (error: DesignErrors.SubscriptionInactive) =>
+    new Problems.SubscriptionInactive({ subscriptionStatus: error.status }),
+  DesignInvalid: (error: DesignErrors.DesignInvalid) =>
+    new Problems.ValidationFailed({ errors: error.errors.map((e) => ({ ...e, location: "body" as const })) }),
+  InvalidInput: (error: CommonErrors.InvalidInput) =>
+    new Problems.ValidationFailed({ errors: error.errors.map((e) => ({ ...e, location: "body" as const })) }),
+  InvalidCursor: () =>
+    new Problems.ValidationFailed({
+      errors: [{ path: "cursor", location: "query", message: "Expected a cursor from a previous page" }]
+    }),
   CacheError: () =>
     new Problems.ServiceUnavailable({ detail: "A backing service is unavailable; retry shortly" }),
   QueueError: () =>

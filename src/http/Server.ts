@@ -13,7 +13,15 @@ import * as LoginThrottle from "../features/auth/LoginThrottle.ts"
 import * as Passwords from "../features/auth/Passwords.ts"
 import * as ServiceAuthenticationLive from "../features/auth/ServiceAuthenticationLive.ts"
 import * as Sessions from "../features/auth/Sessions.ts"
+import * as DesignsLookup from "../features/designs/Designs.ts"
+import * as DesignsRepository from "../features/designs/DesignsRepository.ts"
+import { DesignsHandlers } from "../features/designs/Http.ts"
 import { HealthHandlers } from "../features/health/Http.ts"
+import { InternalHandlers, OrdersHandlers } from "../features/orders/Http.ts"
+import * as OrdersRepository from "../features/orders/OrdersRepository.ts"
+import { SubscriptionsHandlers } from "../features/subscriptions/Http.ts"
+import * as SubscriptionsLookup from "../features/subscriptions/Subscriptions.ts"
+import * as SubscriptionsRepository from "../features/subscriptions/SubscriptionsRepository.ts"
 import * as AccountsRepository from "../features/users/AccountsRepository.ts"
 import { AdminHandlers, MeHandlers } from "../features/users/Http.ts"
 import * as ClientIp from "./ClientIp.ts"
@@ -30,11 +38,24 @@ export const FeatureServices = Layer.mergeAll(
   Passwords.layer,
   AccessTokens.layer,
   LoginThrottle.layer,
-  ClientIp.layer
-).pipe(Layer.provideMerge(Sessions.layer))
+  ClientIp.layer,
+  Sessions.layer,
+  OrdersRepository.layerSql,
+  DesignsLookup.layerLookup,
+  SubscriptionsLookup.layerLookup
+).pipe(Layer.provideMerge(Layer.mergeAll(DesignsRepository.layerSql, SubscriptionsRepository.layerSql)))
 
 const ApiRoutes = HttpApiBuilder.layer(CoreApi, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([HealthHandlers, AuthHandlers, MeHandlers, AdminHandlers]),
+  Layer.provide([
+    HealthHandlers,
+    AuthHandlers,
+    MeHandlers,
+    AdminHandlers,
+    DesignsHandlers,
+    SubscriptionsHandlers,
+    OrdersHandlers,
+    InternalHandlers
+  ]),
   Layer.provideMerge(Layer.mergeAll(RequestValidationLive.layer, AuthenticationLive.layer, ServiceAuthenticationLive.layer))
 )
 

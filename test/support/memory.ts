@@ -7,6 +7,11 @@ import * as LoginThrottle from "../../src/features/auth/LoginThrottle.ts"
 import * as Passwords from "../../src/features/auth/Passwords.ts"
 import * as Sessions from "../../src/features/auth/Sessions.ts"
 import * as AccountsRepository from "../../src/features/users/AccountsRepository.ts"
+import * as Designs from "../../src/features/designs/Designs.ts"
+import * as DesignsRepository from "../../src/features/designs/DesignsRepository.ts"
+import * as OrdersRepository from "../../src/features/orders/OrdersRepository.ts"
+import * as Subscriptions from "../../src/features/subscriptions/Subscriptions.ts"
+import * as SubscriptionsRepository from "../../src/features/subscriptions/SubscriptionsRepository.ts"
 
 /**
  * Every service the auth and users use cases need, on in-memory layers: accounts in a Map,
@@ -19,9 +24,12 @@ export const memoryLayer = (config: Partial<AppConfig.AppSettings> = {}) =>
     AccountsRepository.layerMemory,
     Passwords.layerTest,
     AccessTokens.layer,
-    LoginThrottle.layer
+    LoginThrottle.layer,
+    OrdersRepository.layerMemory,
+    Designs.layerLookup,
+    Subscriptions.layerLookup
   ).pipe(
-    Layer.provideMerge(Sessions.layer),
+    Layer.provideMerge(Layer.mergeAll(Sessions.layer, DesignsRepository.layerMemory, SubscriptionsRepository.layerMemory)),
     Layer.provideMerge(Layer.mergeAll(CacheStore.layerMemory, JobQueue.layerMemory)),
     Layer.provideMerge(AppConfig.layerTest(config))
   )

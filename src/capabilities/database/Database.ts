@@ -20,6 +20,8 @@ export const migrationsDirectory = fileURLToPath(new URL("../../../migrations", 
 const clientOptions = {
   transformQueryNames: String.camelToSnake,
   transformResultNames: String.snakeToCamel,
+  // Column names are translated; the contents of JSON columns (design documents) are stored as sent.
+  transformJson: false,
   connectTimeout: Duration.seconds(5),
   idleTimeout: Duration.seconds(30)
 } as const

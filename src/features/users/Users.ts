@@ -61,7 +61,7 @@ export const listAccounts = Effect.fn("listAccounts")(function*(actor: Actor, re
   readonly cursor?: string | undefined
   readonly emailPrefix?: string | undefined
 }) {
-  yield* authorize(actor, { kind: "user-administration" }, "read", () => new Forbidden())
+  yield* authorize(actor, { kind: "user-administration" }, "read")
   const limit = request.limit ?? 20
   const rows = yield* (yield* AccountsRepository).list({
     limit: limit + 1,
@@ -80,7 +80,7 @@ export const listAccounts = Effect.fn("listAccounts")(function*(actor: Actor, re
  * change applies to its tokens at once. Administrators cannot change their own role or status.
  */
 export const updateAccount = Effect.fn("updateAccount")(function*(actor: Actor, id: UserId, changes: AdminChanges) {
-  yield* authorize(actor, { kind: "user-administration" }, "write", () => new Forbidden())
+  yield* authorize(actor, { kind: "user-administration" }, "write")
   if (id === actor.userId && Object.keys(changes).length > 0) return yield* new Forbidden()
   const accounts = yield* AccountsRepository
   const before = yield* orNotFound(accounts.findById(id))

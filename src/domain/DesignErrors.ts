@@ -1,0 +1,27 @@
+import { Schema } from "effect"
+
+/** Missing, deleted, or someone else's: indistinguishable on purpose. */
+export class DesignNotFound extends Schema.TaggedError<DesignNotFound>()("DesignNotFound", {}) {}
+
+export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
+  currentVersion: Schema.Int
+}) {}
+
+export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", {
+  limit: Schema.Int,
+  used: Schema.Int,
+  resetsAt: Schema.String
+}) {}
+
+export class SubscriptionInactive extends Schema.TaggedError<SubscriptionInactive>()("SubscriptionInactive", {
+  status: Schema.String
+}) {}
+
+/** A document or product the schema accepts but the rules do not, each problem at its path. */
+export class DesignInvalid extends Schema.TaggedError<DesignInvalid>()("DesignInvalid", {
+  errors: Schema.Array(Schema.Struct({ path: Schema.String, message: Schema.String }))
+}) {}
+
+export class OrderNotFound extends Schema.TaggedError<OrderNotFound>()("OrderNotFound", {}) {}
+
+export class SubscriptionNotFound extends Schema.TaggedError<SubscriptionNotFound>()("SubscriptionNotFound", {}) {}

@@ -1,0 +1,36 @@
+import { Schema } from "effect"
+import type { DesignId } from "./Design.ts"
+import type { UserId } from "./User.ts"
+
+export const OrderId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("OrderId"))
+export type OrderId = typeof OrderId.Type
+
+export const OrderStatus = Schema.Literals(["pending", "paid", "in_production", "shipped", "delivered", "canceled", "refunded"])
+export type OrderStatus = typeof OrderStatus.Type
+
+/** The store platform's order id, e.g. `shopify:1234`: the idempotency key of upserts. */
+export const ExternalOrderId = Schema.String.check(
+  Schema.isPattern(/^[A-Za-z0-9:._-]{1,128}$/, { message: "Expected 1 to 128 letters, digits, :, ., _ or -" })
+)
+
+export interface Order {
+  readonly id: OrderId
+  readonly externalId: string
+  readonly userId: UserId
+  readonly designId: DesignId | null
+  readonly status: OrderStatus
+  readonly quantity: number
+  readonly totalCents: number
+  readonly currency: string
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+export interface OrderWrite {
+  readonly userId: UserId
+  readonly designId: DesignId | null
+  readonly status: OrderStatus
+  readonly quantity: number
+  readonly totalCents: number
+  readonly currency: string
+}

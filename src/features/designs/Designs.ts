@@ -1,0 +1,192 @@
+import { randomUUID } from "node:crypto"
+import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import * as ReadThrough from "../../capabilities/cache/ReadThrough.ts"
+import { InvalidCursor } from "../../domain/CommonErrors.ts"
+import { type Design, type DesignChanges, type DesignId, DesignStatus, type Product } from "../../domain/Design.ts"
+import { canvasSizeMm, type DesignDocument } from "../../domain/DesignDocument.ts"
+import { DesignInvalid, DesignNotFound, QuotaExceeded, SubscriptionInactive, VersionConflict } from "../../domain/DesignErrors.ts"
+import { type Actor, authorize } from "../../domain/Policy.ts"
+import { canCreate, periodContaining } from "../../domain/Quota.ts"
+import { UserId } from "../../domain/User.ts"
+import { SubscriptionLookup } from "../subscriptions/Subscriptions.ts"
+import { type DesignCursor, DesignsRepository } from "./DesignsRepository.ts"
+
+/** Tolerance for rounding between units when comparing a canvas with a printable area. */
+const PRINTABLE_TOLERANCE_MM = 0.5
+
+const CachedDesign = Schema.Struct({
+  id: Schema.String,
+  ownerId: UserId,
+  name: Schema.String,
+  productType: Schema.String,
+  status: DesignStatus,
+  // Written through the document schema already; not re-validated on every cached read.
+  document: Schema.Unknown,
+  version: Schema.Number,
+  createdAt: Schema.Date,
+  updatedAt: Schema.Date
+})
+
+/** Design reads, cached in the shared cache (60 s, invalidated on every write). */
+export class DesignLookup extends Context.Service<DesignLookup, {
+  readonly live: (id: DesignId) => Effect.Effect<Option.Option<Design>>
+  readonly invalidate: (id: DesignId) => Effect.Effect<void>
+}>()("customify/features/designs/DesignLookup") {}
+
+export const layerLookup = Layer.effect(DesignLookup, Effect.gen(function*() {
+  const repository = yield* DesignsRepository
+  const cache = yield* ReadThrough.make({ namespace: "design", version: 1, schema: CachedDesign, timeToLive: Duration.seconds(60) })
+  return DesignLookup.of({
+    live: (id) => cache.get(id, repository.findLive(id)) as Effect.Effect<Option.Option<Design>>,
+    invalidate: (id) => cache.invalidate(id)
+  })
+}))
+
+/** The product exists and the canvas fits its printable area. */
+const checkProduct = Effect.fnUntraced(function*(productType: string, document: DesignDocument) {
+  const products = yield* (yield* DesignsRepository).products
+  const product = products.find((p: Product) => p.id === productType)
+  if (product === undefined) {
+    return yield* new DesignInvalid({
+      errors: [{ path: "productType", message: `Unknown product type; one of ${products.map((p) => p.id).join(", ")}` }]
+    })
+  }
+  const size = canvasSizeMm(document.canvas)
+  const errors = [
+    ...(size.width > product.printableWidthMm + PRINTABLE_TOLERANCE_MM
+      ? [{ path: "document.canvas.width", message: `${size.width.toFixed(1)} mm exceeds the ${product.name} printable width of ${product.printableWidthMm} mm` }]
+      : []),
+    ...(size.height > product.printableHeightMm + PRINTABLE_TOLERANCE_MM
+      ? [{ path: "document.canvas.height", message: `${size.height.toFixed(1)} mm exceeds the ${product.name} printable height of ${product.printableHeightMm} mm` }]
+      : [])
+  ]
+  if (errors.length > 0) return yield* new DesignInvalid({ errors })
+})
+
+/** Loads a live design the actor may act on; anyone else's is `DesignNotFound`, like a missing one. */
+const owned = Effect.fnUntraced(function*(actor: Actor, id: DesignId, action: "read" | "write") {
+  const lookup = yield* DesignLookup
+  const design = yield* Effect.flatMap(
+    action === "read" ? lookup.live(id) : (yield* DesignsRepository).findLive(id),
+    Option.match({ onNone: () => Effect.fail(new DesignNotFound()), onSome: Effect.succeed })
+  )
+  yield* authorize(actor, { kind: "owned", ownerId: design.ownerId }, action, () => new DesignNotFound())
+  return design
+})
+
+/** Charges the month's quota and inserts, atomically; only active subscriptions create. */
+const insertWithinQuota = Effect.fnUntraced(function*(actor: Actor, design: {
+  readonly name: string
+  readonly productType: string
+  readonly status: DesignStatus
+  readonly document: DesignDocument
+}) {
+  const subscription = yield* (yield* SubscriptionLookup).forUser(actor.userId)
+  if (Option.isNone(subscription)) return yield* new SubscriptionInactive({ status: "none" })
+  if (!canCreate(subscription.value.status)) {
+    return yield* new SubscriptionInactive({ status: subscription.value.status })
+  }
+  const period = periodContaining(new Date(yield* Clock.currentTimeMillis))
+  const limit = subscription.value.plan.monthlyDesignQuota
+  return yield* (yield* DesignsRepository).insertCharged(
+    { id: randomUUID() as DesignId, ownerId: actor.userId, ...design },
+    { periodStart: period.start, limit }
+  ).pipe(
+    Effect.mapError(({ used }) =>
+      new QuotaExceeded({ limit: limit ?? used, used, resetsAt: period.end.toISOString() }))
+  )
+})
+
+export const createDesign = Effect.fn("createDesign")(function*(actor: Actor, input: {
+  readonly name: string
+  readonly productType: string
+  readonly document: DesignDocument
+  readonly status?: DesignStatus | undefined
+}): Effect.fn.Return<
+  Design,
+  QuotaExceeded | SubscriptionInactive | DesignInvalid,
+  DesignsRepository | SubscriptionLookup
+> {
+  yield* checkProduct(input.productType, input.document)
+  return yield* insertWithinQuota(actor, { ...input, status: input.status ?? "draft" })
+})
+
+export const getDesign = Effect.fn("getDesign")(function*(actor: Actor, id: DesignId) {
+  return yield* owned(actor, id, "read")
+})
+
+export interface DesignPage {
+  readonly data: ReadonlyArray<Design>
+  readonly nextCursor: string | null
+}
+
+const CursorJson = Schema.fromJsonString(Schema.Struct({ c: Schema.Number, i: Schema.String.check(Schema.isUUID()) }))
+const encodeCursor = (design: Design) =>
+  Buffer.from(Schema.encodeSync(CursorJson)({ c: design.createdAt.getTime(), i: design.id })).toString("base64url")
+const decodeCursor = (cursor: string) =>
+  Schema.decodeUnknownEffect(CursorJson)(Buffer.from(cursor, "base64url").toString("utf8")).pipe(
+    Effect.map(({ c, i }): DesignCursor => ({ createdAt: new Date(c), id: i as DesignId })),
+    Effect.mapError(() => new InvalidCursor())
+  )
+
+/** The caller's live designs, newest first, by keyset: stable while designs are added. */
+export const listDesigns = Effect.fn("listDesigns")(function*(actor: Actor, query: {
+  readonly limit?: number | undefined
+  readonly cursor?: string | undefined
+  readonly productType?: string | undefined
+  readonly status?: DesignStatus | undefined
+}) {
+  const limit = query.limit ?? 20
+  const after = query.cursor === undefined ? undefined : yield* decodeCursor(query.cursor)
+  const rows = yield* (yield* DesignsRepository).list({
+    ownerId: actor.userId,
+    limit: limit + 1,
+    after,
+    productType: query.productType,
+    status: query.status
+  })
+  const data = rows.slice(0, limit)
+  return { data, nextCursor: rows.length > limit ? encodeCursor(data[data.length - 1]!) : null } satisfies DesignPage
+})
+
+/** Optimistic concurrency: applies only on top of `expectedVersion`, else `VersionConflict`. */
+export const updateDesign = Effect.fn("updateDesign")(function*(
+  actor: Actor,
+  id: DesignId,
+  expectedVersion: number,
+  changes: DesignChanges
+) {
+  const current = yield* owned(actor, id, "write")
+  if (changes.document !== undefined) yield* checkProduct(current.productType, changes.document)
+  const repository = yield* DesignsRepository
+  const updated = yield* repository.update(id, expectedVersion, changes)
+  yield* (yield* DesignLookup).invalidate(id)
+  if (Option.isSome(updated)) return updated.value
+  const now = yield* repository.findLive(id)
+  if (Option.isNone(now)) return yield* new DesignNotFound()
+  return yield* new VersionConflict({ currentVersion: now.value.version })
+})
+
+/** Soft delete: gone from reads and lists; the quota it used is not given back. */
+export const deleteDesign = Effect.fn("deleteDesign")(function*(actor: Actor, id: DesignId) {
+  yield* owned(actor, id, "write")
+  yield* (yield* DesignsRepository).softDelete(id)
+  yield* (yield* DesignLookup).invalidate(id)
+})
+
+const MAX_NAME = 200
+const copyName = (name: string) => {
+  const suffix = " (copy)"
+  return name.length + suffix.length <= MAX_NAME ? `${name}${suffix}` : `${name.slice(0, MAX_NAME - suffix.length)}${suffix}`
+}
+
+/** A draft copy, counted against the quota like any new design. */
+export const duplicateDesign = Effect.fn("duplicateDesign")(function*(actor: Actor, id: DesignId) {
+  const original = yield* owned(actor, id, "read")
+  return yield* insertWithinQuota(actor, {
+    name: copyName(original.name),
+    productType: original.productType,
+    status: "draft",
+    document: original.document
+  })
+})

@@ -1,0 +1,69 @@
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { CoreApi } from "../../api/Api.ts"
+import type { DesignView } from "../../api/Designs.ts"
+import { ValidationFailed } from "../../api/Problems.ts"
+import { CurrentActor } from "../../api/Security.ts"
+import type { Design } from "../../domain/Design.ts"
+import { answer } from "../../http/DomainProblems.ts"
+import * as Designs from "./Designs.ts"
+
+export const toDesignView = (design: Design): typeof DesignView.Type => ({
+  id: design.id,
+  ownerId: design.ownerId,
+  name: design.name,
+  productType: design.productType,
+  status: design.status,
+  document: design.document,
+  version: design.version,
+  createdAt: design.createdAt.toISOString(),
+  updatedAt: design.updatedAt.toISOString()
+})
+
+/** `If-Match: "3"`, `W/"3"` or `3`. */
+const versionFromIfMatch = (header: string) => {
+  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header.trim())
+  return match === null ? undefined : Number(match[1])
+}
+
+const expectedVersion = (body: number | undefined, ifMatch: string | undefined) => {
+  const fromHeader = ifMatch === undefined ? undefined : versionFromIfMatch(ifMatch)
+  if (ifMatch !== undefined && fromHeader === undefined) {
+    return Effect.fail(new ValidationFailed({ errors: [{ path: "if-match", location: "header", message: "Expected a design version like \"3\"" }] }))
+  }
+  if (body !== undefined && fromHeader !== undefined && body !== fromHeader) {
+    return Effect.fail(new ValidationFailed({ errors: [{ path: "version", location: "body", message: "Disagrees with If-Match" }] }))
+  }
+  const version = body ?? fromHeader
+  return version === undefined
+    ? Effect.fail(new ValidationFailed({ errors: [{ path: "version", location: "body", message: "Send the version you edited (body field version or If-Match)" }] }))
+    : Effect.succeed(version)
+}
+
+export const DesignsHandlers = HttpApiBuilder.group(CoreApi, "designs", (handlers) =>
+  Effect.succeed(
+    handlers
+      .handle("create", ({ payload }) =>
+        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
+          answer(Designs.createDesign(actor, payload)).pipe(Effect.map(toDesignView))))
+      .handle("list", ({ query }) =>
+        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
+          answer(Designs.listDesigns(actor, query)).pipe(
+            Effect.map((page) => ({ data: page.data.map(toDesignView), nextCursor: page.nextCursor }))
+          )))
+      .handle("get", ({ params }) =>
+        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
+          answer(Designs.getDesign(actor, params.id)).pipe(Effect.map(toDesignView))))
+      .handle("update", ({ headers, params, payload }) =>
+        Effect.gen(function*() {
+          const actor = yield* Effect.service(CurrentActor)
+          const { version, ...changes } = payload
+          const expected = yield* expectedVersion(version, headers["if-match"])
+          return toDesignView(yield* answer(Designs.updateDesign(actor, params.id, expected, changes)))
+        }))
+      .handle("delete", ({ params }) =>
+        Effect.flatMap(Effect.service(CurrentActor), (actor) => answer(Designs.deleteDesign(actor, params.id))))
+      .handle("duplicate", ({ params }) =>
+        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
+          answer(Designs.duplicateDesign(actor, params.id)).pipe(Effect.map(toDesignView))))
+  ))

@@ -1,0 +1,48 @@
+import { Clock, Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { CoreApi } from "../../api/Api.ts"
+import type { OrderView } from "../../api/Orders.ts"
+import { CurrentActor } from "../../api/Security.ts"
+import type { Order } from "../../domain/Order.ts"
+import { periodContaining } from "../../domain/Quota.ts"
+import { answer } from "../../http/DomainProblems.ts"
+import { toSubscriptionView } from "../subscriptions/Http.ts"
+import * as Subscriptions from "../subscriptions/Subscriptions.ts"
+import * as Orders from "./Orders.ts"
+
+export const toOrderView = (order: Order): typeof OrderView.Type => ({
+  id: order.id,
+  externalId: order.externalId,
+  designId: order.designId,
+  status: order.status,
+  quantity: order.quantity,
+  totalCents: order.totalCents,
+  currency: order.currency,
+  createdAt: order.createdAt.toISOString(),
+  updatedAt: order.updatedAt.toISOString()
+})
+
+export const OrdersHandlers = HttpApiBuilder.group(CoreApi, "orders", (handlers) =>
+  Effect.succeed(
+    handlers
+      .handle("list", ({ query }) =>
+        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
+          answer(Orders.listOrders(actor, query)).pipe(
+            Effect.map((page) => ({ data: page.data.map(toOrderView), nextCursor: page.nextCursor }))
+          )))
+      .handle("get", ({ params }) =>
+        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
+          answer(Orders.getOrder(actor, params.id)).pipe(Effect.map(toOrderView))))
+  ))
+
+export const InternalHandlers = HttpApiBuilder.group(CoreApi, "internal", (handlers) =>
+  Effect.succeed(
+    handlers
+      .handle("upsertOrder", ({ params, payload }) =>
+        answer(Orders.upsertOrder(params.externalId, payload)).pipe(Effect.map(({ order }) => toOrderView(order))))
+      .handle("setSubscription", ({ params, payload }) =>
+        Effect.gen(function*() {
+          const subscription = yield* answer(Subscriptions.setSubscription(params.userId, payload.plan, payload.status))
+          return toSubscriptionView(subscription, periodContaining(new Date(yield* Clock.currentTimeMillis)))
+        }))
+  ))

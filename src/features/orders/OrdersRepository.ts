@@ -1,0 +1,95 @@
+import { randomUUID } from "node:crypto"
+import { Clock, Context, Effect, Layer, Option, Ref } from "effect"
+import { SqlClient } from "effect/sql"
+import type { Order, OrderId, OrderWrite } from "../../domain/Order.ts"
+import type { UserId } from "../../domain/User.ts"
+
+export interface OrderCursor {
+  readonly createdAt: Date
+  readonly id: OrderId
+}
+
+export class OrdersRepository extends Context.Service<OrdersRepository, {
+  /**
+   * Inserts or updates by external id in one statement, so retries and duplicate deliveries of
+   * the same order converge on one row. `None` when the user or design does not exist.
+   */
+  readonly upsert: (externalId: string, order: OrderWrite) => Effect.Effect<Option.Option<{ readonly order: Order; readonly created: boolean }>>
+  readonly findById: (id: OrderId) => Effect.Effect<Option.Option<Order>>
+  readonly listForUser: (userId: UserId, limit: number, after?: OrderCursor) => Effect.Effect<ReadonlyArray<Order>>
+}>()("customify/features/orders/OrdersRepository") {}
+
+const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
+
+export const layerSql = Layer.effect(OrdersRepository, Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const columns = sql`id, external_id, user_id, design_id, status, quantity, total_cents, currency, created_at, updated_at`
+  return OrdersRepository.of({
+    upsert: (externalId, order) =>
+      Effect.gen(function*() {
+        const at = yield* now
+        const rows = yield* sql<Order & { created: boolean }>`
+          INSERT INTO orders ${sql.insert({
+            id: randomUUID(),
+            externalId,
+            ...order,
+            createdAt: at,
+            updatedAt: at
+          })}
+          ON CONFLICT (external_id) DO UPDATE SET
+            user_id = EXCLUDED.user_id, design_id = EXCLUDED.design_id, status = EXCLUDED.status,
+            quantity = EXCLUDED.quantity, total_cents = EXCLUDED.total_cents, currency = EXCLUDED.currency,
+            updated_at = EXCLUDED.updated_at
+          RETURNING ${columns}, (xmax = 0) AS created`
+        const [row] = rows
+        if (row === undefined) return Option.none()
+        const { created, ...stored } = row
+        return Option.some({ order: stored, created })
+      }).pipe(
+        // A user or design that does not exist is the caller's mistake, not ours.
+        Effect.catchIf(
+          (error) => error._tag === "SqlError" && error.reason._tag === "ConstraintError",
+          () => Effect.succeed(Option.none())
+        ),
+        Effect.orDie
+      ),
+    findById: (id) =>
+      sql<Order>`SELECT ${columns} FROM orders WHERE id = ${id}`.pipe(
+        Effect.map((rows) => Option.fromNullishOr(rows[0])),
+        Effect.orDie
+      ),
+    listForUser: (userId, limit, after) =>
+      sql<Order>`
+        SELECT ${columns} FROM orders
+        WHERE user_id = ${userId} ${after === undefined ? sql`` : sql`AND (created_at, id) < (${after.createdAt}, ${after.id})`}
+        ORDER BY created_at DESC, id DESC LIMIT ${limit}`.pipe(Effect.orDie)
+  })
+}))
+
+export const layerMemory = Layer.effect(OrdersRepository, Effect.gen(function*() {
+  const orders = yield* Ref.make(new Map<string, Order>())
+  return OrdersRepository.of({
+    upsert: (externalId, write) =>
+      Effect.gen(function*() {
+        const at = yield* now
+        const all = yield* Ref.get(orders)
+        const existing = all.get(externalId)
+        const order: Order = existing === undefined
+          ? { id: randomUUID() as OrderId, externalId, ...write, createdAt: at, updatedAt: at }
+          : { ...existing, ...write, updatedAt: at }
+        all.set(externalId, order)
+        return Option.some({ order, created: existing === undefined })
+      }),
+    findById: (id) => Effect.map(Ref.get(orders), (all) => Option.fromNullishOr([...all.values()].find((o) => o.id === id))),
+    listForUser: (userId, limit, after) =>
+      Effect.map(Ref.get(orders), (all) =>
+        [...all.values()]
+          .filter((o) => o.userId === userId)
+          .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
+          .filter((o) =>
+            after === undefined || o.createdAt.getTime() < after.createdAt.getTime() ||
+            (o.createdAt.getTime() === after.createdAt.getTime() && o.id < after.id)
+          )
+          .slice(0, limit))
+  })
+}))

@@ -1,0 +1,43 @@
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { CoreApi } from "../../api/Api.ts"
+import { CurrentActor } from "../../api/Security.ts"
+import type { SubscriptionView } from "../../api/Subscriptions.ts"
+import type { Period } from "../../domain/Quota.ts"
+import { answer } from "../../http/DomainProblems.ts"
+import * as Subscriptions from "./Subscriptions.ts"
+import type { Subscription } from "./SubscriptionsRepository.ts"
+
+export const toSubscriptionView = (subscription: Subscription, period: Period): typeof SubscriptionView.Type => ({
+  plan: subscription.plan.id,
+  status: subscription.status,
+  currentPeriodStart: period.start.toISOString(),
+  currentPeriodEnd: period.end.toISOString(),
+  limits: { designsPerMonth: subscription.plan.monthlyDesignQuota }
+})
+
+export const SubscriptionsHandlers = HttpApiBuilder.group(CoreApi, "subscriptions", (handlers) =>
+  Effect.succeed(
+    handlers
+      .handle("get", () =>
+        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
+          answer(Subscriptions.getSubscription(actor)).pipe(
+            Effect.map(({ period, subscription }) => toSubscriptionView(subscription, period))
+          )))
+      .handle("usage", () =>
+        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
+          answer(Subscriptions.getUsage(actor)).pipe(Effect.map((usage) => ({
+            periodStart: usage.period.start.toISOString(),
+            periodEnd: usage.period.end.toISOString(),
+            designsCreated: usage.designsCreated,
+            designsLimit: usage.designsLimit,
+            remaining: usage.remaining
+          })))))
+      .handle("quota", () =>
+        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
+          answer(Subscriptions.getQuota(actor)).pipe(Effect.map((quota) => ({
+            allowed: quota.allowed,
+            remaining: quota.remaining,
+            resetsAt: quota.resetsAt.toISOString()
+          })))))
+  ))

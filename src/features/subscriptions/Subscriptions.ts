@@ -1,0 +1,84 @@
+import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import * as ReadThrough from "../../capabilities/cache/ReadThrough.ts"
+import { SubscriptionNotFound } from "../../domain/DesignErrors.ts"
+import type { Actor } from "../../domain/Policy.ts"
+import { canCreate, periodContaining, remaining } from "../../domain/Quota.ts"
+import { PlanId, SubscriptionStatus } from "../../domain/Subscription.ts"
+import { UserId } from "../../domain/User.ts"
+import { DesignsRepository } from "../designs/DesignsRepository.ts"
+import { type Subscription, SubscriptionsRepository } from "./SubscriptionsRepository.ts"
+
+const CachedSubscription = Schema.Struct({
+  userId: UserId,
+  plan: Schema.Struct({ id: PlanId, name: Schema.String, monthlyDesignQuota: Schema.NullOr(Schema.Number) }),
+  status: SubscriptionStatus,
+  createdAt: Schema.Date,
+  updatedAt: Schema.Date
+})
+
+/** Subscription look-ups, cached in the shared cache (30 s, invalidated on every change). */
+export class SubscriptionLookup extends Context.Service<SubscriptionLookup, {
+  readonly forUser: (userId: UserId) => Effect.Effect<Option.Option<Subscription>>
+  readonly invalidate: (userId: UserId) => Effect.Effect<void>
+}>()("customify/features/subscriptions/SubscriptionLookup") {}
+
+export const layerLookup = Layer.effect(SubscriptionLookup, Effect.gen(function*() {
+  const repository = yield* SubscriptionsRepository
+  const cache = yield* ReadThrough.make({
+    namespace: "subscription",
+    version: 1,
+    schema: CachedSubscription,
+    timeToLive: Duration.seconds(30)
+  })
+  return SubscriptionLookup.of({
+    forUser: (userId) => cache.get(userId, repository.findForUser(userId)),
+    invalidate: (userId) => cache.invalidate(userId)
+  })
+}))
+
+const mine = Effect.fnUntraced(function*(actor: Actor) {
+  const found = yield* (yield* SubscriptionLookup).forUser(actor.userId)
+  return yield* Option.match(found, { onNone: () => Effect.fail(new SubscriptionNotFound()), onSome: Effect.succeed })
+})
+
+const currentPeriod = Effect.map(Clock.currentTimeMillis, (millis) => periodContaining(new Date(millis)))
+
+export const getSubscription = Effect.fn("getSubscription")(function*(actor: Actor) {
+  const subscription = yield* mine(actor)
+  const period = yield* currentPeriod
+  return { subscription, period }
+})
+
+export const getUsage = Effect.fn("getUsage")(function*(actor: Actor) {
+  const subscription = yield* mine(actor)
+  const period = yield* currentPeriod
+  const used = yield* (yield* DesignsRepository).usage(actor.userId, period.start)
+  return {
+    period,
+    designsCreated: used,
+    designsLimit: subscription.plan.monthlyDesignQuota,
+    remaining: remaining(subscription.plan.monthlyDesignQuota, used)
+  }
+})
+
+/** Whether the caller may create a design now, and how many are left this month. */
+export const getQuota = Effect.fn("getQuota")(function*(actor: Actor) {
+  const usage = yield* getUsage(actor)
+  const { subscription } = yield* getSubscription(actor)
+  return {
+    allowed: canCreate(subscription.status) && (usage.remaining === null || usage.remaining > 0),
+    remaining: usage.remaining,
+    resetsAt: usage.period.end
+  }
+})
+
+/** For the integration layer: sets plan and status, effective at once. */
+export const setSubscription = Effect.fn("setSubscription")(function*(
+  userId: UserId,
+  plan: PlanId,
+  status: SubscriptionStatus
+) {
+  const updated = yield* (yield* SubscriptionsRepository).set(userId, plan, status)
+  yield* (yield* SubscriptionLookup).invalidate(userId)
+  return yield* Option.match(updated, { onNone: () => Effect.fail(new SubscriptionNotFound()), onSome: Effect.succeed })
+})
