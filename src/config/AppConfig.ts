@@ -1,5 +1,5 @@
 import { isIP } from "node:net"
-import { Config, Context, Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
+import { ByteSize, Config, Context, Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
 
 /**
  * Every setting of the Core API, read from environment variables once at start-up.
@@ -30,6 +30,15 @@ export interface AppSettings {
   readonly logLevel: LogLevel.LogLevel
   readonly corsOrigins: ReadonlyArray<string>
   readonly trustedProxies: ReadonlyArray<string>
+  /** Requests per minute per client IP; 0 turns rate limiting off (benchmarks, load tests). */
+  readonly rateLimitPerMinute: number
+  readonly maxBodySize: ByteSize.ByteSize
+  readonly requestTimeout: Duration.Duration
+  /** Bearer token for GET /metrics; `None`: only loopback callers may read it. */
+  readonly metricsToken: Option.Option<Redacted.Redacted>
+  /** OTLP/HTTP endpoint for traces; `None`: tracing is off and costs nothing. */
+  readonly otlpEndpoint: Option.Option<string>
+  readonly serviceName: string
   readonly healthCheckTimeout: Duration.Duration
   readonly shutdownTimeout: Duration.Duration
 }
@@ -95,6 +104,12 @@ const settings = {
   logLevel: Config.LogLevel("LOG_LEVEL").pipe(Config.withDefault("Info" as const)),
   corsOrigins: commaList("CORS_ORIGINS"),
   trustedProxies: commaList("TRUSTED_PROXIES"),
+  rateLimitPerMinute: Config.Int("RATE_LIMIT_PER_MINUTE").pipe(Config.withDefault(100)),
+  maxBodySize: Config.ByteSize("MAX_BODY_SIZE").pipe(Config.withDefault(ByteSize.mebibytes(1))),
+  requestTimeout: Config.Duration("REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
+  metricsToken: Config.Redacted("METRICS_TOKEN").pipe(Config.option),
+  otlpEndpoint: Config.String("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(Config.option),
+  serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault("customify-core-api")),
   healthCheckTimeout: Config.Duration("HEALTH_CHECK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(1))),
   shutdownTimeout: Config.Duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
 } as const
@@ -104,6 +119,14 @@ type Raw = { readonly [K in keyof typeof settings]: Config.Success<(typeof setti
 const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   const problems: Array<string> = []
   if (raw.databasePoolMax < 1) problems.push("DATABASE_POOL_MAX: must be at least 1")
+  if (raw.rateLimitPerMinute < 0) problems.push("RATE_LIMIT_PER_MINUTE: must be 0 (off) or more")
+  if (Duration.toMillis(raw.requestTimeout) < 100) problems.push("REQUEST_TIMEOUT: must be at least 100 milliseconds")
+  if (Option.isSome(raw.metricsToken) && Redacted.value(raw.metricsToken.value).length < 16) {
+    problems.push("METRICS_TOKEN: must be at least 16 characters")
+  }
+  if (Option.isSome(raw.otlpEndpoint) && !/^https?:\/\//.test(raw.otlpEndpoint.value)) {
+    problems.push("OTEL_EXPORTER_OTLP_ENDPOINT: must be an http(s):// URL")
+  }
   if (raw.bcryptCost < 10 || raw.bcryptCost > 16) problems.push("BCRYPT_COST: must be between 10 and 16")
   if (Duration.toSeconds(raw.accessTokenTtl) < 30 || Duration.toHours(raw.accessTokenTtl) > 1) {
     problems.push("ACCESS_TOKEN_TTL: must be between 30 seconds and 1 hour")
@@ -196,6 +219,12 @@ export const layerTest = (overrides: Partial<AppSettings> = {}): Layer.Layer<App
     logLevel: "Info",
     corsOrigins: [],
     trustedProxies: [],
+    rateLimitPerMinute: 0,
+    maxBodySize: ByteSize.mebibytes(1),
+    requestTimeout: Duration.seconds(30),
+    metricsToken: Option.none(),
+    otlpEndpoint: Option.none(),
+    serviceName: "customify-core-api",
     healthCheckTimeout: Duration.seconds(1),
     shutdownTimeout: Duration.seconds(10),
     ...overrides

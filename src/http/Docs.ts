@@ -12,7 +12,8 @@ export const docsRoutes = [
   { method: "GET", path: "/openapi.json" },
   { method: "GET", path: "/docs" },
   { method: "GET", path: "/redoc" },
-  { method: "GET", path: REDOC_SCRIPT_PATH }
+  { method: "GET", path: REDOC_SCRIPT_PATH },
+  { method: "GET", path: "/metrics" }
 ] as const
 
 const redocPage = `<!DOCTYPE html>

@@ -1,13 +1,22 @@
 import { randomUUID } from "node:crypto"
-import { Cause, Clock, Effect, Exit, type Layer, type Types } from "effect"
+import { ByteSize, Cause, Clock, Effect, Exit, type Layer, type Types } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+import type { RateLimiter } from "effect/persistence"
 import { SqlError } from "effect/sql"
 import { genericProblems } from "../api/Problems.ts"
+import { AppConfig } from "../config/AppConfig.ts"
+import { recordRequest } from "../observability/Metrics.ts"
+import { ClientIp } from "./ClientIp.ts"
+import * as Cors from "./Cors.ts"
+import * as RateLimit from "./RateLimit.ts"
+import { RequestLog } from "./RequestLog.ts"
 import type { RouteTable } from "./RouteTable.ts"
+import * as SecurityHeaders from "./SecurityHeaders.ts"
 
 export const REQUEST_ID_HEADER = "x-request-id"
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
 const PROBLEM_JSON = "application/problem+json"
+const MAX_URL_LENGTH = 8 * 1024
 
 /** The client's X-Request-Id when it is safe to echo and log, a fresh UUID otherwise. */
 export const requestIdOf = (header: string | undefined): string =>
@@ -15,15 +24,21 @@ export const requestIdOf = (header: string | undefined): string =>
 
 type GenericStatus = keyof typeof genericProblems
 
-const genericProblem = (status: number, requestId: string, detail?: string) => {
+interface FailureNote {
+  readonly status?: number
+  readonly code?: string
+  readonly detail: string
+}
+
+const genericProblem = (status: number, requestId: string, note?: FailureNote) => {
   const known = genericProblems[status as GenericStatus] ??
     (status >= 500 ? genericProblems[500] : genericProblems[400])
   return {
     type: "about:blank",
     title: known.title,
     status,
-    ...(detail === undefined ? {} : { detail }),
-    code: known.code,
+    ...(note === undefined ? {} : { detail: note.detail }),
+    code: note?.code ?? known.code,
     requestId
   }
 }
@@ -33,23 +48,25 @@ const isDatabaseUnreachable = (defect: unknown) =>
   SqlError.isSqlError(defect) && (defect.reason._tag === "ConnectionError" || defect.reason._tag === "AuthenticationError")
 
 /** What the server can say about a failure that no endpoint declared, without internals. */
-const describeFailure = (cause: Cause.Cause<unknown>): { readonly code?: string; readonly detail: string } | undefined => {
+const describeFailure = (cause: Cause.Cause<unknown>): FailureNote | undefined => {
   for (const reason of cause.reasons) {
-    if (reason._tag === "Die" && isDatabaseUnreachable(reason.defect)) {
-      return { code: "service_unavailable", detail: "The database is unreachable; retry shortly" }
+    const error = reason._tag === "Fail" ? reason.error : reason._tag === "Die" ? reason.defect : undefined
+    if (isDatabaseUnreachable(error)) {
+      return { status: 503, code: "service_unavailable", detail: "The database is unreachable; retry shortly" }
     }
-    if (reason._tag !== "Fail" || !HttpServerError.isHttpServerError(reason.error)) continue
-    const inner = reason.error.reason
-    if (inner._tag === "RequestParseError") return { code: "malformed_body", detail: "The request body could not be parsed" }
+    if (!HttpServerError.isHttpServerError(error)) continue
+    const inner = error.reason
+    if (inner._tag === "RequestParseError") {
+      return inner.reason === "BodyTooLarge"
+        ? { status: 413, code: "payload_too_large", detail: "The request body is too large" }
+        : { code: "malformed_body", detail: "The request body could not be read" }
+    }
     if (inner._tag === "RouteNotFound") return { detail: "No route matches this path" }
   }
   return undefined
 }
 
-const withHeaders = (
-  from: HttpServerResponse.HttpServerResponse,
-  to: HttpServerResponse.HttpServerResponse
-): HttpServerResponse.HttpServerResponse => {
+const withHeaders = (from: HttpServerResponse.HttpServerResponse, to: HttpServerResponse.HttpServerResponse) => {
   const { "content-type": _type, "content-length": _length, ...kept } = from.headers
   return HttpServerResponse.setHeaders(to, kept)
 }
@@ -66,7 +83,7 @@ const problemResponse = (body: Record<string, unknown>, status: number) =>
 const toProblem = (
   response: HttpServerResponse.HttpServerResponse,
   requestId: string,
-  failure: { readonly code?: string; readonly detail: string } | undefined
+  note: FailureNote | undefined
 ): HttpServerResponse.HttpServerResponse => {
   if (response.status < 400) return response
   const body = response.body
@@ -80,59 +97,117 @@ const toProblem = (
       : rendered
   }
   if (contentType.includes("json") && body._tag === "Uint8Array") return response
-  const problem = genericProblem(response.status, requestId, failure?.detail)
-  return withHeaders(
-    response,
-    problemResponse(failure?.code === undefined ? problem : { ...problem, code: failure.code }, response.status)
-  )
+  return withHeaders(response, problemResponse(genericProblem(response.status, requestId, note), response.status))
 }
 
+const problem = (status: number, code: string, detail: string, headers: Record<string, string> = {}) =>
+  HttpServerResponse.empty({ status, headers }).pipe((response) => ({ response, note: { status, code, detail } }))
+
 /**
- * The outermost layer of every request, routed or not: request id, one error format,
- * 404 versus 405, defects logged and hidden, and one structured access-log line.
+ * The outermost layer of every request, routed or not, in this order: request id and access
+ * log; security headers; CORS (preflights answered here); URL, body and time limits; the rate
+ * limit; then routing. Failures and defects become problem+json (defects logged, never shown),
+ * 404 is told from 405, and each request is counted under its route template.
  */
-export const layer = (routes: RouteTable): Layer.Layer<never, never, HttpRouter.HttpRouter> =>
-  HttpRouter.middleware((app) =>
-    // Every failure is turned into a response here; `unhandled` only tells the router's types so.
-    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-      const requestId = requestIdOf(request.headers[REQUEST_ID_HEADER])
-      return Effect.gen(function*() {
-        const startedAt = yield* Clock.currentTimeMillis
-        const exit = yield* Effect.exit(app)
-        let response: HttpServerResponse.HttpServerResponse
-        let failure: ReturnType<typeof describeFailure>
-        if (Exit.isSuccess(exit)) {
-          response = exit.value
-        } else {
+export const layer = (
+  routes: RouteTable
+): Layer.Layer<never, never, HttpRouter.HttpRouter | AppConfig | ClientIp | RateLimiter.RateLimiterStore> =>
+  HttpRouter.middleware(Effect.gen(function*() {
+    const config = yield* AppConfig
+    const clientIp = yield* ClientIp
+    const rateLimit = yield* RateLimit.make
+    const cors = Cors.make(config.corsOrigins)
+    const maxBody = ByteSize.toNumberUnsafe(config.maxBodySize)
+    const docsPolicies = new Map<string, string>()
+
+    return (app: Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled, never>) =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+        const requestId = requestIdOf(request.headers[REQUEST_ID_HEADER])
+        const path = request.url.split("?")[0] ?? request.url
+        const log = { route: undefined as string | undefined, userId: undefined as string | undefined }
+
+        /** Limits, then the rate limit, then the app: a response or a problem to render. */
+        const guarded = Effect.gen(function*() {
+          if (request.url.length > MAX_URL_LENGTH) return problem(414, "uri_too_long", `URLs are limited to ${MAX_URL_LENGTH} bytes`)
+          const declared = Number(request.headers["content-length"] ?? "0")
+          if (declared > maxBody) return problem(413, "payload_too_large", `Bodies are limited to ${maxBody} bytes`)
+          let limitHeaders: Record<string, string> = {}
+          if (rateLimit !== undefined && !RateLimit.isExempt(path)) {
+            const decision = yield* rateLimit(clientIp(request))
+            if (decision._tag === "Limited") {
+              return problem(429, "rate_limited", "Too many requests from this address; slow down", {
+                ...decision.headers,
+                "retry-after": String(decision.retryAfterSeconds)
+              })
+            }
+            limitHeaders = decision.headers
+          }
+          const exit = yield* app.pipe(
+            Effect.provideService(RequestLog, log),
+            Effect.provideService(HttpServerRequest.MaxBodySize, config.maxBodySize),
+            Effect.timeoutOrElse({
+              duration: config.requestTimeout,
+              orElse: () => Effect.succeed(problem(503, "request_timeout", "The request took too long; retry shortly", { "retry-after": "5" }).response)
+            }),
+            Effect.exit
+          )
+          if (Exit.isSuccess(exit)) {
+            return { response: HttpServerResponse.setHeaders(exit.value, limitHeaders), note: undefined }
+          }
           const [derived] = yield* HttpServerError.causeResponse(exit.cause)
-          response = derived
-          failure = describeFailure(exit.cause)
-          if (failure?.code === "service_unavailable") {
-          response = HttpServerResponse.empty({ status: 503, headers: { "retry-after": "5" } })
-        } else if (response.status === 404 && failure !== undefined && failure.code === undefined) {
+          let response = derived
+          let note = describeFailure(exit.cause)
+          if (note?.status !== undefined) {
+            response = HttpServerResponse.empty({ status: note.status, headers: note.status === 503 ? { "retry-after": "5" } : {} })
+          } else if (response.status === 404 && note !== undefined) {
             const allowed = routes.allowedMethods(request.url)
             if (allowed.length > 0) {
               response = HttpServerResponse.empty({ status: 405, headers: { allow: allowed.join(", ") } })
-              failure = { detail: `${request.method} is not allowed here; allowed: ${allowed.join(", ")}` }
+              note = { detail: `${request.method} is not allowed here; allowed: ${allowed.join(", ")}` }
             }
           }
           if (response.status >= 500 && !Cause.hasInterruptsOnly(exit.cause)) {
             yield* Effect.logError("request failed", exit.cause)
           }
-        }
-        response = HttpServerResponse.setHeader(toProblem(response, requestId, failure), REQUEST_ID_HEADER, requestId)
-        if (response.status === 401 && response.headers["www-authenticate"] === undefined) {
-          response = HttpServerResponse.setHeader(response, "www-authenticate", 'Bearer realm="customify"')
-        }
-        const finishedAt = yield* Clock.currentTimeMillis
-        yield* Effect.logInfo("request").pipe(Effect.annotateLogs({
-          method: request.method,
-          path: request.url.split("?")[0],
-          status: response.status,
-          durationMs: finishedAt - startedAt
-        }))
-        return response
-      }).pipe(Effect.annotateLogs("requestId", requestId))
-    }) as Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled, HttpServerRequest.HttpServerRequest>, {
-    global: true
-  })
+          return { response: HttpServerResponse.setHeaders(response, limitHeaders), note }
+        })
+
+        return Effect.gen(function*() {
+          const startedAt = yield* Clock.currentTimeNanos
+          const { note, response: raw } = cors.isPreflight(request.method, request.headers)
+            ? { response: HttpServerResponse.empty({ status: 204, headers: cors.preflight(request.headers["origin"]) }), note: undefined }
+            : yield* guarded
+          let response = toProblem(raw, requestId, note)
+          response = HttpServerResponse.setHeaders(response, {
+            ...SecurityHeaders.baseHeaders,
+            ...cors.response(request.headers["origin"]),
+            [REQUEST_ID_HEADER]: requestId
+          })
+          if ((response.headers["content-type"] ?? "").startsWith("text/html") && response.body._tag === "Uint8Array") {
+            let policy = docsPolicies.get(path)
+            if (policy === undefined) {
+              policy = SecurityHeaders.forDocumentationPage(new TextDecoder().decode(response.body.body))
+              docsPolicies.set(path, policy)
+            }
+            response = HttpServerResponse.setHeader(response, "content-security-policy", policy)
+          }
+          if (request.headers["x-forwarded-proto"] === "https") {
+            response = HttpServerResponse.setHeader(response, "strict-transport-security", SecurityHeaders.HSTS)
+          }
+          if (response.status === 401 && response.headers["www-authenticate"] === undefined) {
+            response = HttpServerResponse.setHeader(response, "www-authenticate", 'Bearer realm="customify"')
+          }
+          const seconds = Number((yield* Clock.currentTimeNanos) - startedAt) / 1e9
+          const route = log.route ?? (routes.allowedMethods(request.url).length > 0 ? path : "unmatched")
+          yield* recordRequest({ route, method: request.method, status: response.status }, seconds)
+          yield* Effect.logInfo("request").pipe(Effect.annotateLogs({
+            method: request.method,
+            route,
+            status: response.status,
+            durationMs: Math.round(seconds * 1000),
+            ...(log.userId === undefined ? {} : { userId: log.userId })
+          }))
+          return response
+        }).pipe(Effect.annotateLogs("requestId", requestId))
+      }) as Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled, HttpServerRequest.HttpServerRequest>
+  }), { global: true })

@@ -1,8 +1,8 @@
-import { Cause, Effect, ErrorReporter, Layer, SchemaIssue } from "effect"
-import { HttpApiMiddleware } from "effect/http-api"
-import type { HttpApiError } from "effect/http-api"
+import { Cause, Effect, Layer, Option, SchemaIssue, type Types } from "effect"
+import { HttpApiError } from "effect/http-api"
 import { type FieldError, InternalError, ValidationFailed } from "../api/Problems.ts"
 import { RequestValidation } from "../api/RequestValidation.ts"
+import { RequestLog } from "./RequestLog.ts"
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
@@ -26,10 +26,24 @@ export const fieldErrors = (
     return { path: path === "" ? location : path, location, message: issue.message }
   })
 
-export const layer = HttpApiMiddleware.layerSchemaErrorTransform(RequestValidation, (error) => {
+const toProblem = (error: HttpApiError.HttpApiSchemaError): Effect.Effect<never, ValidationFailed | InternalError> => {
   if (error.kind === "Body" || error.kind === "ResponseHeaders") {
-    // The server produced a response its own schema refuses: a bug, reported and hidden.
-    return Effect.andThen(ErrorReporter.report(Cause.fail(error)), Effect.fail(new InternalError({})))
+    // The server produced a response its own schema refuses: a bug, logged and hidden.
+    return Effect.andThen(Effect.logError("response failed its own schema", Cause.fail(error)), Effect.fail(new InternalError({})))
   }
   return Effect.fail(new ValidationFailed({ errors: fieldErrors(locations[error.kind], error) }))
-}) satisfies Layer.Layer<RequestValidation>
+}
+
+/**
+ * Runs around every API endpoint: records the matched route template for the access log and
+ * metrics, and turns schema failures into problems.
+ */
+export const layer: Layer.Layer<RequestValidation> = Layer.succeed(RequestValidation, (httpEffect, { endpoint }) =>
+  Effect.flatMap(Effect.serviceOption(RequestLog), (log) => {
+    if (Option.isSome(log)) log.value.route = endpoint.path
+    return Effect.catch(
+      httpEffect,
+      (error: Types.unhandled): Effect.Effect<never, ValidationFailed | InternalError | Types.unhandled> =>
+        HttpApiError.HttpApiSchemaError.is(error) ? toProblem(error) : Effect.fail(error)
+    )
+  }))

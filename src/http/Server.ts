@@ -25,6 +25,7 @@ import * as SubscriptionsRepository from "../features/subscriptions/Subscription
 import * as AccountsRepository from "../features/users/AccountsRepository.ts"
 import { AdminHandlers, MeHandlers } from "../features/users/Http.ts"
 import * as ClientIp from "./ClientIp.ts"
+import * as Metrics from "../observability/Metrics.ts"
 import * as Docs from "./Docs.ts"
 import * as RequestPipeline from "./RequestPipeline.ts"
 import * as RequestValidationLive from "./RequestValidationLive.ts"
@@ -63,7 +64,7 @@ const ApiRoutes = HttpApiBuilder.layer(CoreApi, { openapiPath: "/openapi.json" }
  * Every route and the global request pipeline. Handlers ask for `FeatureServices` per request:
  * provide them (and the capabilities) around this layer, not a listening socket.
  */
-export const AppRoutes = Layer.mergeAll(ApiRoutes, Docs.layer, RequestPipeline.layer(routeTable))
+export const AppRoutes = Layer.mergeAll(ApiRoutes, Docs.layer, Metrics.route, RequestPipeline.layer(routeTable))
 
 /** The Node HTTP server on HOST:PORT, draining in-flight requests for SHUTDOWN_TIMEOUT on stop. */
 export const layer = Layer.unwrap(Effect.gen(function*() {

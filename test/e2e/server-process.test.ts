@@ -72,7 +72,7 @@ describe("the server process", () => {
     expect(messages).toContain(`database: postgres ${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}`)
     expect(messages).toContainEqual(expect.stringMatching(/^cache: redis 127\.0\.0\.1:\d+\/0$/))
     const access = lines.find((line) => line["annotations"]?.["requestId"] === "e2e-request-0001")
-    expect(access?.["annotations"]).toMatchObject({ method: "GET", path: "/health", status: 200 })
+    expect(access?.["annotations"]).toMatchObject({ method: "GET", route: "/health", status: 200 })
     expect(server.output().stdout).not.toContain("postgres://")
   })
 

@@ -120,7 +120,7 @@ describe("designs", () => {
     // New designs appear on page one, never shift the pages already being walked.
     await create(user.token)
     await create(user.token)
-    const seen = [...first.body.data.map((d: { id: string }) => d.id)]
+    const seen: Array<string> = first.body.data.map((d: { id: string }) => d.id)
     let cursor: string | null = first.body.nextCursor
     while (cursor !== null) {
       const page = await call("GET", `/api/v1/designs?limit=3&cursor=${cursor}`, { token: user.token })

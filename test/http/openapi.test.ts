@@ -16,7 +16,7 @@ describe("documentation", () => {
     const documented = Object.entries(spec.paths).flatMap(([path, operations]) =>
       Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`))
     const served = routeTable.routes
-      .filter((route) => !["/openapi.json", "/docs", "/redoc", "/redoc/redoc.standalone.js"].includes(route.path))
+      .filter((route) => !["/openapi.json", "/docs", "/redoc", "/redoc/redoc.standalone.js", "/metrics"].includes(route.path))
       .map((route) => `${route.method} ${route.path}`)
     expect(documented.sort()).toEqual(served.sort())
     const health = spec.paths["/health"]?.["get"] as { responses: Record<string, unknown> }

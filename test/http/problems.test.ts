@@ -6,6 +6,7 @@ import { withConventions } from "../../src/api/Api.ts"
 import * as RequestPipeline from "../../src/http/RequestPipeline.ts"
 import * as RequestValidationLive from "../../src/http/RequestValidationLive.ts"
 import * as RouteTable from "../../src/http/RouteTable.ts"
+import { pipelineDependencies } from "../support/app.ts"
 
 /** A probe API built with the very conventions and pipeline of the Core API. */
 class ProbeGroup extends HttpApiGroup.make("probe")
@@ -51,7 +52,7 @@ const CaptureLogs = Logger.layer([Logger.make((entry) => void logged.push(JSON.s
 const app = HttpRouter.toWebHandler(
   Layer.mergeAll(
     HttpApiBuilder.layer(ProbeApi).pipe(Layer.provide(ProbeHandlers), Layer.provideMerge(RequestValidationLive.layer)),
-    RequestPipeline.layer(RouteTable.make(ProbeApi, []))
+    RequestPipeline.layer(RouteTable.make(ProbeApi, [])).pipe(Layer.provide(pipelineDependencies))
   ).pipe(Layer.provideMerge(CaptureLogs), Layer.provide(HttpServer.layerServices)),
   { disableLogger: true }
 )

@@ -9,6 +9,7 @@ import * as ServiceAuthenticationLive from "../../src/features/auth/ServiceAuthe
 import * as RequestPipeline from "../../src/http/RequestPipeline.ts"
 import * as RequestValidationLive from "../../src/http/RequestValidationLive.ts"
 import * as RouteTable from "../../src/http/RouteTable.ts"
+import { pipelineDependencies } from "../support/app.ts"
 
 /** An internal route guarded exactly as the integration layer's routes are. */
 class InternalProbe extends HttpApiGroup.make("internal")
@@ -25,7 +26,7 @@ const app = HttpRouter.toWebHandler(
       Layer.provide(HttpApiBuilder.group(ProbeApi, "internal", (h) => Effect.succeed(h.handle("ping", () => Effect.succeed({ ok: true }))))),
       Layer.provideMerge(Layer.mergeAll(RequestValidationLive.layer, ServiceAuthenticationLive.layer))
     ),
-    RequestPipeline.layer(RouteTable.make(ProbeApi, []))
+    RequestPipeline.layer(RouteTable.make(ProbeApi, [])).pipe(Layer.provide(pipelineDependencies))
   ).pipe(
     Layer.provide(AppConfig.layerTest({ serviceApiKeys: [Redacted.make(KEY), Redacted.make(OTHER_KEY)] })),
     Layer.provide(HttpServer.layerServices)

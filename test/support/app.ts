@@ -1,7 +1,9 @@
 import { Duration, Layer, Option, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
+import { RateLimiter } from "effect/persistence"
 import * as Capabilities from "../../src/Capabilities.ts"
 import * as AppConfig from "../../src/config/AppConfig.ts"
+import * as ClientIp from "../../src/http/ClientIp.ts"
 import * as Server from "../../src/http/Server.ts"
 
 export interface TestAppOptions {
@@ -23,6 +25,11 @@ export const testConfig = (options: TestAppOptions) =>
     healthCheckTimeout: Duration.seconds(1),
     ...options.config
   })
+
+/** What the request pipeline needs, for probe APIs built in tests: test config, memory rate limiter. */
+export const pipelineDependencies = Layer.mergeAll(ClientIp.layer, RateLimiter.layerStoreMemory).pipe(
+  Layer.provideMerge(AppConfig.layerTest({ logLevel: "None" }))
+)
 
 /** The real routes and pipeline over the real capabilities, as a fetch-style handler (no port). */
 export const makeTestApp = (options: TestAppOptions = {}) =>

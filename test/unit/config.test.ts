@@ -61,7 +61,7 @@ describe("configuration", () => {
   it("keeps secrets redacted when printed", async () => {
     const result = await load({ JWT_SECRET: strongSecret, DATABASE_URL: "postgres://app:topsecret@db/x" })
     if (result._tag === "Failure") throw result.failure
-    const printed = `${String(result.success.jwtSecret)} ${JSON.stringify(result.success)}`
+    const printed = `${String(result.success.jwtSecret)} ${JSON.stringify(result.success, (_, v) => typeof v === "bigint" ? String(v) : v)}`
     expect(printed).not.toContain(strongSecret)
     expect(printed).not.toContain("topsecret")
   })

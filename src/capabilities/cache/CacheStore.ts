@@ -1,5 +1,5 @@
 import { Clock, Context, Data, Duration, Effect, Layer, Option } from "effect"
-import { Redis } from "effect/persistence"
+import { RateLimiter, Redis } from "effect/persistence"
 import { AppConfig } from "../../config/AppConfig.ts"
 import * as RedisClient from "./RedisClient.ts"
 
@@ -73,9 +73,17 @@ return 1`,
     })
   }))
 
-/** Redis at `url`; also exposes `Redis.Redis` for Effect's Redis-backed stores. */
-export const layerRedis = (url: RedisClient.RedisClientOptions["url"]): Layer.Layer<CacheStore | Redis.Redis> =>
-  layerRedisService(`redis ${RedisClient.describeUrl(url)}`).pipe(Layer.provideMerge(RedisClient.layer({ url })))
+/**
+ * Redis at `url`, with Effect's Redis-backed rate limiter store on the same connection; also
+ * exposes `Redis.Redis` for Effect's other Redis-backed stores.
+ */
+export const layerRedis = (
+  url: RedisClient.RedisClientOptions["url"]
+): Layer.Layer<CacheStore | RateLimiter.RateLimiterStore | Redis.Redis> =>
+  Layer.merge(
+    layerRedisService(`redis ${RedisClient.describeUrl(url)}`),
+    RateLimiter.layerStoreRedis({ prefix: "ratelimit:v1:" })
+  ).pipe(Layer.provideMerge(RedisClient.layer({ url })))
 
 /** Process memory, with expiry read from Effect's `Clock` (tests move it with `TestClock`). */
 export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () => {
@@ -131,11 +139,13 @@ export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () =>
   })
 })
 
-/** Redis when `REDIS_URL` is set, memory otherwise. */
-export const layer: Layer.Layer<CacheStore, never, AppConfig> = Layer.unwrap(Effect.gen(function*() {
-  const config = yield* AppConfig
-  return Option.match(config.redisUrl, {
-    onSome: (url) => layerRedis(url) as Layer.Layer<CacheStore>,
-    onNone: () => layerMemory
+/** Redis when `REDIS_URL` is set, memory otherwise (cache and rate limiter store alike). */
+export const layer: Layer.Layer<CacheStore | RateLimiter.RateLimiterStore, never, AppConfig> = Layer.unwrap(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    return Option.match(config.redisUrl, {
+      onSome: (url): Layer.Layer<CacheStore | RateLimiter.RateLimiterStore> => layerRedis(url),
+      onNone: () => Layer.merge(layerMemory, RateLimiter.layerStoreMemory)
+    })
   })
-}))
+)

@@ -1,7 +1,8 @@
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import { Authentication, CurrentActor } from "../../api/Security.ts"
 import { SessionRevoked } from "../../domain/AuthErrors.ts"
 import { toProblem } from "../../http/DomainProblems.ts"
+import { RequestLog } from "../../http/RequestLog.ts"
 import { AccessTokens } from "./AccessTokens.ts"
 import { Sessions } from "./Sessions.ts"
 
@@ -12,6 +13,8 @@ export const layer = Layer.effect(Authentication, Effect.gen(function*() {
   const authenticate = Effect.fn("authenticate")(function*(token: string) {
     const actor = yield* tokens.verify(token)
     if (!(yield* sessions.isAlive(actor.sessionId))) return yield* new SessionRevoked()
+    const log = yield* Effect.serviceOption(RequestLog)
+    if (Option.isSome(log)) log.value.userId = actor.userId
     return actor
   })
   return Authentication.of({

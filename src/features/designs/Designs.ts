@@ -175,9 +175,13 @@ export const deleteDesign = Effect.fn("deleteDesign")(function*(actor: Actor, id
 })
 
 const MAX_NAME = 200
+/** "<name> (copy)", shortened to fit without splitting a character (a surrogate pair). */
 const copyName = (name: string) => {
   const suffix = " (copy)"
-  return name.length + suffix.length <= MAX_NAME ? `${name}${suffix}` : `${name.slice(0, MAX_NAME - suffix.length)}${suffix}`
+  if (name.length + suffix.length <= MAX_NAME) return `${name}${suffix}`
+  let kept = name.slice(0, MAX_NAME - suffix.length)
+  if (/[\uD800-\uDBFF]$/.test(kept)) kept = kept.slice(0, -1)
+  return `${kept}${suffix}`
 }
 
 /** A draft copy, counted against the quota like any new design. */

@@ -181,7 +181,11 @@ export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*(
     const found = all.get(id)
     return found === undefined || found.deletedAt !== null ? Option.none<Design>() : Option.some(strip(found))
   }
-  const strip = ({ deletedAt: _, ...design }: Design & { deletedAt: Date | null }): Design => design
+  const strip = (stored: Design & { deletedAt: Date | null }): Design => {
+    const { deletedAt, ...design } = stored
+    void deletedAt
+    return design
+  }
   return DesignsRepository.of({
     products: Effect.succeed(PRODUCTS),
     insertCharged: (design, charge) =>

@@ -1,0 +1,51 @@
+import { createHash, timingSafeEqual } from "node:crypto"
+import { Effect, Metric, Option, Redacted } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { PrometheusMetrics } from "effect/observability"
+import { AppConfig } from "../config/AppConfig.ts"
+
+export const httpRequests = Metric.counter("http_requests_total", {
+  description: "HTTP requests by route template, method and status",
+  incremental: true
+})
+
+export const httpDuration = Metric.histogram("http_request_duration_seconds", {
+  description: "HTTP request latency by route template, method and status",
+  boundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+})
+
+export const queueDepth = Metric.gauge("job_queue_depth", { description: "Jobs waiting in the queue" })
+
+/** Counts and times one request under its route template (never the raw path: bounded series). */
+export const recordRequest = (labels: { readonly route: string; readonly method: string; readonly status: number }, seconds: number) => {
+  const attributes = { route: labels.route, method: labels.method, status: String(labels.status) }
+  return Effect.andThen(
+    Metric.update(Metric.withAttributes(httpRequests, attributes), 1),
+    Metric.update(Metric.withAttributes(httpDuration, attributes), seconds)
+  )
+}
+
+const isLoopback = (address: string) =>
+  address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1" || address.startsWith("127.")
+
+const digest = (value: string) => createHash("sha256").update(value).digest()
+const sameSecret = (a: string, b: string) => timingSafeEqual(digest(a), digest(b))
+
+/**
+ * GET /metrics in Prometheus text format (process, HTTP and queue metrics). With METRICS_TOKEN
+ * it needs `Authorization: Bearer <token>`; without, only loopback callers (a sidecar, a
+ * port-forward) may read it.
+ */
+export const route = HttpRouter.use(Effect.fnUntraced(function*(router) {
+  const { metricsToken } = yield* AppConfig
+  yield* router.add("GET", "/metrics", Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const allowed = Option.match(metricsToken, {
+      onNone: () => Option.match(request.remoteAddress, { onNone: () => true, onSome: isLoopback }),
+      onSome: (token) => sameSecret(request.headers["authorization"] ?? "", `Bearer ${Redacted.value(token)}`)
+    })
+    if (!allowed) return HttpServerResponse.empty({ status: 403 })
+    const body = yield* PrometheusMetrics.format()
+    return HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
+  }))
+}))
