@@ -6,6 +6,7 @@ import * as Database from "./capabilities/database/Database.ts"
 import * as JobQueue from "./capabilities/queue/JobQueue.ts"
 import * as AppConfig from "./config/AppConfig.ts"
 import * as Logging from "./observability/Logging.ts"
+import * as Tracing from "./observability/Tracing.ts"
 
 /** One start-up line per capability, saying which backend is active. */
 const announce = Layer.effectDiscard(Effect.gen(function*() {
@@ -23,7 +24,7 @@ const announce = Layer.effectDiscard(Effect.gen(function*() {
  */
 export const layerFromConfig = Layer.mergeAll(announce, Database.layerMigrateOnStart).pipe(
   Layer.provideMerge(Layer.mergeAll(Database.layer, Cache.layer, JobQueue.layerMemory)),
-  Layer.provideMerge(Logging.layer)
+  Layer.provideMerge(Layer.merge(Logging.layer, Tracing.layer))
 )
 
 /** The capabilities configured from the environment. */

@@ -1,7 +1,7 @@
 import { createServer } from "node:http"
 // Deep import: the package barrel loads every Node platform module at start-up.
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, Layer } from "effect"
+import { Effect, identity, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { CoreApi } from "../api/Api.ts"
@@ -69,7 +69,13 @@ export const AppRoutes = Layer.mergeAll(ApiRoutes, Docs.layer, Metrics.route, Re
 /** The Node HTTP server on HOST:PORT, draining in-flight requests for SHUTDOWN_TIMEOUT on stop. */
 export const layer = Layer.unwrap(Effect.gen(function*() {
   const config = yield* AppConfig
-  return HttpRouter.serve(AppRoutes, { disableLogger: true, disableListenLog: true }).pipe(
+  return HttpRouter.serve(AppRoutes, {
+    disableLogger: true,
+    disableListenLog: true,
+    // Any server middleware switches on Effect's HTTP server span (honouring an incoming
+    // traceparent); without a tracer installed it records nothing.
+    ...(Option.isSome(config.otlpEndpoint) ? { middleware: identity } : {})
+  }).pipe(
     Layer.provide(FeatureServices),
     Layer.provideMerge(NodeHttpServer.layer(createServer, {
       host: config.host,

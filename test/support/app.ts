@@ -27,9 +27,11 @@ export const testConfig = (options: TestAppOptions) =>
   })
 
 /** What the request pipeline needs, for probe APIs built in tests: test config, memory rate limiter. */
-export const pipelineDependencies = Layer.mergeAll(ClientIp.layer, RateLimiter.layerStoreMemory).pipe(
-  Layer.provideMerge(AppConfig.layerTest({ logLevel: "None" }))
-)
+export const pipelineDependenciesWith = (config: Partial<AppConfig.AppSettings> = {}) =>
+  Layer.mergeAll(ClientIp.layer, RateLimiter.layerStoreMemory).pipe(
+    Layer.provideMerge(AppConfig.layerTest({ logLevel: "None", ...config }))
+  )
+export const pipelineDependencies = pipelineDependenciesWith()
 
 /** The real routes and pipeline over the real capabilities, as a fetch-style handler (no port). */
 export const makeTestApp = (options: TestAppOptions = {}) =>

@@ -1,0 +1,75 @@
+import { parseArgs } from "node:util"
+
+export const USAGE = `Usage: node scripts/bench.ts [options]   (npm run bench -- [options])
+
+Starts throwaway PostgreSQL and Redis (or uses DATABASE_URL / REDIS_URL), the API
+(node src/main.ts, NODE_ENV=production) and a minimal node:http baseline, each in its own
+process, seeds them, and drives them with autocannon from this process.
+
+  --quick              CI smoke run: 2 s per scenario, 16 connections, 1 s warm-up, tiny seed
+  --duration <s>       seconds per scenario (default 15)
+  --connections <n>    concurrent connections per scenario (default 64)
+  --warmup <s>         warm-up seconds before each scenario (default 5)
+  --users <n>          enterprise users to seed (default 8; quick 4)
+  --designs <n>        designs to seed in all (default 4000; quick 200)
+  --soak <s>           after the scenarios, a mixed workload for <s> seconds
+  --cpu-prof           run the API with --cpu-prof (profile under bench/results/profiles/)
+  --help
+
+Environment: DATABASE_URL, REDIS_URL (use these servers instead of throwaway ones; the bench
+only adds rows), DATABASE_POOL_MAX (default 10, API and baseline), BCRYPT_COST (default 12).
+`
+
+export interface BenchOptions {
+  readonly quick: boolean
+  readonly durationSeconds: number
+  readonly connections: number
+  readonly warmupSeconds: number
+  readonly users: number
+  readonly designs: number
+  readonly soakSeconds: number | undefined
+  readonly cpuProf: boolean
+  readonly help: boolean
+}
+
+const positive = (name: string, raw: string | undefined, fallback: number, { allowZero = false } = {}): number => {
+  if (raw === undefined) return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new Error(`--${name}: expected a ${allowZero ? "non-negative" : "positive"} number, got "${raw}"`)
+  }
+  return value
+}
+
+export const parseOptions = (argv: ReadonlyArray<string>): BenchOptions => {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: "boolean", default: false },
+      duration: { type: "string" },
+      connections: { type: "string" },
+      warmup: { type: "string" },
+      users: { type: "string" },
+      designs: { type: "string" },
+      soak: { type: "string" },
+      "cpu-prof": { type: "boolean", default: false },
+      help: { type: "boolean", default: false }
+    },
+    strict: true,
+    allowPositionals: false
+  })
+  const quick = values.quick
+  const connections = Math.floor(positive("connections", values.connections, quick ? 16 : 64))
+  const users = Math.floor(positive("users", values.users, quick ? 4 : 8))
+  return {
+    quick,
+    durationSeconds: positive("duration", values.duration, quick ? 2 : 15),
+    connections,
+    warmupSeconds: positive("warmup", values.warmup, quick ? 1 : 5, { allowZero: true }),
+    users,
+    designs: Math.max(users * 4, Math.floor(positive("designs", values.designs, quick ? 200 : 4000))),
+    soakSeconds: values.soak === undefined ? undefined : positive("soak", values.soak, 0),
+    cpuProf: values["cpu-prof"],
+    help: values.help
+  }
+}
