@@ -1,0 +1,459 @@
+/**
+ * `npm run bench [-- options]`: HTTP benchmarks of the API against real PostgreSQL and Redis,
+ * with a minimal `node:http` baseline on the same drivers for comparison. See
+ * `node scripts/bench.ts --help` and docs/PERFORMANCE.md.
+ *
+ * The API (`node src/main.ts`, NODE_ENV=production) and the baseline each run in their own
+ * process; autocannon drives them from this one. Progress goes to stderr; the Markdown table to
+ * stdout, `bench/results/latest.md` and, with every number, `bench/results/<timestamp>.json`.
+ * Goals are reported as PASS/MISS and never fail the run: the exit code is non-zero only when
+ * the bench itself broke (a server did not start or died, seeding failed).
+ */
+import { randomBytes } from "node:crypto"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { cpus, release, totalmem } from "node:os"
+import { dirname, join, relative } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Redis } from "ioredis"
+import { findPostgresBin, findRedisServer, freePort, startPostgres, startRedis } from "../test/support/servers.ts"
+import { parseOptions, USAGE } from "./bench/args.ts"
+import { type LoadSummary, type RequestSpec, runLoad, startLoad } from "./bench/load.ts"
+import { Cleanup, memoryOf, RssSampler, type ServerProcess, settle, startNodeServer } from "./bench/processes.ts"
+import { evaluateGoals, find, type Machine, markdown, type Run, type Soak, type SoakPart } from "./bench/report.ts"
+import * as Scenarios from "./bench/scenarios.ts"
+import { preflight, renewTokens, seed, type Seeded } from "./bench/seed.ts"
+import { type Database, openDatabase } from "./bench/sql.ts"
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+const resultsDir = join(root, "bench", "results")
+const HOST = "127.0.0.1"
+/** A login waits behind every other one on the bcrypt pool: give it far longer than a read. */
+const LOGIN_TIMEOUT_SECONDS = 120
+const SETTLE_MAX_MS = 120_000
+const STORM_MIN_SECONDS = 5
+
+const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`)
+
+let options: ReturnType<typeof parseOptions>
+try {
+  options = parseOptions(process.argv.slice(2))
+} catch (error) {
+  console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`)
+  process.exit(64)
+}
+if (options.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
+
+const cleanup = new Cleanup()
+process.on("exit", () => cleanup.runSync())
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping everything the bench started`)
+    void cleanup.run().finally(() => process.exit(130))
+  })
+}
+
+const osName = () => {
+  try {
+    return /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? "Linux"
+  } catch {
+    return "Linux"
+  }
+}
+
+const ensureAlive = (...servers: ReadonlyArray<ServerProcess>) => {
+  for (const server of servers) {
+    if (!server.alive()) throw new Error(`${server.name} died during the run:\n${server.output()}`)
+  }
+}
+
+const commandLine = () => {
+  const args = process.argv.slice(2).join(" ")
+  return process.env["npm_lifecycle_event"] === "bench"
+    ? `npm run bench${args.length > 0 ? ` -- ${args}` : ""}`
+    : `node ${relative(root, process.argv[1] ?? "scripts/bench.ts")}${args.length > 0 ? ` ${args}` : ""}`
+}
+
+const main = async () => {
+  const startedAt = new Date()
+  const runId = startedAt.toISOString().replace(/[-:.TZ]/g, "").slice(0, 17)
+  const poolMax = process.env["DATABASE_POOL_MAX"] ?? "10"
+  const bcryptCost = process.env["BCRYPT_COST"] ?? "12"
+
+  // 1. PostgreSQL and Redis: the given ones, or throwaway ones.
+  let databaseUrl = process.env["DATABASE_URL"]
+  let redisUrl = process.env["REDIS_URL"]
+  if (databaseUrl === undefined) {
+    const bin = findPostgresBin()
+    if (bin === undefined) throw new Error("set DATABASE_URL or install PostgreSQL (apt-get install postgresql)")
+    log("starting a throwaway PostgreSQL")
+    const postgres = await startPostgres(bin)
+    cleanup.add("PostgreSQL", () => postgres.stop(), () => postgres.stop())
+    databaseUrl = postgres.url
+  }
+  if (redisUrl === undefined) {
+    const binary = findRedisServer()
+    if (binary === undefined) throw new Error("set REDIS_URL or install redis-server")
+    log("starting a throwaway Redis")
+    const redis = await startRedis(binary)
+    cleanup.add("Redis", () => redis.stop(), () => redis.stop())
+    redisUrl = redis.url
+  }
+
+  // 2. The API, in production mode, then the baseline (after the API applied the migrations).
+  const jwtSecret = randomBytes(48).toString("base64url")
+  const serviceKey = randomBytes(32).toString("base64url")
+  const profileDir = join(resultsDir, "profiles")
+  if (options.cpuProf) mkdirSync(profileDir, { recursive: true })
+  // Node's thread pool (bcrypt, and WebCrypto HMAC under jose) is sized by this variable.
+  const passThrough: Record<string, string> = process.env["UV_THREADPOOL_SIZE"] === undefined
+    ? {}
+    : { UV_THREADPOOL_SIZE: process.env["UV_THREADPOOL_SIZE"] }
+  const apiPort = await freePort()
+  log(`starting the API on port ${apiPort}`)
+  const api = await startNodeServer({
+    name: "API",
+    args: [...(options.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), join(root, "src", "main.ts")],
+    env: {
+      NODE_ENV: "production",
+      HOST,
+      PORT: String(apiPort),
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      DATABASE_POOL_MAX: poolMax,
+      JWT_SECRET: jwtSecret,
+      SERVICE_API_KEYS: serviceKey,
+      BCRYPT_COST: bcryptCost,
+      ACCESS_TOKEN_TTL: "1 hour",
+      RATE_LIMIT_PER_MINUTE: "0",
+      LOG_LEVEL: "Warn",
+      MIGRATE_ON_START: "true",
+      ...passThrough
+    },
+    host: HOST,
+    port: apiPort,
+    readyPath: "/health",
+    timeoutMs: 60_000,
+    cleanup
+  })
+  const baselinePort = await freePort()
+  log(`starting the baseline on port ${baselinePort}`)
+  const baseline = await startNodeServer({
+    name: "baseline",
+    args: [join(root, "scripts", "bench", "baseline-server.ts")],
+    env: {
+      HOST,
+      PORT: String(baselinePort),
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      DATABASE_POOL_MAX: poolMax,
+      JWT_SECRET: jwtSecret,
+      ...passThrough
+    },
+    host: HOST,
+    port: baselinePort,
+    readyPath: "/health",
+    timeoutMs: 30_000,
+    cleanup
+  })
+
+  const db: Database = await openDatabase(databaseUrl, 2)
+  cleanup.add("bench database pool", () => db.close())
+  const [versionRow] = await db.run(db.sql<{ version: string }>`SELECT version()`)
+  const redisInfo = new Redis(redisUrl, { lazyConnect: true })
+  await redisInfo.connect()
+  const redisVersion = /redis_version:(\S+)/.exec(await redisInfo.info("server"))?.[1] ?? "unknown"
+  redisInfo.disconnect()
+  const machine: Machine = {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? "unknown",
+    memoryGiB: totalmem() / 1024 ** 3,
+    os: osName(),
+    kernel: release(),
+    node: process.version,
+    postgres: /^PostgreSQL \S+/.exec(versionRow?.version ?? "")?.[0] ?? versionRow?.version ?? "unknown",
+    redis: redisVersion,
+    uvThreadpoolSize: process.env["UV_THREADPOOL_SIZE"] ?? "4 (default)"
+  }
+
+  // 3. Seed: users through the API, designs through SQL; then one request of each kind.
+  const hotPerUser = 2
+  const patchable = Math.max(4 * options.connections, 32)
+  const designs = Math.max(options.designs, options.users * hotPerUser + patchable)
+  log(`seeding ${options.users} enterprise users and ${designs} designs`)
+  const seeded: Seeded = await seed({
+    api: api.url,
+    db,
+    serviceKey,
+    runId,
+    users: options.users,
+    designs,
+    hotPerUser,
+    patchable
+  })
+  await preflight({ api: api.url, baseline: baseline.url, seeded })
+  const pool = new Scenarios.PatchPool(seeded.patchable)
+  const userIds = seeded.users.map((user) => user.id)
+
+  // 4. The scenarios.
+  const runs: Array<Run> = []
+  const { connections, durationSeconds, warmupSeconds } = options
+  const idle = (server: ServerProcess) => settle([server.pid], { maxWaitMs: SETTLE_MAX_MS })
+
+  const measure = async (spec: {
+    readonly scenario: number
+    readonly label: string
+    readonly server: ServerProcess
+    readonly kind: Run["server"]
+    readonly requests: () => Array<RequestSpec>
+    readonly beforeMeasure?: () => Promise<void>
+  }): Promise<Run> => {
+    log(`scenario ${spec.scenario} ${spec.label} on the ${spec.kind}: ${warmupSeconds} s warm-up, ${durationSeconds} s measured`)
+    await idle(spec.server)
+    if (warmupSeconds > 0) {
+      await runLoad({ url: spec.server.url, connections, durationSeconds: warmupSeconds, requests: spec.requests() })
+      await idle(spec.server)
+    }
+    await spec.beforeMeasure?.()
+    const sampler = new RssSampler(spec.server.pid)
+    const summary = await runLoad({ url: spec.server.url, connections, durationSeconds, requests: spec.requests(), title: spec.label })
+    const rss = sampler.stop()
+    ensureAlive(api, baseline)
+    const run: Run = { scenario: spec.scenario, label: spec.label, server: spec.kind, summary, peakRssKiB: rss.peakKiB }
+    log(describe(run))
+    runs.push(run)
+    return run
+  }
+
+  await measure({ scenario: 1, label: "GET /health", server: api, kind: "api", requests: Scenarios.health })
+
+  const getLabel = "GET /api/v1/designs/{id} (cache hit)"
+  const getApi = await measure({
+    scenario: 2,
+    label: getLabel,
+    server: api,
+    kind: "api",
+    requests: () => Scenarios.getDesign(seeded.hot, seeded.tokens)
+  })
+  const getBaseline = await measure({
+    scenario: 2,
+    label: getLabel,
+    server: baseline,
+    kind: "baseline",
+    requests: () => Scenarios.getDesign(seeded.hot, seeded.tokens)
+  })
+  runs[runs.indexOf(getApi)] = { ...getApi, vsBaseline: getApi.summary.requestsPerSecond / Math.max(getBaseline.summary.requestsPerSecond, 0.001) }
+
+  await measure({
+    scenario: 3,
+    label: "GET /api/v1/designs?limit=20",
+    server: api,
+    kind: "api",
+    requests: () => Scenarios.listDesigns(userIds, seeded.tokens)
+  })
+
+  const createLabel = "POST /api/v1/designs"
+  const createApi = await measure({
+    scenario: 4,
+    label: createLabel,
+    server: api,
+    kind: "api",
+    requests: () => Scenarios.createDesign(userIds, seeded.tokens)
+  })
+  const createBaseline = await measure({
+    scenario: 4,
+    label: createLabel,
+    server: baseline,
+    kind: "baseline",
+    requests: () => Scenarios.createDesign(userIds, seeded.tokens)
+  })
+  runs[runs.indexOf(createApi)] = {
+    ...createApi,
+    vsBaseline: createApi.summary.requestsPerSecond / Math.max(createBaseline.summary.requestsPerSecond, 0.001)
+  }
+
+  await pool.resync(db)
+  await measure({
+    scenario: 5,
+    label: "PATCH /api/v1/designs/{id} (If-Match)",
+    server: api,
+    kind: "api",
+    requests: () => Scenarios.patchDesign(pool, seeded.tokens),
+    // Requests cut off by the end of the warm-up may or may not have been applied.
+    beforeMeasure: () => pool.resync(db)
+  })
+
+  // 6. The login storm, with scenario 2's reads running at the same time. A sign-in takes about
+  // half a second of CPU at cost 12: the storm lasts at least STORM_MIN_SECONDS to complete some.
+  const stormSeconds = Math.max(durationSeconds, STORM_MIN_SECONDS)
+  log(`scenario 6 login storm + GET design on the API: ${stormSeconds} s (reads warmed up ${warmupSeconds} s)`)
+  await idle(api)
+  if (warmupSeconds > 0) {
+    await runLoad({ url: api.url, connections, durationSeconds: warmupSeconds, requests: Scenarios.getDesign(seeded.hot, seeded.tokens) })
+    await idle(api)
+  }
+  const stormSampler = new RssSampler(api.pid)
+  const [loginSummary, readSummary] = await Promise.all([
+    runLoad({
+      url: api.url,
+      connections,
+      durationSeconds: stormSeconds,
+      timeoutSeconds: LOGIN_TIMEOUT_SECONDS,
+      requests: Scenarios.login(seeded.loginEmail),
+      title: "login storm"
+    }),
+    runLoad({
+      url: api.url,
+      connections,
+      durationSeconds: stormSeconds,
+      requests: Scenarios.getDesign(seeded.hot, seeded.tokens),
+      title: "reads during storm"
+    })
+  ])
+  const stormRss = stormSampler.stop()
+  ensureAlive(api, baseline)
+  const loginRun: Run = {
+    scenario: 6,
+    label: "POST /api/v1/auth/login (storm)",
+    server: "api",
+    summary: loginSummary,
+    peakRssKiB: stormRss.peakKiB,
+    note: `bcrypt cost ${bcryptCost}`
+  }
+  const stormRead: Run = {
+    scenario: 6,
+    label: "GET /api/v1/designs/{id} during the storm",
+    server: "api",
+    summary: readSummary,
+    peakRssKiB: stormRss.peakKiB
+  }
+  runs.push(loginRun, stormRead)
+  log(describe(loginRun))
+  log(describe(stormRead))
+  const drained = await idle(api)
+  log(`logins left in flight drained in ${(drained / 1000).toFixed(1)} s`)
+  ensureAlive(api, baseline)
+
+  // 7. The soak.
+  let soak: Soak | undefined
+  if (options.soakSeconds !== undefined) soak = await runSoak(api, seeded, pool, db, options.soakSeconds)
+
+  // 8. The report.
+  const goals = evaluateGoals(runs, { read: find(runs, 6, "api", stormRead.label) }, soak)
+  const notes = [
+    `req/s counts 2xx responses; p50/p99 are of 2xx responses. Every request is expected to succeed, so any non-2xx (a 409 included) is unexpected.`,
+    `Scenario 6 runs two autocannon instances at once for ${stormSeconds} s (${connections} connections each): logins (timeout ` +
+    `${LOGIN_TIMEOUT_SECONDS} s; the logins still in flight when it ends are not counted) and scenario 2's reads.`,
+    `The baseline (scripts/bench/baseline-server.ts) does only: jose JWT verify + ioredis GET (2); JWT verify + quota upsert and INSERT in one ` +
+    `@effect/sql-pg transaction (4). Peak RSS: VmRSS of the server process polled every 100 ms during each measured run.`,
+    `Everything (load generator, API, PostgreSQL, Redis) shares the same ${machine.cores} cores.`
+  ]
+  const settings = `${connections} connections, ${durationSeconds} s per scenario after a ${warmupSeconds} s warm-up; ` +
+    `${seeded.users.length} enterprise users, ${seeded.designs} seeded designs; DATABASE_POOL_MAX ${poolMax}, BCRYPT_COST ${bcryptCost}, ` +
+    `UV_THREADPOOL_SIZE ${machine.uvThreadpoolSize}; PostgreSQL and Redis ${process.env["DATABASE_URL"] === undefined ? "throwaway (fsync off)" : "from DATABASE_URL / REDIS_URL"}.`
+  const command = commandLine()
+  const table = markdown({
+    title: `Benchmark ${startedAt.toISOString().slice(0, 10)}${options.quick ? " (quick)" : ""}`,
+    command,
+    machine,
+    settings,
+    runs,
+    goals,
+    soak,
+    notes
+  })
+  mkdirSync(resultsDir, { recursive: true })
+  const stamp = startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")
+  const jsonPath = join(resultsDir, `${stamp}.json`)
+  writeFileSync(jsonPath, `${JSON.stringify({
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    command,
+    argv: process.argv.slice(2),
+    options,
+    machine,
+    settings: { connections, durationSeconds, warmupSeconds, poolMax: Number(poolMax), bcryptCost: Number(bcryptCost), users: seeded.users.length, designs: seeded.designs, patchPool: pool.size, patchPoolShared: pool.shared },
+    runs,
+    soak,
+    goals,
+    markdown: table
+  }, null, 2)}\n`)
+  writeFileSync(join(resultsDir, "latest.md"), table)
+  console.log(table)
+  for (const goal of goals) log(`${goal.pass ? "PASS" : "MISS"} ${goal.goal}: ${goal.measured} (target ${goal.target})`)
+  log(`wrote ${relative(root, jsonPath)} and bench/results/latest.md`)
+  if (pool.shared > 0) log(`warning: the PATCH pool ran dry ${pool.shared} times; versions may have conflicted`)
+}
+
+const describe = (run: Run) => {
+  const s = run.summary
+  return `  ${run.server} ${run.label}: ${s.requestsPerSecond} req/s, p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms, ` +
+    `non-2xx ${s.non2xx}, errors ${s.errors}${s.errorSamples.length > 0 ? ` (${s.errorSamples.join("; ")})` : ""}, peak RSS ${(run.peakRssKiB / 1024).toFixed(0)} MiB`
+}
+
+/** Mixed load: reads, lists, creates and patches at once, in a 4:2:2:2 split of the connections. */
+const runSoak = async (api: ServerProcess, seeded: Seeded, pool: Scenarios.PatchPool, db: Database, seconds: number): Promise<Soak> => {
+  const userIds = seeded.users.map((user) => user.id)
+  const share = (weight: number) => Math.max(1, Math.round((options.connections * weight) / 10))
+  const mix: ReadonlyArray<{ readonly kind: string; readonly connections: number; readonly requests: () => Array<RequestSpec> }> = [
+    { kind: "GET design", connections: share(4), requests: () => Scenarios.getDesign(seeded.hot, seeded.tokens) },
+    { kind: "GET list", connections: share(2), requests: () => Scenarios.listDesigns(userIds, seeded.tokens) },
+    { kind: "POST design", connections: share(2), requests: () => Scenarios.createDesign(userIds, seeded.tokens) },
+    { kind: "PATCH design", connections: share(2), requests: () => Scenarios.patchDesign(pool, seeded.tokens) }
+  ]
+  const runMix = (durationSeconds: number) =>
+    Promise.all(mix.map((part) => startLoad({ url: api.url, connections: part.connections, durationSeconds, requests: part.requests(), title: part.kind }).done))
+  const warmupSeconds = Math.min(30, Math.max(5, Math.round(seconds / 10)))
+  log(`soak: ${warmupSeconds} s warm-up, then ${seconds} s of mixed load`)
+  await renewTokens(api.url, seeded.users, seeded.tokens)
+  await settle([api.pid], { maxWaitMs: SETTLE_MAX_MS })
+  await pool.resync(db)
+  await runMix(warmupSeconds)
+  await settle([api.pid], { maxWaitMs: SETTLE_MAX_MS })
+  await pool.resync(db)
+  const rssAfterWarmupKiB = memoryOf(api.pid)?.rssKiB ?? 0
+  // Access tokens live 1 hour: sign in again every 30 minutes.
+  const renew = setInterval(() => {
+    renewTokens(api.url, seeded.users, seeded.tokens).catch((error: unknown) => log(`soak: renewing tokens failed: ${String(error)}`))
+  }, 30 * 60_000)
+  const sampler = new RssSampler(api.pid, 250, Math.max(1_000, Math.round((seconds * 1000) / 120)))
+  let summaries: Array<LoadSummary>
+  try {
+    summaries = await runMix(seconds)
+  } finally {
+    clearInterval(renew)
+  }
+  const rss = sampler.stop()
+  ensureAlive(api)
+  const parts: Array<SoakPart> = summaries.map((summary, i) => ({ kind: mix[i]!.kind, summary }))
+  const total = (pick: (s: LoadSummary) => number) => summaries.reduce((sum, s) => sum + pick(s), 0)
+  const soak: Soak = {
+    seconds,
+    warmupSeconds,
+    connections: total((s) => s.connections),
+    parts,
+    requestsPerSecond: Math.round(total((s) => s.requestsPerSecond) * 10) / 10,
+    responses: total((s) => s.responses),
+    errors: total((s) => s.errors),
+    non2xx: total((s) => s.non2xx),
+    rssAfterWarmupKiB,
+    rssAtEndKiB: rss.lastKiB,
+    peakRssKiB: rss.peakKiB,
+    rssSeries: sampler.series
+  }
+  log(`soak: ${soak.requestsPerSecond} req/s, ${soak.errors} errors, ${soak.non2xx} non-2xx, RSS ${(rssAfterWarmupKiB / 1024).toFixed(0)} → ` +
+    `${(soak.rssAtEndKiB / 1024).toFixed(0)} MiB (peak ${(soak.peakRssKiB / 1024).toFixed(0)} MiB)`)
+  return soak
+}
+
+try {
+  await main()
+} catch (error) {
+  log(`FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+  process.exitCode = 1
+} finally {
+  log("stopping the servers")
+  await cleanup.run()
+}

@@ -1,0 +1,194 @@
+/**
+ * The report: one Markdown table of every measured run, the goals with PASS/MISS, the soak,
+ * and the JSON document written under bench/results/.
+ */
+import type { LoadSummary } from "./load.ts"
+
+export interface Machine {
+  readonly cores: number
+  readonly cpuModel: string
+  readonly memoryGiB: number
+  readonly os: string
+  readonly kernel: string
+  readonly node: string
+  readonly postgres: string
+  readonly redis: string
+  readonly uvThreadpoolSize: string
+}
+
+export interface Run {
+  /** Scenario number, 1 to 6. */
+  readonly scenario: number
+  readonly label: string
+  readonly server: "api" | "baseline"
+  readonly summary: LoadSummary
+  readonly peakRssKiB: number
+  /** The throughput as a share of the baseline's, for scenarios 2 and 4. */
+  readonly vsBaseline?: number
+  readonly note?: string
+}
+
+export interface SoakPart {
+  readonly kind: string
+  readonly summary: LoadSummary
+}
+
+export interface Soak {
+  readonly seconds: number
+  readonly warmupSeconds: number
+  readonly connections: number
+  readonly parts: ReadonlyArray<SoakPart>
+  readonly requestsPerSecond: number
+  readonly responses: number
+  readonly errors: number
+  readonly non2xx: number
+  readonly rssAfterWarmupKiB: number
+  readonly rssAtEndKiB: number
+  readonly peakRssKiB: number
+  readonly rssSeries: ReadonlyArray<{ readonly atMs: number; readonly rssKiB: number }>
+}
+
+export interface Goal {
+  readonly goal: string
+  readonly target: string
+  readonly measured: string
+  readonly pass: boolean
+}
+
+const mib = (kib: number) => (kib / 1024).toFixed(0)
+const rate = (value: number) => value >= 100 ? value.toFixed(0) : value.toFixed(1)
+const ms = (value: number) => value >= 100 ? value.toFixed(0) : value.toFixed(1)
+const percent = (ratio: number) => `${(ratio * 100).toFixed(0)}%`
+
+export const find = (runs: ReadonlyArray<Run>, scenario: number, server: Run["server"], label?: string) =>
+  runs.find((run) => run.scenario === scenario && run.server === server && (label === undefined || run.label === label))
+
+export const evaluateGoals = (runs: ReadonlyArray<Run>, storm: { readonly read: Run | undefined }, soak: Soak | undefined): Array<Goal> => {
+  const goals: Array<Goal> = []
+  const get = find(runs, 2, "api")
+  const getBaseline = find(runs, 2, "baseline")
+  const create = find(runs, 4, "api")
+  const createBaseline = find(runs, 4, "baseline")
+  if (get !== undefined && getBaseline !== undefined) {
+    const ratio = get.summary.requestsPerSecond / Math.max(getBaseline.summary.requestsPerSecond, 0.001)
+    goals.push({
+      goal: "2 GET design (cache hit): throughput vs baseline",
+      target: ">= 50%",
+      measured: `${percent(ratio)} (${rate(get.summary.requestsPerSecond)} vs ${rate(getBaseline.summary.requestsPerSecond)} req/s)`,
+      pass: ratio >= 0.5
+    })
+    goals.push({
+      goal: "2 GET design (cache hit): p99",
+      target: "<= 30 ms",
+      measured: `${ms(get.summary.latencyMs.p99)} ms`,
+      pass: get.summary.latencyMs.p99 <= 30
+    })
+  }
+  if (create !== undefined && createBaseline !== undefined) {
+    const ratio = create.summary.requestsPerSecond / Math.max(createBaseline.summary.requestsPerSecond, 0.001)
+    goals.push({
+      goal: "4 POST design: throughput vs baseline",
+      target: ">= 75%",
+      measured: `${percent(ratio)} (${rate(create.summary.requestsPerSecond)} vs ${rate(createBaseline.summary.requestsPerSecond)} req/s)`,
+      pass: ratio >= 0.75
+    })
+  }
+  const apiRuns = runs.filter((run) => run.server === "api")
+  const errors = apiRuns.reduce((sum, run) => sum + run.summary.errors, 0) + (soak?.errors ?? 0)
+  const non2xx = apiRuns.reduce((sum, run) => sum + run.summary.non2xx, 0) + (soak?.non2xx ?? 0)
+  const offenders = [
+    ...apiRuns.filter((run) => run.summary.errors + run.summary.non2xx > 0).map((run) =>
+      `${run.scenario} ${run.label}: ${run.summary.errors} errors, ${run.summary.non2xx} non-2xx ${JSON.stringify(nonOk(run.summary))}`
+    ),
+    ...(soak !== undefined && soak.errors + soak.non2xx > 0 ? [`soak: ${soak.errors} errors, ${soak.non2xx} non-2xx`] : [])
+  ]
+  goals.push({
+    goal: `API: errors and unexpected non-2xx (every scenario${soak === undefined ? "" : " and the soak"})`,
+    target: "0 and 0",
+    measured: `${errors} and ${non2xx}${offenders.length === 0 ? "" : ` (${offenders.join("; ")})`}`,
+    pass: errors === 0 && non2xx === 0
+  })
+  const apiPeak = Math.max(0, ...apiRuns.map((run) => run.peakRssKiB), soak?.peakRssKiB ?? 0)
+  const baselinePeak = Math.max(0, ...runs.filter((run) => run.server === "baseline").map((run) => run.peakRssKiB))
+  if (baselinePeak > 0) {
+    const ratio = apiPeak / baselinePeak
+    goals.push({
+      goal: "API peak RSS vs baseline peak RSS",
+      target: "<= 1.5x",
+      measured: `${ratio.toFixed(2)}x (${mib(apiPeak)} vs ${mib(baselinePeak)} MiB)`,
+      pass: ratio <= 1.5
+    })
+  }
+  if (get !== undefined && storm.read !== undefined) {
+    const during = storm.read.summary
+    const ratio = during.latencyMs.p99 / Math.max(get.summary.latencyMs.p99, 0.001)
+    const failed = during.errors + during.non2xx
+    goals.push({
+      goal: "6 GET design p99 during the login storm vs without",
+      target: "<= 3x",
+      measured: during.ok === 0
+        ? `no read completed during the storm (${during.errors} errors, ${during.timeouts} timeouts)`
+        : `${ratio.toFixed(1)}x (${ms(during.latencyMs.p99)} vs ${ms(get.summary.latencyMs.p99)} ms)` +
+          (failed > 0 ? `; ${failed} reads failed or timed out` : ""),
+      pass: during.ok > 0 && failed === 0 && ratio <= 3
+    })
+  }
+  return goals
+}
+
+const nonOk = (summary: LoadSummary) =>
+  Object.fromEntries(Object.entries(summary.statusCodes).filter(([code]) => !code.startsWith("2")))
+
+export const markdown = (report: {
+  readonly title: string
+  readonly command: string
+  readonly machine: Machine
+  readonly settings: string
+  readonly runs: ReadonlyArray<Run>
+  readonly goals: ReadonlyArray<Goal>
+  readonly soak: Soak | undefined
+  readonly notes: ReadonlyArray<string>
+}): string => {
+  const { machine } = report
+  const lines: Array<string> = [
+    `### ${report.title}`,
+    "",
+    `Command: \`${report.command}\``,
+    "",
+    `Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB, ${machine.os} (Linux ${machine.kernel}). ` +
+    `Node ${machine.node}, ${machine.postgres}, Redis ${machine.redis}.`,
+    "",
+    `Settings: ${report.settings}`,
+    "",
+    "| # | scenario | server | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB | vs baseline |",
+    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  ]
+  for (const run of report.runs) {
+    const s = run.summary
+    lines.push(
+      `| ${run.scenario} | ${run.label} | ${run.server} | ${rate(s.requestsPerSecond)} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p99)} | ` +
+        `${s.non2xx} | ${s.errors} | ${mib(run.peakRssKiB)} | ${run.vsBaseline === undefined ? "" : percent(run.vsBaseline)} |`
+    )
+  }
+  lines.push("", "| goal | target | measured | result |", "|---|---|---|---|")
+  for (const goal of report.goals) lines.push(`| ${goal.goal} | ${goal.target} | ${goal.measured} | ${goal.pass ? "PASS" : "MISS"} |`)
+  if (report.soak !== undefined) {
+    const soak = report.soak
+    lines.push(
+      "",
+      `Soak: ${soak.seconds} s of mixed load (${soak.parts.map((part) => `${part.kind} ${part.summary.connections}`).join(", ")} connections) after a ${soak.warmupSeconds} s warm-up.`,
+      "",
+      "| requests | req/s | errors | non-2xx | RSS after warm-up MiB | RSS at end MiB | peak RSS MiB |",
+      "|---:|---:|---:|---:|---:|---:|---:|",
+      `| ${soak.responses} | ${rate(soak.requestsPerSecond)} | ${soak.errors} | ${soak.non2xx} | ${mib(soak.rssAfterWarmupKiB)} | ${mib(soak.rssAtEndKiB)} | ${mib(soak.peakRssKiB)} |`,
+      "",
+      "| soak part | req/s | p50 ms | p99 ms | non-2xx | errors |",
+      "|---|---:|---:|---:|---:|---:|",
+      ...soak.parts.map((part) =>
+        `| ${part.kind} | ${rate(part.summary.requestsPerSecond)} | ${ms(part.summary.latencyMs.p50)} | ${ms(part.summary.latencyMs.p99)} | ${part.summary.non2xx} | ${part.summary.errors} |`
+      )
+    )
+  }
+  if (report.notes.length > 0) lines.push("", ...report.notes.map((note) => `- ${note}`))
+  return `${lines.join("\n")}\n`
+}
