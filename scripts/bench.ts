@@ -30,6 +30,7 @@ const HOST = "127.0.0.1"
 /** A login waits behind every other one on the bcrypt pool: give it far longer than a read. */
 const LOGIN_TIMEOUT_SECONDS = 120
 const SETTLE_MAX_MS = 120_000
+/** The login storm's shortest duration, whatever --duration says. */
 const STORM_MIN_SECONDS = 5
 
 const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`)
@@ -92,6 +93,7 @@ const main = async () => {
     const postgres = await startPostgres(bin)
     cleanup.add("PostgreSQL", () => postgres.stop(), () => postgres.stop())
     databaseUrl = postgres.url
+    log(`PostgreSQL at ${postgres.url}`)
   }
   if (redisUrl === undefined) {
     const binary = findRedisServer()
@@ -100,6 +102,7 @@ const main = async () => {
     const redis = await startRedis(binary)
     cleanup.add("Redis", () => redis.stop(), () => redis.stop())
     redisUrl = redis.url
+    log(`Redis at ${redis.url}`)
   }
 
   // 2. The API, in production mode, then the baseline (after the API applied the migrations).
@@ -227,128 +230,121 @@ const main = async () => {
     return run
   }
 
-  await measure({ scenario: 1, label: "GET /health", server: api, kind: "api", requests: Scenarios.health })
-
+  const wants = (scenario: number) => options.scenarios.has(scenario)
   const getLabel = "GET /api/v1/designs/{id} (cache hit)"
-  const getApi = await measure({
-    scenario: 2,
-    label: getLabel,
-    server: api,
-    kind: "api",
-    requests: () => Scenarios.getDesign(seeded.hot, seeded.tokens)
-  })
-  const getBaseline = await measure({
-    scenario: 2,
-    label: getLabel,
-    server: baseline,
-    kind: "baseline",
-    requests: () => Scenarios.getDesign(seeded.hot, seeded.tokens)
-  })
-  runs[runs.indexOf(getApi)] = { ...getApi, vsBaseline: getApi.summary.requestsPerSecond / Math.max(getBaseline.summary.requestsPerSecond, 0.001) }
-
-  await measure({
-    scenario: 3,
-    label: "GET /api/v1/designs?limit=20",
-    server: api,
-    kind: "api",
-    requests: () => Scenarios.listDesigns(userIds, seeded.tokens)
-  })
-
   const createLabel = "POST /api/v1/designs"
-  const createApi = await measure({
-    scenario: 4,
-    label: createLabel,
-    server: api,
-    kind: "api",
-    requests: () => Scenarios.createDesign(userIds, seeded.tokens)
-  })
-  const createBaseline = await measure({
-    scenario: 4,
-    label: createLabel,
-    server: baseline,
-    kind: "baseline",
-    requests: () => Scenarios.createDesign(userIds, seeded.tokens)
-  })
-  runs[runs.indexOf(createApi)] = {
-    ...createApi,
-    vsBaseline: createApi.summary.requestsPerSecond / Math.max(createBaseline.summary.requestsPerSecond, 0.001)
-  }
-
-  await pool.resync(db)
-  await measure({
-    scenario: 5,
-    label: "PATCH /api/v1/designs/{id} (If-Match)",
-    server: api,
-    kind: "api",
-    requests: () => Scenarios.patchDesign(pool, seeded.tokens),
-    // Requests cut off by the end of the warm-up may or may not have been applied.
-    beforeMeasure: () => pool.resync(db)
-  })
-
-  // 6. The login storm, with scenario 2's reads running at the same time. A sign-in takes about
-  // half a second of CPU at cost 12: the storm lasts at least STORM_MIN_SECONDS to complete some.
+  const stormReadLabel = "GET /api/v1/designs/{id} during the storm"
+  // A sign-in takes about half a second of CPU at cost 12: the storm lasts long enough to see some.
   const stormSeconds = Math.max(durationSeconds, STORM_MIN_SECONDS)
-  log(`scenario 6 login storm + GET design on the API: ${stormSeconds} s (reads warmed up ${warmupSeconds} s)`)
-  await idle(api)
-  if (warmupSeconds > 0) {
-    await runLoad({ url: api.url, connections, durationSeconds: warmupSeconds, requests: Scenarios.getDesign(seeded.hot, seeded.tokens) })
-    await idle(api)
+
+  if (wants(1)) await measure({ scenario: 1, label: "GET /health", server: api, kind: "api", requests: Scenarios.health })
+
+  if (wants(2)) {
+    for (const [server, kind] of [[api, "api"], [baseline, "baseline"]] as const) {
+      await measure({ scenario: 2, label: getLabel, server, kind, requests: () => Scenarios.getDesign(seeded.hot, seeded.tokens) })
+    }
   }
-  const stormSampler = new RssSampler(api.pid)
-  const [loginSummary, readSummary] = await Promise.all([
-    runLoad({
-      url: api.url,
-      connections,
-      durationSeconds: stormSeconds,
-      timeoutSeconds: LOGIN_TIMEOUT_SECONDS,
-      requests: Scenarios.login(seeded.loginEmail),
-      title: "login storm"
-    }),
-    runLoad({
-      url: api.url,
-      connections,
-      durationSeconds: stormSeconds,
-      requests: Scenarios.getDesign(seeded.hot, seeded.tokens),
-      title: "reads during storm"
+
+  if (wants(3)) {
+    await measure({
+      scenario: 3,
+      label: "GET /api/v1/designs?limit=20",
+      server: api,
+      kind: "api",
+      requests: () => Scenarios.listDesigns(userIds, seeded.tokens)
     })
-  ])
-  const stormRss = stormSampler.stop()
-  ensureAlive(api, baseline)
-  const loginRun: Run = {
-    scenario: 6,
-    label: "POST /api/v1/auth/login (storm)",
-    server: "api",
-    summary: loginSummary,
-    peakRssKiB: stormRss.peakKiB,
-    note: `bcrypt cost ${bcryptCost}`
   }
-  const stormRead: Run = {
-    scenario: 6,
-    label: "GET /api/v1/designs/{id} during the storm",
-    server: "api",
-    summary: readSummary,
-    peakRssKiB: stormRss.peakKiB
+
+  if (wants(4)) {
+    for (const [server, kind] of [[api, "api"], [baseline, "baseline"]] as const) {
+      await measure({ scenario: 4, label: createLabel, server, kind, requests: () => Scenarios.createDesign(userIds, seeded.tokens) })
+    }
   }
-  runs.push(loginRun, stormRead)
-  log(describe(loginRun))
-  log(describe(stormRead))
-  const drained = await idle(api)
-  log(`logins left in flight drained in ${(drained / 1000).toFixed(1)} s`)
-  ensureAlive(api, baseline)
+
+  if (wants(5)) {
+    await pool.resync(db)
+    await measure({
+      scenario: 5,
+      label: "PATCH /api/v1/designs/{id} (If-Match)",
+      server: api,
+      kind: "api",
+      requests: () => Scenarios.patchDesign(pool, seeded.tokens),
+      // Requests cut off by the end of the warm-up may or may not have been applied.
+      beforeMeasure: () => pool.resync(db)
+    })
+  }
+
+  // 6. The login storm, with scenario 2's reads running at the same time.
+  if (wants(6)) {
+    log(`scenario 6 login storm + GET design on the API: ${stormSeconds} s (reads warmed up ${warmupSeconds} s)`)
+    await idle(api)
+    if (warmupSeconds > 0) {
+      await runLoad({ url: api.url, connections, durationSeconds: warmupSeconds, requests: Scenarios.getDesign(seeded.hot, seeded.tokens) })
+      await idle(api)
+    }
+    const stormSampler = new RssSampler(api.pid)
+    const [loginSummary, readSummary] = await Promise.all([
+      runLoad({
+        url: api.url,
+        connections,
+        durationSeconds: stormSeconds,
+        timeoutSeconds: LOGIN_TIMEOUT_SECONDS,
+        requests: Scenarios.login(seeded.loginEmail),
+        title: "login storm"
+      }),
+      runLoad({
+        url: api.url,
+        connections,
+        durationSeconds: stormSeconds,
+        requests: Scenarios.getDesign(seeded.hot, seeded.tokens),
+        title: "reads during storm"
+      })
+    ])
+    const stormRss = stormSampler.stop()
+    ensureAlive(api, baseline)
+    const stormRuns: Array<Run> = [
+      { scenario: 6, label: "POST /api/v1/auth/login (storm)", server: "api", summary: loginSummary, peakRssKiB: stormRss.peakKiB },
+      { scenario: 6, label: stormReadLabel, server: "api", summary: readSummary, peakRssKiB: stormRss.peakKiB }
+    ]
+    for (const run of stormRuns) {
+      runs.push(run)
+      log(describe(run))
+    }
+    const drained = await idle(api)
+    log(`logins left in flight drained in ${(drained / 1000).toFixed(1)} s`)
+    ensureAlive(api, baseline)
+  }
+
+  for (const scenario of [2, 4]) {
+    const mine = find(runs, scenario, "api")
+    const theirs = find(runs, scenario, "baseline")
+    if (mine !== undefined && theirs !== undefined) {
+      runs[runs.indexOf(mine)] = { ...mine, vsBaseline: mine.summary.requestsPerSecond / Math.max(theirs.summary.requestsPerSecond, 0.001) }
+    }
+  }
 
   // 7. The soak.
   let soak: Soak | undefined
   if (options.soakSeconds !== undefined) soak = await runSoak(api, seeded, pool, db, options.soakSeconds)
 
   // 8. The report.
-  const goals = evaluateGoals(runs, { read: find(runs, 6, "api", stormRead.label) }, soak)
+  const goals = evaluateGoals(runs, { read: find(runs, 6, "api", stormReadLabel) }, soak)
   const notes = [
     `req/s counts 2xx responses; p50/p99 are of 2xx responses. Every request is expected to succeed, so any non-2xx (a 409 included) is unexpected.`,
-    `Scenario 6 runs two autocannon instances at once for ${stormSeconds} s (${connections} connections each): logins (timeout ` +
-    `${LOGIN_TIMEOUT_SECONDS} s; the logins still in flight when it ends are not counted) and scenario 2's reads.`,
-    `The baseline (scripts/bench/baseline-server.ts) does only: jose JWT verify + ioredis GET (2); JWT verify + quota upsert and INSERT in one ` +
-    `@effect/sql-pg transaction (4). Peak RSS: VmRSS of the server process polled every 100 ms during each measured run.`,
-    `Everything (load generator, API, PostgreSQL, Redis) shares the same ${machine.cores} cores.`
+    ...(wants(6)
+      ? [
+        `Scenario 6 runs two autocannon instances at once for ${stormSeconds} s (${connections} connections each): logins (timeout ` +
+        `${LOGIN_TIMEOUT_SECONDS} s; the logins still in flight when it ends are not counted) and scenario 2's reads (timeout 10 s).`
+      ]
+      : []),
+    ...(wants(2) || wants(4)
+      ? [
+        `The baseline (scripts/bench/baseline-server.ts) does only: jose JWT verify + ioredis GET (2); JWT verify + quota upsert and INSERT in one ` +
+        `@effect/sql-pg transaction (4).`
+      ]
+      : []),
+    `Peak RSS: VmRSS of the server process, polled every 100 ms during each measured run.`,
+    `Everything (load generator, API, baseline, PostgreSQL, Redis) shares the same ${machine.cores} cores.`
   ]
   const settings = `${connections} connections, ${durationSeconds} s per scenario after a ${warmupSeconds} s warm-up; ` +
     `${seeded.users.length} enterprise users, ${seeded.designs} seeded designs; DATABASE_POOL_MAX ${poolMax}, BCRYPT_COST ${bcryptCost}, ` +

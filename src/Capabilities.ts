@@ -3,6 +3,7 @@ import { HttpServer } from "effect/http"
 import { CacheStore } from "./capabilities/cache/CacheStore.ts"
 import * as Cache from "./capabilities/cache/CacheStore.ts"
 import * as Database from "./capabilities/database/Database.ts"
+import * as Mailer from "./capabilities/mail/Mailer.ts"
 import * as JobQueue from "./capabilities/queue/JobQueue.ts"
 import * as AppConfig from "./config/AppConfig.ts"
 import * as Logging from "./observability/Logging.ts"
@@ -14,7 +15,8 @@ const announce = Layer.effectDiscard(Effect.gen(function*() {
   const cache = yield* CacheStore
   yield* Effect.logInfo(`database: ${database.description}`)
   yield* Effect.logInfo(`cache: ${cache.description}`)
-  yield* Effect.logInfo(`queue: ${(yield* JobQueue.JobQueue).kind}`)
+  yield* Effect.logInfo(`queue: ${(yield* JobQueue.JobQueue).description}`)
+  yield* Effect.logInfo(`mail: ${(yield* Mailer.Mailer).description}`)
   yield* Effect.logInfo("clock: system (Effect Clock)")
 }))
 
@@ -23,7 +25,8 @@ const announce = Layer.effectDiscard(Effect.gen(function*() {
  * MIGRATE_ON_START says so. The server, the worker and the tests all start from this.
  */
 export const layerFromConfig = Layer.mergeAll(announce, Database.layerMigrateOnStart).pipe(
-  Layer.provideMerge(Layer.mergeAll(Database.layer, Cache.layer, JobQueue.layerMemory)),
+  Layer.provideMerge(Layer.merge(JobQueue.layer, Mailer.layer)),
+  Layer.provideMerge(Layer.mergeAll(Database.layer, Cache.layer)),
   Layer.provideMerge(Layer.merge(Logging.layer, Tracing.layer))
 )
 

@@ -12,6 +12,7 @@ process, seeds them, and drives them with autocannon from this process.
   --warmup <s>         warm-up seconds before each scenario (default 5)
   --users <n>          enterprise users to seed (default 8; quick 4)
   --designs <n>        designs to seed in all (default 4000; quick 200)
+  --scenarios <list>   only these scenarios, e.g. 2,4 (default 1,2,3,4,5,6; none with --soak only: "none")
   --soak <s>           after the scenarios, a mixed workload for <s> seconds
   --cpu-prof           run the API with --cpu-prof (profile under bench/results/profiles/)
   --help
@@ -28,6 +29,7 @@ export interface BenchOptions {
   readonly users: number
   readonly designs: number
   readonly soakSeconds: number | undefined
+  readonly scenarios: ReadonlySet<number>
   readonly cpuProf: boolean
   readonly help: boolean
 }
@@ -41,6 +43,17 @@ const positive = (name: string, raw: string | undefined, fallback: number, { all
   return value
 }
 
+const ALL_SCENARIOS = [1, 2, 3, 4, 5, 6]
+
+const parseScenarios = (raw: string | undefined): ReadonlySet<number> => {
+  if (raw === undefined) return new Set(ALL_SCENARIOS)
+  if (raw.trim() === "none") return new Set()
+  const picked = raw.split(",").map((item) => Number(item.trim()))
+  const bad = picked.filter((n) => !ALL_SCENARIOS.includes(n))
+  if (bad.length > 0) throw new Error(`--scenarios: expected numbers among ${ALL_SCENARIOS.join(",")}, got "${raw}"`)
+  return new Set(picked)
+}
+
 export const parseOptions = (argv: ReadonlyArray<string>): BenchOptions => {
   const { values } = parseArgs({
     args: [...argv],
@@ -52,6 +65,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): BenchOptions => {
       users: { type: "string" },
       designs: { type: "string" },
       soak: { type: "string" },
+      scenarios: { type: "string" },
       "cpu-prof": { type: "boolean", default: false },
       help: { type: "boolean", default: false }
     },
@@ -69,6 +83,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): BenchOptions => {
     users,
     designs: Math.max(users * 4, Math.floor(positive("designs", values.designs, quick ? 200 : 4000))),
     soakSeconds: values.soak === undefined ? undefined : positive("soak", values.soak, 0),
+    scenarios: parseScenarios(values.scenarios),
     cpuProf: values["cpu-prof"],
     help: values.help
   }

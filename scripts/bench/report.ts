@@ -25,7 +25,6 @@ export interface Run {
   readonly peakRssKiB: number
   /** The throughput as a share of the baseline's, for scenarios 2 and 4. */
   readonly vsBaseline?: number
-  readonly note?: string
 }
 
 export interface SoakPart {
@@ -158,11 +157,15 @@ export const markdown = (report: {
     `Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB, ${machine.os} (Linux ${machine.kernel}). ` +
     `Node ${machine.node}, ${machine.postgres}, Redis ${machine.redis}.`,
     "",
-    `Settings: ${report.settings}`,
-    "",
-    "| # | scenario | server | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB | vs baseline |",
-    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    `Settings: ${report.settings}`
   ]
+  if (report.runs.length > 0) {
+    lines.push(
+      "",
+      "| # | scenario | server | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB | vs baseline |",
+      "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    )
+  }
   for (const run of report.runs) {
     const s = run.summary
     lines.push(

@@ -2,6 +2,7 @@ import { HttpApi, type HttpApiGroup, OpenApi } from "effect/http-api"
 import { AuthApi } from "./Auth.ts"
 import { DesignsApi } from "./Designs.ts"
 import { HealthApi } from "./Health.ts"
+import { JobsApi } from "./Jobs.ts"
 import { InternalApi, OrdersApi } from "./Orders.ts"
 import { RequestValidation } from "./RequestValidation.ts"
 import { SubscriptionsApi } from "./Subscriptions.ts"
@@ -38,6 +39,7 @@ export class CoreApi extends withConventions(
     .add(DesignsApi)
     .add(SubscriptionsApi)
     .add(OrdersApi)
+    .add(JobsApi)
     .add(InternalApi)
 ).annotateMerge(OpenApi.annotations({
   title: "Customify Core API",

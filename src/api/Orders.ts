@@ -1,10 +1,12 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { DesignId } from "../domain/Design.ts"
+import { RenderJobId } from "../domain/Jobs.ts"
 import { ExternalOrderId, OrderId, OrderStatus } from "../domain/Order.ts"
 import { PlanId, SubscriptionStatus } from "../domain/Subscription.ts"
 import { UserId } from "../domain/User.ts"
 import { Cursor, Limit } from "./Designs.ts"
+import { JobProgress, JobView } from "./Jobs.ts"
 import { NotFound, ValidationFailed } from "./Problems.ts"
 import { Authentication, ServiceAuthentication } from "./Security.ts"
 import { SubscriptionView } from "./Subscriptions.ts"
@@ -57,6 +59,12 @@ export class InternalApi extends HttpApiGroup.make("internal")
       params: { userId: UserId },
       payload: Schema.Struct({ plan: PlanId, status: SubscriptionStatus }),
       success: SubscriptionView,
+      error: NotFound
+    }),
+    HttpApiEndpoint.put("reportJob", "/jobs/:jobId", {
+      params: { jobId: RenderJobId },
+      payload: JobProgress,
+      success: JobView,
       error: NotFound
     })
   )

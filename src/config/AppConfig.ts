@@ -39,6 +39,16 @@ export interface AppSettings {
   /** OTLP/HTTP endpoint for traces; `None`: tracing is off and costs nothing. */
   readonly otlpEndpoint: Option.Option<string>
   readonly serviceName: string
+  /** SQS queue of this service's jobs; `None`: the durable queue in PostgreSQL. */
+  readonly sqsQueueUrl: Option.Option<string>
+  /** SQS queue the render engine and PDF workers read; defaults to `sqsQueueUrl`. */
+  readonly sqsRenderQueueUrl: Option.Option<string>
+  readonly sqsEndpoint: Option.Option<string>
+  readonly sqsRegion: string
+  /** Deliveries before a job is given up (SQS's redrive policy should use the same number). */
+  readonly jobMaxAttempts: number
+  /** Run the job worker inside the API process (defaults to on for the embedded database). */
+  readonly workerInProcess: boolean
   readonly healthCheckTimeout: Duration.Duration
   readonly shutdownTimeout: Duration.Duration
 }
@@ -110,6 +120,12 @@ const settings = {
   metricsToken: Config.Redacted("METRICS_TOKEN").pipe(Config.option),
   otlpEndpoint: Config.String("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(Config.option),
   serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault("customify-core-api")),
+  sqsQueueUrl: Config.String("SQS_QUEUE_URL").pipe(Config.option),
+  sqsRenderQueueUrl: Config.String("SQS_RENDER_QUEUE_URL").pipe(Config.option),
+  sqsEndpoint: Config.String("SQS_ENDPOINT").pipe(Config.option),
+  sqsRegion: Config.String("SQS_REGION").pipe(Config.withDefault("us-east-1")),
+  jobMaxAttempts: Config.Int("JOB_MAX_ATTEMPTS").pipe(Config.withDefault(5)),
+  workerInProcess: Config.Boolean("WORKER_IN_PROCESS").pipe(Config.option),
   healthCheckTimeout: Config.Duration("HEALTH_CHECK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(1))),
   shutdownTimeout: Config.Duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
 } as const
@@ -119,6 +135,10 @@ type Raw = { readonly [K in keyof typeof settings]: Config.Success<(typeof setti
 const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   const problems: Array<string> = []
   if (raw.databasePoolMax < 1) problems.push("DATABASE_POOL_MAX: must be at least 1")
+  if (raw.jobMaxAttempts < 1 || raw.jobMaxAttempts > 100) problems.push("JOB_MAX_ATTEMPTS: must be between 1 and 100")
+  for (const [name, value] of [["SQS_QUEUE_URL", raw.sqsQueueUrl], ["SQS_RENDER_QUEUE_URL", raw.sqsRenderQueueUrl], ["SQS_ENDPOINT", raw.sqsEndpoint]] as const) {
+    if (Option.isSome(value) && !/^https?:\/\//.test(value.value)) problems.push(`${name}: must be an http(s):// URL`)
+  }
   if (raw.rateLimitPerMinute < 0) problems.push("RATE_LIMIT_PER_MINUTE: must be 0 (off) or more")
   if (Duration.toMillis(raw.requestTimeout) < 100) problems.push("REQUEST_TIMEOUT: must be at least 100 milliseconds")
   if (Option.isSome(raw.metricsToken) && Redacted.value(raw.metricsToken.value).length < 16) {
@@ -190,7 +210,8 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfiguration> = Ef
     ...raw,
     jwtSecret: Option.getOrElse(raw.jwtSecret, () => Redacted.make(DEVELOPMENT_JWT_SECRET)),
     jwtSecretIsDevelopmentDefault: Option.isNone(raw.jwtSecret),
-    serviceApiKeys: raw.serviceApiKeys.map((key) => Redacted.make(key))
+    serviceApiKeys: raw.serviceApiKeys.map((key) => Redacted.make(key)),
+    workerInProcess: Option.getOrElse(raw.workerInProcess, () => Option.isNone(raw.databaseUrl))
   }
 })
 
@@ -220,6 +241,12 @@ export const layerTest = (overrides: Partial<AppSettings> = {}): Layer.Layer<App
     corsOrigins: [],
     trustedProxies: [],
     rateLimitPerMinute: 0,
+    sqsQueueUrl: Option.none(),
+    sqsRenderQueueUrl: Option.none(),
+    sqsEndpoint: Option.none(),
+    sqsRegion: "us-east-1",
+    jobMaxAttempts: 5,
+    workerInProcess: false,
     maxBodySize: ByteSize.mebibytes(1),
     requestTimeout: Duration.seconds(30),
     metricsToken: Option.none(),

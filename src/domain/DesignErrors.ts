@@ -25,3 +25,5 @@ export class DesignInvalid extends Schema.TaggedError<DesignInvalid>()("DesignIn
 export class OrderNotFound extends Schema.TaggedError<OrderNotFound>()("OrderNotFound", {}) {}
 
 export class SubscriptionNotFound extends Schema.TaggedError<SubscriptionNotFound>()("SubscriptionNotFound", {}) {}
+
+export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound", {}) {}

@@ -32,6 +32,7 @@ const problems = {
   UserNotFound: () => new Problems.NotFound({}),
   DesignNotFound: () => new Problems.NotFound({}),
   OrderNotFound: () => new Problems.NotFound({}),
+  JobNotFound: () => new Problems.NotFound({}),
   SubscriptionNotFound: () => new Problems.NotFound({ detail: "No subscription" }),
   VersionConflict: (error: DesignErrors.VersionConflict) =>
     new Problems.VersionConflict({ currentVersion: error.currentVersion }),

@@ -145,14 +145,16 @@ export const layer = (
           const exit = yield* app.pipe(
             Effect.provideService(RequestLog, log),
             Effect.provideService(HttpServerRequest.MaxBodySize, config.maxBodySize),
+            Effect.map((response) => ({ response, note: undefined as FailureNote | undefined })),
             Effect.timeoutOrElse({
               duration: config.requestTimeout,
-              orElse: () => Effect.succeed(problem(503, "request_timeout", "The request took too long; retry shortly", { "retry-after": "5" }).response)
+              orElse: () =>
+                Effect.succeed(problem(503, "request_timeout", "The request took too long; retry shortly", { "retry-after": "5" }))
             }),
             Effect.exit
           )
           if (Exit.isSuccess(exit)) {
-            return { response: HttpServerResponse.setHeaders(exit.value, limitHeaders), note: undefined }
+            return { response: HttpServerResponse.setHeaders(exit.value.response, limitHeaders), note: exit.value.note }
           }
           const [derived] = yield* HttpServerError.causeResponse(exit.cause)
           let response = derived

@@ -17,6 +17,8 @@ import * as DesignsLookup from "../features/designs/Designs.ts"
 import * as DesignsRepository from "../features/designs/DesignsRepository.ts"
 import { DesignsHandlers } from "../features/designs/Http.ts"
 import { HealthHandlers } from "../features/health/Http.ts"
+import { JobsHandlers } from "../features/jobs/Http.ts"
+import * as RenderJobsRepository from "../features/jobs/RenderJobsRepository.ts"
 import { InternalHandlers, OrdersHandlers } from "../features/orders/Http.ts"
 import * as OrdersRepository from "../features/orders/OrdersRepository.ts"
 import { SubscriptionsHandlers } from "../features/subscriptions/Http.ts"
@@ -42,6 +44,7 @@ export const FeatureServices = Layer.mergeAll(
   ClientIp.layer,
   Sessions.layer,
   OrdersRepository.layerSql,
+  RenderJobsRepository.layerSql,
   DesignsLookup.layerLookup,
   SubscriptionsLookup.layerLookup
 ).pipe(Layer.provideMerge(Layer.mergeAll(DesignsRepository.layerSql, SubscriptionsRepository.layerSql)))
@@ -55,7 +58,8 @@ const ApiRoutes = HttpApiBuilder.layer(CoreApi, { openapiPath: "/openapi.json" }
     DesignsHandlers,
     SubscriptionsHandlers,
     OrdersHandlers,
-    InternalHandlers
+    InternalHandlers,
+    JobsHandlers
   ]),
   Layer.provideMerge(Layer.mergeAll(RequestValidationLive.layer, AuthenticationLive.layer, ServiceAuthenticationLive.layer))
 )

@@ -14,7 +14,12 @@ import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/databas
 
 const scope = Effect.runSync(Scope.make())
 const jobs = Effect.runSync(Ref.make<ReadonlyArray<Job>>([]))
-const RecordingQueue = Layer.succeed(JobQueue, { kind: "memory", enqueue: (job) => Ref.update(jobs, (all) => [...all, job]) })
+const RecordingQueue = Layer.succeed(JobQueue, {
+  kind: "memory",
+  description: "recording",
+  enqueue: (job) => Ref.update(jobs, (all) => [...all, job]),
+  consume: () => Effect.never
+})
 let app: ReturnType<typeof makeTestApp>
 let databaseUrl: string
 

@@ -17,9 +17,9 @@ describe("the Redis cache", () => {
     const result = await run(url, Effect.gen(function*() {
       const cache = yield* CacheStore
       yield* cache.ping
-      yield* cache.set(key, "value", Duration.millis(150))
+      yield* cache.set(key, "value", Duration.millis(1_000))
       const stored = yield* cache.get(key)
-      yield* Effect.sleep(Duration.millis(300))
+      yield* Effect.sleep(Duration.millis(1_300))
       const expired = yield* cache.get(key)
       yield* cache.set(key, "again", Duration.minutes(1))
       yield* cache.delete(key)

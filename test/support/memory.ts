@@ -9,6 +9,7 @@ import * as Sessions from "../../src/features/auth/Sessions.ts"
 import * as AccountsRepository from "../../src/features/users/AccountsRepository.ts"
 import * as Designs from "../../src/features/designs/Designs.ts"
 import * as DesignsRepository from "../../src/features/designs/DesignsRepository.ts"
+import * as RenderJobsRepository from "../../src/features/jobs/RenderJobsRepository.ts"
 import * as OrdersRepository from "../../src/features/orders/OrdersRepository.ts"
 import * as Subscriptions from "../../src/features/subscriptions/Subscriptions.ts"
 import * as SubscriptionsRepository from "../../src/features/subscriptions/SubscriptionsRepository.ts"
@@ -26,6 +27,7 @@ export const memoryLayer = (config: Partial<AppConfig.AppSettings> = {}) =>
     AccessTokens.layer,
     LoginThrottle.layer,
     OrdersRepository.layerMemory,
+    RenderJobsRepository.layerMemory,
     Designs.layerLookup,
     Subscriptions.layerLookup
   ).pipe(

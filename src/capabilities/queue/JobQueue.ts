@@ -1,25 +1,173 @@
-import { Context, Data, Effect, Layer, Ref } from "effect"
-import type { Job } from "../../domain/Jobs.ts"
+import { Context, Data, Duration, Effect, Layer, Option, Queue, Ref, Schedule, Schema } from "effect"
+import { PersistedQueue } from "effect/persistence"
+import { AppConfig } from "../../config/AppConfig.ts"
+import { type CoreJob, isCoreJob, Job } from "../../domain/Jobs.ts"
+import * as Sqs from "./Sqs.ts"
 
 export class QueueError extends Data.TaggedError("QueueError")<{ readonly cause: unknown }> {}
 
-/** Hands jobs to the background workers. Delivery is at least once: consumers are idempotent. */
+export interface JobMeta {
+  readonly id: string
+  /** Deliveries before this one (0 on the first). */
+  readonly attempts: number
+}
+
+/**
+ * Hands jobs to background workers. Delivery is at least once, so consumers are idempotent.
+ * This service's own jobs (emails, cleanup, indexing) go to its queue; render and PDF requests
+ * go to the queue their services read.
+ */
 export class JobQueue extends Context.Service<JobQueue, {
-  readonly kind: "memory" | "persisted" | "sqs"
-  readonly enqueue: (job: Job) => Effect.Effect<void, QueueError>
+  readonly kind: "memory" | "postgres" | "sqs"
+  readonly description: string
+  readonly enqueue: (job: Job, options?: { readonly id?: string }) => Effect.Effect<void, QueueError>
+  /**
+   * Runs `handle` on this service's jobs, one at a time, until interrupted. A failure is retried
+   * with backoff; after JOB_MAX_ATTEMPTS deliveries the job is dead-lettered with an error log.
+   */
+  readonly consume: <E, R>(
+    handle: (job: CoreJob, meta: JobMeta) => Effect.Effect<void, E, R>
+  ) => Effect.Effect<never, never, R>
 }>()("customify/capabilities/queue/JobQueue") {}
 
-/** Jobs kept in process memory, readable by tests; nothing consumes them. */
+const retrySchedule = Schedule.min([Schedule.exponential(Duration.seconds(1), 2), Schedule.spaced(Duration.minutes(5))])
+
+const logDeadLetter = (job: Job, meta: JobMeta, error: unknown) =>
+  Effect.logError(`jobs: ${job._tag} failed ${meta.attempts + 1} times, dead-lettered`, error).pipe(
+    Effect.annotateLogs({ jobId: meta.id, job: job._tag })
+  )
+
+/** PostgreSQL (or the embedded PGlite) through Effect's PersistedQueue: jobs survive restarts. */
+export const layerPostgres: Layer.Layer<JobQueue, never, AppConfig | PersistedQueue.PersistedQueueFactory> = Layer.effect(
+  JobQueue,
+  Effect.gen(function*() {
+    const { jobMaxAttempts } = yield* AppConfig
+    const options = { schema: Job, maxAttempts: jobMaxAttempts, retrySchedule }
+    const core = yield* PersistedQueue.make({ name: "core", ...options })
+    const render = yield* PersistedQueue.make({ name: "render", ...options })
+    return JobQueue.of({
+      kind: "postgres",
+      description: "postgres (durable, same database)",
+      enqueue: (job, enqueueOptions) =>
+        (isCoreJob(job) ? core : render).offer(job, { id: enqueueOptions?.id }).pipe(
+          Effect.asVoid,
+          Effect.mapError((cause) => new QueueError({ cause }))
+        ),
+      consume: (handle) =>
+        core.take((job, meta) => {
+          if (!isCoreJob(job)) return Effect.void
+          return handle(job, meta).pipe(
+            Effect.tapError((error) => meta.attempts + 1 >= jobMaxAttempts ? logDeadLetter(job, meta, error) : Effect.void)
+          )
+        }).pipe(
+          Effect.catchCause((cause) => Effect.logWarning("jobs: delivery failed, will retry", cause)),
+          Effect.forever
+        )
+    })
+  })
+)
+
+/** The SQL store of the PostgreSQL queue (creates its own tables). */
+export const layerPostgresStore = PersistedQueue.layer.pipe(
+  Layer.provide(PersistedQueue.layerStoreSql({
+    tableName: "job_queue",
+    pollInterval: Duration.millis(500),
+    // A worker that dies mid-job frees it after this long; live workers refresh their lock.
+    lockExpiration: Duration.seconds(30)
+  }))
+)
+
+/** Amazon SQS (or an SQS-compatible queue) through @aws-sdk/client-sqs. */
+export const layerSqs = (queueUrl: string): Layer.Layer<JobQueue, never, AppConfig> =>
+  Layer.effect(JobQueue, Effect.gen(function*() {
+    const config = yield* AppConfig
+    const client = yield* Sqs.makeClient({ endpoint: config.sqsEndpoint, region: config.sqsRegion })
+    const renderQueueUrl = Option.getOrElse(config.sqsRenderQueueUrl, () => queueUrl)
+    const encode = Schema.encodeSync(Schema.fromJsonString(Job))
+    const decode = Schema.decodeUnknownOption(Schema.fromJsonString(Job))
+    return JobQueue.of({
+      kind: "sqs",
+      description: `sqs ${new URL(queueUrl).pathname}`,
+      enqueue: (job) =>
+        client.send(isCoreJob(job) ? queueUrl : renderQueueUrl, encode(job)).pipe(
+          Effect.mapError((cause) => new QueueError({ cause }))
+        ),
+      consume: (handle) =>
+        client.receive(queueUrl).pipe(
+          Effect.flatMap((messages) =>
+            Effect.forEach(messages, (message) => {
+              const meta = { id: message.id, attempts: message.receiveCount - 1 }
+              return Option.match(decode(message.body), {
+                // A message no version of this service can read: drop it, loudly.
+                onNone: () =>
+                  Effect.andThen(
+                    Effect.logError("jobs: undecodable message dropped", { messageId: message.id }),
+                    client.remove(queueUrl, message.receiptHandle)
+                  ),
+                onSome: (job) =>
+                  !isCoreJob(job)
+                    ? client.remove(queueUrl, message.receiptHandle)
+                    : handle(job, meta).pipe(
+                      Effect.matchCauseEffect({
+                        onSuccess: () => client.remove(queueUrl, message.receiptHandle),
+                        onFailure: (cause) =>
+                          meta.attempts + 1 >= config.jobMaxAttempts
+                            // SQS's redrive policy moves it to the dead-letter queue on the next receive.
+                            ? logDeadLetter(job, meta, cause)
+                            : client.retryLater(queueUrl, message.receiptHandle, meta.attempts)
+                      })
+                    )
+              })
+            }, { discard: true })
+          ),
+          Effect.catchCause((cause) =>
+            Effect.andThen(Effect.logWarning("jobs: SQS receive failed, retrying", cause), Effect.sleep(Duration.seconds(2)))
+          ),
+          Effect.forever
+        )
+    })
+  }))
+
+/** Jobs kept in process memory, readable by tests through `EnqueuedJobs`. */
 export class EnqueuedJobs extends Context.Service<EnqueuedJobs, Ref.Ref<ReadonlyArray<Job>>>()(
   "customify/capabilities/queue/EnqueuedJobs"
 ) {}
 
 export const layerMemory: Layer.Layer<JobQueue | EnqueuedJobs> = Layer.effectContext(Effect.gen(function*() {
   const jobs = yield* Ref.make<ReadonlyArray<Job>>([])
+  const pending = yield* Queue.unbounded<{ readonly job: CoreJob; readonly meta: JobMeta }>()
+  let counter = 0
   return Context.make(EnqueuedJobs, jobs).pipe(
     Context.add(JobQueue, JobQueue.of({
       kind: "memory",
-      enqueue: (job) => Ref.update(jobs, (all) => [...all, job])
+      description: "memory (this process only)",
+      enqueue: (job, options) =>
+        Effect.andThen(
+          Ref.update(jobs, (all) => [...all, job]),
+          isCoreJob(job) ? Queue.offer(pending, { job, meta: { id: options?.id ?? `memory-${++counter}`, attempts: 0 } }) : Effect.void
+        ).pipe(Effect.asVoid),
+      consume: (handle) =>
+        Queue.take(pending).pipe(
+          Effect.flatMap(({ job, meta }) =>
+            handle(job, meta).pipe(
+              Effect.catchCause((cause) =>
+                meta.attempts + 1 >= 3
+                  ? logDeadLetter(job, meta, cause)
+                  : Queue.offer(pending, { job, meta: { ...meta, attempts: meta.attempts + 1 } })
+              )
+            )
+          ),
+          Effect.forever
+        )
     }))
   )
+}))
+
+/** SQS when SQS_QUEUE_URL is set, the durable PostgreSQL queue otherwise. */
+export const layer = Layer.unwrap(Effect.gen(function*() {
+  const config = yield* AppConfig
+  return Option.match(config.sqsQueueUrl, {
+    onSome: (url) => layerSqs(url),
+    onNone: () => layerPostgres.pipe(Layer.provide(layerPostgresStore))
+  })
 }))

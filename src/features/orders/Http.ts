@@ -6,6 +6,8 @@ import { CurrentActor } from "../../api/Security.ts"
 import type { Order } from "../../domain/Order.ts"
 import { periodContaining } from "../../domain/Quota.ts"
 import { answer } from "../../http/DomainProblems.ts"
+import { toJobView } from "../jobs/Http.ts"
+import * as RenderJobs from "../jobs/RenderJobs.ts"
 import { toSubscriptionView } from "../subscriptions/Http.ts"
 import * as Subscriptions from "../subscriptions/Subscriptions.ts"
 import * as Orders from "./Orders.ts"
@@ -40,6 +42,8 @@ export const InternalHandlers = HttpApiBuilder.group(CoreApi, "internal", (handl
     handlers
       .handle("upsertOrder", ({ params, payload }) =>
         answer(Orders.upsertOrder(params.externalId, payload)).pipe(Effect.map(({ order }) => toOrderView(order))))
+      .handle("reportJob", ({ params, payload }) =>
+        answer(RenderJobs.reportProgress(params.jobId, payload)).pipe(Effect.map(toJobView)))
       .handle("setSubscription", ({ params, payload }) =>
         Effect.gen(function*() {
           const subscription = yield* answer(Subscriptions.setSubscription(params.userId, payload.plan, payload.status))

@@ -1,0 +1,97 @@
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient
+} from "@aws-sdk/client-sqs"
+import { Duration, Effect, Option } from "effect"
+
+export interface ReceivedMessage {
+  readonly id: string
+  readonly body: string
+  readonly receiptHandle: string
+  /** 1 on the first delivery. */
+  readonly receiveCount: number
+}
+
+/** Long poll: an idle worker asks SQS about once per 20 s instead of spinning. */
+const WAIT_SECONDS = 20
+/** A job not finished in this long is delivered again (to this or another worker). */
+const VISIBILITY_SECONDS = 60
+const CALL_TIMEOUT = Duration.seconds(WAIT_SECONDS + 10)
+
+/** Retry delays grow with each delivery: 2, 4, 8 ... seconds, at most 15 minutes. */
+export const retryDelaySeconds = (attempts: number) => Math.min(900, 2 ** Math.min(attempts + 1, 10))
+
+/** The four SQS calls the queue needs, each with a timeout and a tracing span. */
+export const makeClient = Effect.fnUntraced(function*(options: {
+  readonly endpoint: Option.Option<string>
+  readonly region: string
+}) {
+  const client = yield* Effect.acquireRelease(
+    Effect.sync(() =>
+      new SQSClient({
+        region: options.region,
+        maxAttempts: 3,
+        ...Option.match(options.endpoint, { onNone: () => ({}), onSome: (endpoint) => ({ endpoint }) })
+      })
+    ),
+    (client) => Effect.sync(() => client.destroy())
+  )
+  const call = <A>(name: string, run: (signal: AbortSignal) => Promise<A>) =>
+    Effect.tryPromise({ try: run, catch: (cause) => cause }).pipe(
+      Effect.timeout(CALL_TIMEOUT),
+      Effect.withSpan(`sqs.${name}`)
+    )
+  return {
+    send: (queueUrl: string, body: string) =>
+      call("send", (abortSignal) => client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }), { abortSignal })).pipe(
+        Effect.asVoid
+      ),
+    receive: (queueUrl: string) =>
+      call("receive", (abortSignal) =>
+        client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: WAIT_SECONDS,
+            VisibilityTimeout: VISIBILITY_SECONDS,
+            MessageSystemAttributeNames: ["ApproximateReceiveCount"]
+          }),
+          { abortSignal }
+        )).pipe(
+        Effect.map((output) =>
+          (output.Messages ?? []).flatMap((message): Array<ReceivedMessage> =>
+            message.MessageId === undefined || message.ReceiptHandle === undefined
+              ? []
+              : [{
+                id: message.MessageId,
+                body: message.Body ?? "",
+                receiptHandle: message.ReceiptHandle,
+                receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? "1")
+              }]
+          )
+        )
+      ),
+    remove: (queueUrl: string, receiptHandle: string) =>
+      call("delete", (abortSignal) =>
+        client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }), { abortSignal })).pipe(
+        Effect.asVoid,
+        Effect.catch((error) => Effect.logWarning("jobs: SQS delete failed; the job may run again", error))
+      ),
+    retryLater: (queueUrl: string, receiptHandle: string, attempts: number) =>
+      call("changeVisibility", (abortSignal) =>
+        client.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: queueUrl,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: retryDelaySeconds(attempts)
+          }),
+          { abortSignal }
+        )).pipe(
+        Effect.asVoid,
+        Effect.catch((error) => Effect.logWarning("jobs: SQS visibility change failed; default retry applies", error))
+      )
+  }
+})

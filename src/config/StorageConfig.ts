@@ -1,0 +1,168 @@
+import { ByteSize, Config, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { InvalidConfiguration } from "./AppConfig.ts"
+
+/**
+ * Where uploaded files live and how uploads are bounded, read from environment variables once
+ * at start-up. `S3_BUCKET` set: an S3 bucket (AWS or any S3-compatible store such as MinIO);
+ * unset: files under `DATA_DIR/uploads`, served back by the API itself.
+ */
+export interface StorageSettings {
+  /** `None`: the local layer (files under `dataDir/uploads`). */
+  readonly bucket: Option.Option<string>
+  /** An S3-compatible endpoint (`http(s)://host:port`); `None`: AWS S3 for `region`. */
+  readonly endpoint: Option.Option<string>
+  readonly region: string
+  /** Both or neither; `None`: the default AWS credential chain (environment, profile, instance role). */
+  readonly accessKeyId: Option.Option<Redacted.Redacted>
+  readonly secretAccessKey: Option.Option<Redacted.Redacted>
+  /** `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key` (MinIO and most S3-compatible stores). */
+  readonly forcePathStyle: boolean
+  /** The largest upload accepted, in bytes. */
+  readonly uploadMaxBytes: number
+  /** How long a presigned upload URL stays valid. */
+  readonly uploadUrlTtl: Duration.Duration
+  /** How long a presigned download URL stays valid. */
+  readonly downloadUrlTtl: Duration.Duration
+  /** The API's public origin (and path prefix), without a trailing slash: local upload URLs start with it. */
+  readonly publicBaseUrl: string
+  readonly dataDir: string
+}
+
+export class StorageConfig extends Context.Service<StorageConfig, StorageSettings>()("customify/config/StorageConfig") {}
+
+export const DEFAULT_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+/** A single S3 PUT carries at most 5 GiB. */
+const MAX_SINGLE_PUT_BYTES = 5 * 1024 * 1024 * 1024
+/** SigV4 presigned URLs live at most 7 days. */
+const MAX_URL_TTL = Duration.days(7)
+const MIN_URL_TTL = Duration.seconds(30)
+
+/** `20971520` (bytes) or a size like `20 MiB`. */
+const byteCount = (name: string) =>
+  Config.String(name).pipe(
+    Config.option,
+    Config.map(Option.map((raw): number | string => {
+      const trimmed = raw.trim()
+      if (/^\d+$/.test(trimmed)) return Number(trimmed)
+      return Option.match(ByteSize.fromString(trimmed), {
+        onNone: () => `expected a number of bytes like 20971520 or a size like 20 MiB, got "${raw}"`,
+        onSome: (size) => ByteSize.toNumberUnsafe(size)
+      })
+    }))
+  )
+
+const settings = {
+  bucket: Config.String("S3_BUCKET").pipe(Config.option, Config.map(Option.filter((s) => s.trim() !== ""))),
+  endpoint: Config.String("S3_ENDPOINT").pipe(Config.option, Config.map(Option.filter((s) => s.trim() !== ""))),
+  region: Config.String("S3_REGION").pipe(Config.withDefault("us-east-1")),
+  accessKeyId: Config.Redacted("S3_ACCESS_KEY_ID").pipe(Config.option),
+  secretAccessKey: Config.Redacted("S3_SECRET_ACCESS_KEY").pipe(Config.option),
+  forcePathStyle: Config.Boolean("S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false)),
+  uploadMaxBytes: byteCount("UPLOAD_MAX_BYTES"),
+  uploadUrlTtl: Config.Duration("UPLOAD_URL_TTL").pipe(Config.withDefault(Duration.minutes(15))),
+  downloadUrlTtl: Config.Duration("DOWNLOAD_URL_TTL").pipe(Config.withDefault(Duration.minutes(5))),
+  publicBaseUrl: Config.String("PUBLIC_BASE_URL").pipe(Config.withDefault("http://localhost:3000")),
+  dataDir: Config.String("DATA_DIR").pipe(Config.withDefault("./.data"))
+} as const
+
+type Raw = { readonly [K in keyof typeof settings]: Config.Success<(typeof settings)[K]> }
+
+const isHttpUrl = (value: string) => {
+  try {
+    const url = new URL(value)
+    return (url.protocol === "http:" || url.protocol === "https:") && url.search === "" && url.hash === "" &&
+      url.username === "" && url.password === ""
+  } catch {
+    return false
+  }
+}
+
+const ttlProblem = (name: string, ttl: Duration.Duration) =>
+  Duration.isLessThan(ttl, MIN_URL_TTL) || Duration.isGreaterThan(ttl, MAX_URL_TTL)
+    ? [`${name}: must be between 30 seconds and 7 days`]
+    : []
+
+const crossChecks = (raw: Raw): ReadonlyArray<string> => {
+  const problems: Array<string> = []
+  if (Option.isSome(raw.bucket) && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw.bucket.value)) {
+    problems.push("S3_BUCKET: must be a bucket name (3 to 63 of a-z, 0-9, . and -)")
+  }
+  if (Option.isSome(raw.endpoint) && !isHttpUrl(raw.endpoint.value)) {
+    problems.push("S3_ENDPOINT: must be an http(s):// URL without credentials, like http://127.0.0.1:9000")
+  }
+  if (!/^[a-z0-9-]{1,40}$/.test(raw.region)) problems.push("S3_REGION: must be a region like us-east-1")
+  if (Option.isSome(raw.accessKeyId) !== Option.isSome(raw.secretAccessKey)) {
+    problems.push(
+      Option.isSome(raw.accessKeyId)
+        ? "S3_SECRET_ACCESS_KEY: required with S3_ACCESS_KEY_ID (or unset both for the default AWS credential chain)"
+        : "S3_ACCESS_KEY_ID: required with S3_SECRET_ACCESS_KEY (or unset both for the default AWS credential chain)"
+    )
+  }
+  if (Option.isSome(raw.uploadMaxBytes)) {
+    const value = raw.uploadMaxBytes.value
+    if (typeof value === "string") problems.push(`UPLOAD_MAX_BYTES: ${value}`)
+    else if (value < 1 || value > MAX_SINGLE_PUT_BYTES) problems.push("UPLOAD_MAX_BYTES: must be between 1 byte and 5 GiB")
+  }
+  problems.push(...ttlProblem("UPLOAD_URL_TTL", raw.uploadUrlTtl), ...ttlProblem("DOWNLOAD_URL_TTL", raw.downloadUrlTtl))
+  if (!isHttpUrl(raw.publicBaseUrl)) {
+    problems.push("PUBLIC_BASE_URL: must be an http(s):// URL like https://api.customify.app")
+  }
+  if (raw.dataDir.trim() === "") problems.push("DATA_DIR: must not be empty")
+  return problems
+}
+
+/** `SchemaError(Expected ... at ["S3_REGION"])` → `S3_REGION: Expected ...`. */
+const describeConfigError = (message: string): string => {
+  const flat = message.replace(/\s+/g, " ")
+  const variable = /at \["(\w+)"\]/.exec(flat)?.[1]
+  const reason = flat.replace(/^\w+\(/, "").replace(/\)$/, "").replace(/ at \["\w+"\]/, "").trim()
+  return variable === undefined ? reason : `${variable}: ${reason}`
+}
+
+/** Reads and validates every storage setting; fails with every problem found, each naming its variable. */
+export const loadSettings: Effect.Effect<StorageSettings, InvalidConfiguration> = Effect.gen(function*() {
+  const results = yield* Effect.forEach(
+    Object.entries(settings),
+    ([key, config]) => Effect.result(Effect.map(config as Config.Config<unknown>, (value) => [key, value] as const)),
+    { concurrency: 1 }
+  )
+  const problems: Array<string> = []
+  const values: Record<string, unknown> = {}
+  for (const result of results) {
+    if (result._tag === "Success") values[result.success[0]] = result.success[1]
+    else problems.push(describeConfigError(result.failure.message))
+  }
+  if (problems.length > 0) return yield* Effect.fail(new InvalidConfiguration(problems))
+  const raw = values as unknown as Raw
+  const cross = crossChecks(raw)
+  if (cross.length > 0) return yield* Effect.fail(new InvalidConfiguration(cross))
+  return {
+    ...raw,
+    bucket: Option.map(raw.bucket, (s) => s.trim()),
+    endpoint: Option.map(raw.endpoint, (s) => s.trim().replace(/\/+$/, "")),
+    uploadMaxBytes: Option.match(raw.uploadMaxBytes, {
+      onNone: () => DEFAULT_UPLOAD_MAX_BYTES,
+      onSome: (value) => value as number
+    }),
+    publicBaseUrl: raw.publicBaseUrl.trim().replace(/\/+$/, "")
+  }
+})
+
+export const layer: Layer.Layer<StorageConfig, InvalidConfiguration> = Layer.effect(StorageConfig, loadSettings)
+
+/** For tests: the local layer's settings with every default, overridden where given. */
+export const layerTest = (overrides: Partial<StorageSettings> = {}): Layer.Layer<StorageConfig> =>
+  Layer.succeed(StorageConfig, {
+    bucket: Option.none(),
+    endpoint: Option.none(),
+    region: "us-east-1",
+    accessKeyId: Option.none(),
+    secretAccessKey: Option.none(),
+    forcePathStyle: false,
+    uploadMaxBytes: DEFAULT_UPLOAD_MAX_BYTES,
+    uploadUrlTtl: Duration.minutes(15),
+    downloadUrlTtl: Duration.minutes(5),
+    publicBaseUrl: "http://localhost:3000",
+    dataDir: "./.data",
+    ...overrides
+  })

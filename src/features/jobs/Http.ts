@@ -1,0 +1,32 @@
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { CoreApi } from "../../api/Api.ts"
+import type { JobView } from "../../api/Jobs.ts"
+import { CurrentActor } from "../../api/Security.ts"
+import type { RenderJob } from "../../domain/Jobs.ts"
+import { answer } from "../../http/DomainProblems.ts"
+import * as RenderJobs from "./RenderJobs.ts"
+
+export const toJobView = (job: RenderJob): typeof JobView.Type => ({
+  jobId: job.id,
+  designId: job.designId,
+  kind: job.kind,
+  status: job.status,
+  resultUrl: job.resultUrl,
+  error: job.error,
+  createdAt: job.createdAt.toISOString(),
+  updatedAt: job.updatedAt.toISOString()
+})
+
+export const JobsHandlers = HttpApiBuilder.group(CoreApi, "jobs", (handlers) =>
+  Effect.succeed(
+    handlers
+      .handle("render", ({ params, payload }) =>
+        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
+          answer(RenderJobs.requestRender(actor, params.id, payload.kind ?? "render")).pipe(
+            Effect.map((job) => ({ jobId: job.id, status: job.status }))
+          )))
+      .handle("get", ({ params }) =>
+        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
+          answer(RenderJobs.getJob(actor, params.jobId)).pipe(Effect.map(toJobView))))
+  ))

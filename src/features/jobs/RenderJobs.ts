@@ -1,0 +1,46 @@
+import { randomUUID } from "node:crypto"
+import { Effect, Option } from "effect"
+import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
+import type { DesignId } from "../../domain/Design.ts"
+import { DesignNotFound, JobNotFound } from "../../domain/DesignErrors.ts"
+import type { RenderJobId } from "../../domain/Jobs.ts"
+import { type Actor, authorize } from "../../domain/Policy.ts"
+import { DesignsRepository } from "../designs/DesignsRepository.ts"
+import { type RenderJobUpdate, RenderJobsRepository } from "./RenderJobsRepository.ts"
+
+/** Records a render (or PDF) request and hands it to the render engine's queue. */
+export const requestRender = Effect.fn("requestRender")(function*(actor: Actor, designId: DesignId, kind: "render" | "pdf") {
+  const design = yield* Effect.flatMap(
+    (yield* DesignsRepository).findLive(designId),
+    Option.match({ onNone: () => Effect.fail(new DesignNotFound()), onSome: Effect.succeed })
+  )
+  yield* authorize(actor, { kind: "owned", ownerId: design.ownerId }, "read", () => new DesignNotFound())
+  const job = yield* (yield* RenderJobsRepository).create({
+    id: randomUUID() as RenderJobId,
+    ownerId: actor.userId,
+    designId,
+    kind
+  })
+  yield* (yield* JobQueue).enqueue(
+    { _tag: kind === "render" ? "render.requested" : "pdf.requested", jobId: job.id, designId, userId: actor.userId },
+    { id: job.id }
+  )
+  return job
+})
+
+export const getJob = Effect.fn("getJob")(function*(actor: Actor, id: RenderJobId) {
+  const job = yield* Effect.flatMap(
+    (yield* RenderJobsRepository).findById(id),
+    Option.match({ onNone: () => Effect.fail(new JobNotFound()), onSome: Effect.succeed })
+  )
+  yield* authorize(actor, { kind: "owned", ownerId: job.ownerId }, "read", () => new JobNotFound())
+  return job
+})
+
+/** For the render engine and PDF workers: progress and the result's URL. */
+export const reportProgress = Effect.fn("reportProgress")(function*(id: RenderJobId, update: RenderJobUpdate) {
+  return yield* Effect.flatMap(
+    (yield* RenderJobsRepository).update(id, update),
+    Option.match({ onNone: () => Effect.fail(new JobNotFound()), onSome: Effect.succeed })
+  )
+})
