@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
-import { cpus, release, totalmem } from "node:os"
+import { cpus, loadavg, release, totalmem } from "node:os"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Redis } from "ioredis"
@@ -79,6 +79,10 @@ const commandLine = () => {
 
 const main = async () => {
   const startedAt = new Date()
+  const loadAverageAtStart = loadavg()[0] ?? 0
+  if (loadAverageAtStart > cpus().length / 2) {
+    log(`warning: load average ${loadAverageAtStart.toFixed(2)} on ${cpus().length} cores: other work will skew the numbers`)
+  }
   const runId = startedAt.toISOString().replace(/[-:.TZ]/g, "").slice(0, 17)
   const poolMax = process.env["DATABASE_POOL_MAX"] ?? "10"
   const bcryptCost = process.env["BCRYPT_COST"] ?? "12"
@@ -178,7 +182,8 @@ const main = async () => {
     node: process.version,
     postgres: /^PostgreSQL \S+/.exec(versionRow?.version ?? "")?.[0] ?? versionRow?.version ?? "unknown",
     redis: redisVersion,
-    uvThreadpoolSize: process.env["UV_THREADPOOL_SIZE"] ?? "4 (default)"
+    uvThreadpoolSize: process.env["UV_THREADPOOL_SIZE"] ?? "4 (default)",
+    loadAverageAtStart
   }
 
   // 3. Seed: users through the API, designs through SQL; then one request of each kind.

@@ -14,6 +14,8 @@ export interface Machine {
   readonly postgres: string
   readonly redis: string
   readonly uvThreadpoolSize: string
+  /** 1-minute load average when the bench started: other work on the machine skews every number. */
+  readonly loadAverageAtStart: number
 }
 
 export interface Run {
@@ -155,7 +157,7 @@ export const markdown = (report: {
     `Command: \`${report.command}\``,
     "",
     `Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB, ${machine.os} (Linux ${machine.kernel}). ` +
-    `Node ${machine.node}, ${machine.postgres}, Redis ${machine.redis}.`,
+    `Node ${machine.node}, ${machine.postgres}, Redis ${machine.redis}. Load average at start ${machine.loadAverageAtStart.toFixed(2)}.`,
     "",
     `Settings: ${report.settings}`
   ]

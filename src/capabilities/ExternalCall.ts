@@ -219,13 +219,15 @@ export const makeGuard = Effect.fnUntraced(function*(policy: CallPolicy, breaker
         )),
       Effect.withSpan(`${policy.provider}.${operation}.attempt`)
     )
-    return once.pipe(
+    const bounded = once.pipe(
       Effect.retry({ schedule: backoff, times: policy.retries, while: worthRetrying }),
       Effect.timeoutOrElse({
         duration: policy.deadline,
         orElse: () => Effect.fail(new AttemptFailed({ kind: "timeout", retryable: true, countsAgainstProvider: true }))
-      }),
-      breaker.execute({ key: policy.provider, classify: outcome }),
+      })
+    )
+    // Retries and the deadline inside the breaker: it sees one outcome per call.
+    return breaker.execute(bounded, { key: policy.provider, classify: outcome }).pipe(
       Effect.mapError(toDomain(policy.provider)),
       Effect.tapError((error) =>
         Effect.logWarning(`${policy.provider} ${operation} failed`).pipe(

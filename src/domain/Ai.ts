@@ -46,8 +46,10 @@ export type SuggestionRequest = typeof SuggestionRequest.Type
 /** The input of a language model call, after the use case has checked it. */
 export interface SuggestionInput {
   readonly productType: string
-  /** The product's printable area, to keep suggestions printable. */
   readonly productName: string
+  /** The printable area, so that suggestions fit the product. */
+  readonly printableWidthMm: number
+  readonly printableHeightMm: number
   readonly prompt: string
   readonly style?: SuggestionStyle | undefined
 }

@@ -54,8 +54,10 @@ export const layerPostgres: Layer.Layer<JobQueue, never, AppConfig | PersistedQu
           Effect.mapError((cause) => new QueueError({ cause }))
         ),
       consume: (handle) =>
-        core.take((job, meta) => {
+        core.take((job, delivery) => {
           if (!isCoreJob(job)) return Effect.void
+          // PersistedQueue counts this delivery too.
+          const meta = { id: delivery.id, attempts: Math.max(0, delivery.attempts - 1) }
           return handle(job, meta).pipe(
             Effect.tapError((error) => meta.attempts + 1 >= jobMaxAttempts ? logDeadLetter(job, meta, error) : Effect.void)
           )

@@ -1,0 +1,28 @@
+import { Schema } from "effect"
+import { HttpApiError } from "effect/http-api"
+import { problemType, requestId } from "./Problems.ts"
+
+/** Problems of the assets endpoints, in the shape of the shared ones in `Problems.ts`. */
+
+export class AssetTooLarge extends HttpApiError.Problem<AssetTooLarge>()("AssetTooLarge", {
+  type: problemType("asset_too_large"),
+  status: 413,
+  title: "The file is larger than uploads may be"
+}, {
+  code: Schema.tag("asset_too_large"),
+  requestId,
+  maxBytes: Schema.Int.annotate({ description: "The largest upload accepted, in bytes" })
+}) {}
+
+export class AssetNotUploaded extends HttpApiError.Problem<AssetNotUploaded>()("AssetNotUploaded", {
+  type: problemType("asset_not_uploaded"),
+  status: 409,
+  title: "The file has not been uploaded as declared"
+}, {
+  code: Schema.tag("asset_not_uploaded"),
+  requestId,
+  reason: Schema.Literals(["missing", "size_mismatch", "type_mismatch", "pending"]).annotate({
+    description: "missing: upload it first; size_mismatch / type_mismatch: upload exactly what was declared; " +
+      "pending: complete the upload first"
+  })
+}) {}

@@ -1,0 +1,110 @@
+import { Context, Effect, Layer, Option, Ref } from "effect"
+import { SqlClient } from "effect/sql"
+import type { AllowedContentType, Asset, AssetId, AssetStatus } from "../../domain/Asset.ts"
+import type { DesignId } from "../../domain/Design.ts"
+import type { UserId } from "../../domain/User.ts"
+
+export interface NewAsset {
+  readonly id: AssetId
+  readonly ownerId: UserId
+  readonly designId: DesignId
+  readonly key: string
+  readonly fileName: string
+  readonly contentType: AllowedContentType
+  readonly byteSize: number
+  readonly createdAt: Date
+}
+
+export class AssetsRepository extends Context.Service<AssetsRepository, {
+  readonly insert: (asset: NewAsset) => Effect.Effect<Asset>
+  /** An asset of a design, whoever owns it: the caller applies the policy. */
+  readonly find: (designId: DesignId, id: AssetId) => Effect.Effect<Option.Option<Asset>>
+  /** Marks a pending asset complete (a complete one is returned as it is). */
+  readonly markComplete: (id: AssetId, at: Date) => Effect.Effect<Option.Option<Asset>>
+  /** Which of `ids` are completed assets of `ownerId`. */
+  readonly completedOf: (ownerId: UserId, ids: ReadonlyArray<AssetId>) => Effect.Effect<ReadonlySet<AssetId>>
+}>()("customify/features/assets/AssetsRepository") {}
+
+interface Row {
+  readonly id: AssetId
+  readonly ownerId: UserId
+  readonly designId: DesignId
+  readonly key: string
+  readonly fileName: string
+  readonly contentType: AllowedContentType
+  /** bigint arrives as text from the driver. */
+  readonly byteSize: number | string | bigint
+  readonly status: AssetStatus
+  readonly createdAt: Date
+  readonly completedAt: Date | null
+}
+
+const toAsset = (row: Row): Asset => ({ ...row, byteSize: Number(row.byteSize) })
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const columns = sql`id, owner_id, design_id, key, file_name, content_type, byte_size, status, created_at, completed_at`
+  return AssetsRepository.of({
+    insert: Effect.fn("AssetsRepository.insert")(function*(asset: NewAsset) {
+      const [row] = yield* sql<Row>`
+        INSERT INTO assets ${sql.insert({ ...asset, status: "pending", completedAt: null })}
+        RETURNING ${columns}`.pipe(Effect.orDie)
+      return toAsset(row!)
+    }),
+    find: (designId, id) =>
+      sql<Row>`SELECT ${columns} FROM assets WHERE id = ${id} AND design_id = ${designId}`.pipe(
+        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toAsset)),
+        Effect.orDie
+      ),
+    markComplete: (id, at) =>
+      sql<Row>`
+        UPDATE assets SET status = 'complete', completed_at = COALESCE(completed_at, ${at})
+        WHERE id = ${id}
+        RETURNING ${columns}`.pipe(
+        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toAsset)),
+        Effect.orDie
+      ),
+    completedOf: (ownerId, ids) => {
+      // Only well-formed ids reach the query (the document schema checks them already).
+      const wanted = [...new Set(ids)].filter((id) => UUID.test(id))
+      if (wanted.length === 0) return Effect.succeed(new Set<AssetId>())
+      return sql<{ id: AssetId }>`
+        SELECT id FROM assets
+        WHERE owner_id = ${ownerId} AND status = 'complete' AND id IN ${sql.in(wanted)}`.pipe(
+        Effect.map((rows) => new Set(rows.map((row) => row.id.toLowerCase() as AssetId))),
+        Effect.orDie
+      )
+    }
+  })
+}))
+
+export const layerMemory = Layer.effect(AssetsRepository, Effect.gen(function*() {
+  const assets = yield* Ref.make(new Map<AssetId, Asset>())
+  return AssetsRepository.of({
+    insert: (asset) =>
+      Effect.map(Ref.get(assets), (all) => {
+        if ([...all.values()].some((a) => a.key === asset.key)) throw new Error(`duplicate asset key ${asset.key}`)
+        const stored: Asset = { ...asset, status: "pending", completedAt: null }
+        all.set(asset.id, stored)
+        return stored
+      }),
+    find: (designId, id) =>
+      Effect.map(Ref.get(assets), (all) => Option.filter(Option.fromNullishOr(all.get(id)), (a) => a.designId === designId)),
+    markComplete: (id, at) =>
+      Effect.map(Ref.get(assets), (all) => {
+        const current = all.get(id)
+        if (current === undefined) return Option.none()
+        const next: Asset = current.status === "complete" ? current : { ...current, status: "complete", completedAt: at }
+        all.set(id, next)
+        return Option.some(next)
+      }),
+    completedOf: (ownerId, ids) =>
+      Effect.map(Ref.get(assets), (all) =>
+        new Set(ids.filter((id) => {
+          const asset = all.get(id)
+          return asset !== undefined && asset.ownerId === ownerId && asset.status === "complete"
+        })))
+  })
+}))
