@@ -181,6 +181,7 @@ const main = async () => {
     kernel: release(),
     node: process.version,
     postgres: /^PostgreSQL \S+/.exec(versionRow?.version ?? "")?.[0] ?? versionRow?.version ?? "unknown",
+    postgresVersion: versionRow?.version ?? "unknown",
     redis: redisVersion,
     uvThreadpoolSize: process.env["UV_THREADPOOL_SIZE"] ?? "4 (default)",
     loadAverageAtStart
@@ -288,7 +289,7 @@ const main = async () => {
       await idle(api)
     }
     const stormSampler = new RssSampler(api.pid)
-    const [loginSummary, readSummary] = await Promise.all([
+    const [loginSummary, readSummary, probeSummary] = await Promise.all([
       runLoad({
         url: api.url,
         connections,
@@ -303,13 +304,16 @@ const main = async () => {
         durationSeconds: stormSeconds,
         requests: Scenarios.getDesign(seeded.hot, seeded.tokens),
         title: "reads during storm"
-      })
+      }),
+      // Needs no JWT (so no thread pool): shows whether the event loop itself stays responsive.
+      runLoad({ url: api.url, connections: 1, durationSeconds: stormSeconds, requests: Scenarios.health(), title: "event-loop probe" })
     ])
     const stormRss = stormSampler.stop()
     ensureAlive(api, baseline)
     const stormRuns: Array<Run> = [
       { scenario: 6, label: "POST /api/v1/auth/login (storm)", server: "api", summary: loginSummary, peakRssKiB: stormRss.peakKiB },
-      { scenario: 6, label: stormReadLabel, server: "api", summary: readSummary, peakRssKiB: stormRss.peakKiB }
+      { scenario: 6, label: stormReadLabel, server: "api", summary: readSummary, peakRssKiB: stormRss.peakKiB },
+      { scenario: 6, label: "GET /health during the storm (1 connection)", server: "api", summary: probeSummary, peakRssKiB: stormRss.peakKiB }
     ]
     for (const run of stormRuns) {
       runs.push(run)
@@ -339,7 +343,8 @@ const main = async () => {
     ...(wants(6)
       ? [
         `Scenario 6 runs two autocannon instances at once for ${stormSeconds} s (${connections} connections each): logins (timeout ` +
-        `${LOGIN_TIMEOUT_SECONDS} s; the logins still in flight when it ends are not counted) and scenario 2's reads (timeout 10 s).`
+        `${LOGIN_TIMEOUT_SECONDS} s; the logins still in flight when it ends are not counted) and scenario 2's reads (timeout 10 s), ` +
+        `plus one connection polling GET /health: it verifies no JWT, so it shows whether the event loop itself stays responsive.`
       ]
       : []),
     ...(wants(2) || wants(4)
@@ -373,7 +378,7 @@ const main = async () => {
     finishedAt: new Date().toISOString(),
     command,
     argv: process.argv.slice(2),
-    options,
+    options: { ...options, scenarios: [...options.scenarios] },
     machine,
     settings: { connections, durationSeconds, warmupSeconds, poolMax: Number(poolMax), bcryptCost: Number(bcryptCost), users: seeded.users.length, designs: seeded.designs, patchPool: pool.size, patchPoolShared: pool.shared },
     runs,

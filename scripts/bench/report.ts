@@ -12,6 +12,8 @@ export interface Machine {
   readonly kernel: string
   readonly node: string
   readonly postgres: string
+  /** `SELECT version()`, whole. */
+  readonly postgresVersion: string
   readonly redis: string
   readonly uvThreadpoolSize: string
   /** 1-minute load average when the bench started: other work on the machine skews every number. */

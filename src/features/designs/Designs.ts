@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import * as ReadThrough from "../../capabilities/cache/ReadThrough.ts"
+import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import { InvalidCursor } from "../../domain/CommonErrors.ts"
 import { type Design, type DesignChanges, type DesignId, DesignStatus, type Product } from "../../domain/Design.ts"
 import { canvasSizeMm, type DesignDocument } from "../../domain/DesignDocument.ts"
@@ -41,6 +42,15 @@ export const layerLookup = Layer.effect(DesignLookup, Effect.gen(function*() {
     invalidate: (id) => cache.invalidate(id)
   })
 }))
+
+/**
+ * Asks the worker to (re)index the design for similar-design search. Best effort: a queue
+ * outage must not fail a design write; the next write indexes it again.
+ */
+const requestIndexing = (id: DesignId) =>
+  Effect.flatMap(Effect.service(JobQueue), (queue) => queue.enqueue({ _tag: "design.index", designId: id })).pipe(
+    Effect.catch((error) => Effect.logWarning("designs: indexing not queued", error.cause))
+  )
 
 /** The product exists and the canvas fits its printable area. */
 const checkProduct = Effect.fnUntraced(function*(productType: string, document: DesignDocument) {
@@ -105,10 +115,12 @@ export const createDesign = Effect.fn("createDesign")(function*(actor: Actor, in
 }): Effect.fn.Return<
   Design,
   QuotaExceeded | SubscriptionInactive | DesignInvalid,
-  DesignsRepository | SubscriptionLookup
+  DesignsRepository | SubscriptionLookup | JobQueue
 > {
   yield* checkProduct(input.productType, input.document)
-  return yield* insertWithinQuota(actor, { ...input, status: input.status ?? "draft" })
+  const design = yield* insertWithinQuota(actor, { ...input, status: input.status ?? "draft" })
+  yield* requestIndexing(design.id)
+  return design
 })
 
 export const getDesign = Effect.fn("getDesign")(function*(actor: Actor, id: DesignId) {
@@ -161,7 +173,10 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
   const repository = yield* DesignsRepository
   const updated = yield* repository.update(id, expectedVersion, changes)
   yield* (yield* DesignLookup).invalidate(id)
-  if (Option.isSome(updated)) return updated.value
+  if (Option.isSome(updated)) {
+    yield* requestIndexing(id)
+    return updated.value
+  }
   const now = yield* repository.findLive(id)
   if (Option.isNone(now)) return yield* new DesignNotFound()
   return yield* new VersionConflict({ currentVersion: now.value.version })
@@ -172,6 +187,7 @@ export const deleteDesign = Effect.fn("deleteDesign")(function*(actor: Actor, id
   yield* owned(actor, id, "write")
   yield* (yield* DesignsRepository).softDelete(id)
   yield* (yield* DesignLookup).invalidate(id)
+  yield* requestIndexing(id)
 })
 
 const MAX_NAME = 200
@@ -187,10 +203,12 @@ const copyName = (name: string) => {
 /** A draft copy, counted against the quota like any new design. */
 export const duplicateDesign = Effect.fn("duplicateDesign")(function*(actor: Actor, id: DesignId) {
   const original = yield* owned(actor, id, "read")
-  return yield* insertWithinQuota(actor, {
+  const copy = yield* insertWithinQuota(actor, {
     name: copyName(original.name),
     productType: original.productType,
     status: "draft",
     document: original.document
   })
+  yield* requestIndexing(copy.id)
+  return copy
 })
