@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import { Effect, Metric, Option, Redacted } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
+import { JobQueue } from "../capabilities/queue/JobQueue.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 
 export const httpRequests = Metric.counter("http_requests_total", {
@@ -38,6 +39,7 @@ const sameSecret = (a: string, b: string) => timingSafeEqual(digest(a), digest(b
  */
 export const route = HttpRouter.use(Effect.fnUntraced(function*(router) {
   const { metricsToken } = yield* AppConfig
+  const queue = yield* JobQueue
   yield* router.add("GET", "/metrics", Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const allowed = Option.match(metricsToken, {
@@ -45,6 +47,10 @@ export const route = HttpRouter.use(Effect.fnUntraced(function*(router) {
       onSome: (token) => sameSecret(request.headers["authorization"] ?? "", `Bearer ${Redacted.value(token)}`)
     })
     if (!allowed) return HttpServerResponse.empty({ status: 403 })
+    yield* queue.depth.pipe(
+      Effect.flatMap((depth) => Metric.update(queueDepth, depth)),
+      Effect.catch(() => Effect.void)
+    )
     const body = yield* PrometheusMetrics.format()
     return HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
   }))

@@ -18,6 +18,7 @@ const RecordingQueue = Layer.succeed(JobQueue, {
   kind: "memory",
   description: "recording",
   enqueue: (job) => Ref.update(jobs, (all) => [...all, job]),
+  depth: Effect.succeed(0),
   consume: () => Effect.never
 })
 let app: ReturnType<typeof makeTestApp>

@@ -38,6 +38,7 @@ describe("the SQS job queue (real SDK against a loopback SQS stub)", () => {
       const worker = yield* Effect.forkScoped(queue.consume((job) => Ref.update(seen, (all) => [...all, job])))
       yield* queue.enqueue({ _tag: "account.cleanup", userId })
       yield* queue.enqueue({ _tag: "render.requested", jobId: randomUUID() as never, designId: randomUUID() as DesignId, userId })
+      expect(yield* queue.depth).toBeLessThanOrEqual(1)
       yield* waitFor(() => stub.messages("main").length === 0 && stub.calls.includes("DeleteMessage"))
       yield* Fiber.interrupt(worker)
       return yield* Ref.get(seen)

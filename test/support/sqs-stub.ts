@@ -62,6 +62,8 @@ export const startSqsStub = async () => {
           // A short long-poll keeps idle consumers from spinning without slowing tests down.
           return visible.length > 0 ? answer() : setTimeout(answer, 100)
         }
+        case "GetQueueAttributes":
+          return reply({ Attributes: { ApproximateNumberOfMessages: String(messages.length), ApproximateNumberOfMessagesNotVisible: "0" } })
         case "DeleteMessage": {
           const index = messages.findIndex((m) => m.receiptHandle === input["ReceiptHandle"])
           if (index >= 0) messages.splice(index, 1)

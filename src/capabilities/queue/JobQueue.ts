@@ -1,5 +1,6 @@
 import { Context, Data, Duration, Effect, Layer, Option, Queue, Ref, Schedule, Schema } from "effect"
 import { PersistedQueue } from "effect/persistence"
+import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { type CoreJob, isCoreJob, Job } from "../../domain/Jobs.ts"
 import * as Sqs from "./Sqs.ts"
@@ -21,6 +22,8 @@ export class JobQueue extends Context.Service<JobQueue, {
   readonly kind: "memory" | "postgres" | "sqs"
   readonly description: string
   readonly enqueue: (job: Job, options?: { readonly id?: string }) => Effect.Effect<void, QueueError>
+  /** Jobs of this service waiting or running (approximate on SQS), for the metrics. */
+  readonly depth: Effect.Effect<number, QueueError>
   /**
    * Runs `handle` on this service's jobs, one at a time, until interrupted. A failure is retried
    * with backoff; after JOB_MAX_ATTEMPTS deliveries the job is dead-lettered with an error log.
@@ -38,16 +41,25 @@ const logDeadLetter = (job: Job, meta: JobMeta, error: unknown) =>
   )
 
 /** PostgreSQL (or the embedded PGlite) through Effect's PersistedQueue: jobs survive restarts. */
-export const layerPostgres: Layer.Layer<JobQueue, never, AppConfig | PersistedQueue.PersistedQueueFactory> = Layer.effect(
+export const layerPostgres: Layer.Layer<
+  JobQueue,
+  never,
+  AppConfig | PersistedQueue.PersistedQueueFactory | SqlClient.SqlClient
+> = Layer.effect(
   JobQueue,
   Effect.gen(function*() {
     const { jobMaxAttempts } = yield* AppConfig
+    const sql = yield* SqlClient.SqlClient
     const options = { schema: Job, maxAttempts: jobMaxAttempts, retrySchedule }
     const core = yield* PersistedQueue.make({ name: "core", ...options })
     const render = yield* PersistedQueue.make({ name: "render", ...options })
     return JobQueue.of({
       kind: "postgres",
       description: "postgres (durable, same database)",
+      depth: sql<{ n: string }>`SELECT count(*) AS n FROM job_queue WHERE queue_name = 'core' AND NOT completed`.pipe(
+        Effect.map((rows) => Number(rows[0]?.n ?? 0)),
+        Effect.mapError((cause) => new QueueError({ cause }))
+      ),
       enqueue: (job, enqueueOptions) =>
         (isCoreJob(job) ? core : render).offer(job, { id: enqueueOptions?.id }).pipe(
           Effect.asVoid,
@@ -90,6 +102,7 @@ export const layerSqs = (queueUrl: string): Layer.Layer<JobQueue, never, AppConf
     return JobQueue.of({
       kind: "sqs",
       description: `sqs ${new URL(queueUrl).pathname}`,
+      depth: client.depth(queueUrl).pipe(Effect.mapError((cause) => new QueueError({ cause }))),
       enqueue: (job) =>
         client.send(isCoreJob(job) ? queueUrl : renderQueueUrl, encode(job)).pipe(
           Effect.mapError((cause) => new QueueError({ cause }))
@@ -143,6 +156,7 @@ export const layerMemory: Layer.Layer<JobQueue | EnqueuedJobs> = Layer.effectCon
     Context.add(JobQueue, JobQueue.of({
       kind: "memory",
       description: "memory (this process only)",
+      depth: Queue.size(pending),
       enqueue: (job, options) =>
         Effect.andThen(
           Ref.update(jobs, (all) => [...all, job]),

@@ -1,6 +1,7 @@
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient
@@ -72,6 +73,20 @@ export const makeClient = Effect.fnUntraced(function*(options: {
                 receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? "1")
               }]
           )
+        )
+      ),
+    depth: (queueUrl: string) =>
+      call("depth", (abortSignal) =>
+        client.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: queueUrl,
+            AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+          }),
+          { abortSignal }
+        )).pipe(
+        Effect.map((output) =>
+          Number(output.Attributes?.ApproximateNumberOfMessages ?? 0) +
+          Number(output.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
         )
       ),
     remove: (queueUrl: string, receiptHandle: string) =>

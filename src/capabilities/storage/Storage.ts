@@ -630,7 +630,7 @@ export class MemoryObjects extends Context.Service<MemoryObjects, {
 }>()("customify/capabilities/storage/MemoryObjects") {}
 
 /** A Map in process memory; URLs are `memory://` and lead nowhere. */
-export const layerMemory: Layer.Layer<Storage | MemoryObjects> = Layer.effectContext(Effect.gen(function*() {
+export const layerMemory: Layer.Layer<Storage | MemoryObjects> = Layer.effectContext(Effect.sync(() => {
   const objects = new Map<string, { readonly bytes: Uint8Array; readonly contentType: string }>()
   const memory = MemoryObjects.of({
     put: (key, bytes, contentType) => Effect.sync(() => void objects.set(key, { bytes: Uint8Array.from(bytes), contentType })),

@@ -1,0 +1,46 @@
+import { Schema } from "effect"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { Suggestion, SuggestionRequest } from "../domain/Ai.ts"
+import { DesignId } from "../domain/Design.ts"
+import { AiRateLimited, BadGateway, FeatureUnavailable } from "./AiProblems.ts"
+import { DesignView } from "./Designs.ts"
+import { NotFound, ServiceUnavailable, ValidationFailed } from "./Problems.ts"
+import { Authentication } from "./Security.ts"
+
+export const Suggestions = Schema.Struct({
+  suggestions: Schema.Array(Suggestion)
+}).annotate({ identifier: "Suggestions" })
+
+export const SimilarDesigns = Schema.Struct({
+  data: Schema.Array(DesignView).annotate({ description: "Most similar first; never another user's design" })
+}).annotate({ identifier: "SimilarDesigns" })
+
+export const SimilarLimit = Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 20 }))
+
+/**
+ * AI design suggestions and similar designs. Without the provider's configuration each
+ * endpoint answers 503 `feature_unavailable`; a provider outage is 503 `service_unavailable`
+ * and an unusable provider reply 502 `bad_gateway`, never a failure of the rest of the API.
+ */
+export class AiApi extends HttpApiGroup.make("ai")
+  .add(
+    HttpApiEndpoint.post("suggest", "/api/v1/ai/suggestions", {
+      payload: SuggestionRequest,
+      success: Suggestions,
+      error: [ValidationFailed, AiRateLimited, FeatureUnavailable, ServiceUnavailable, BadGateway]
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Suggest designs for a product",
+      description: "Counts against the caller's hourly AI budget (429 `ai_rate_limited` with Retry-After beyond it)."
+    })),
+    HttpApiEndpoint.get("similar", "/api/v1/designs/:id/similar", {
+      params: { id: DesignId },
+      query: { limit: Schema.optional(SimilarLimit).annotate({ description: "1 to 20, default 5" }) },
+      success: SimilarDesigns,
+      error: [NotFound, ValidationFailed, FeatureUnavailable, ServiceUnavailable, BadGateway]
+    }).annotateMerge(OpenApi.annotations({
+      summary: "The caller's designs most similar to one of theirs"
+    }))
+  )
+  .middleware(Authentication)
+  .annotateMerge(OpenApi.annotations({ title: "AI", description: "Design suggestions and similar designs" }))
+{}

@@ -1,0 +1,40 @@
+import { Schema } from "effect"
+import { HttpApiError } from "effect/http-api"
+import { problemType, requestId } from "./Problems.ts"
+
+/**
+ * Problems of the AI endpoints, in the shape of every other problem: a stable snake_case
+ * `code` and the request's `requestId` (filled in by the server).
+ */
+
+/** The provider behind the feature is not configured on this server: not a fault, not retryable. */
+export class FeatureUnavailable extends HttpApiError.Problem<FeatureUnavailable>()("FeatureUnavailable", {
+  type: problemType("feature_unavailable"),
+  status: 503,
+  title: "This feature is not available on this server"
+}, {
+  code: Schema.tag("feature_unavailable"),
+  requestId,
+  feature: Schema.String.annotate({ description: "The feature that is off, e.g. ai_suggestions or similar_designs" })
+}) {}
+
+/** The upstream provider answered with something unusable (malformed, off-schema, too large). */
+export class BadGateway extends HttpApiError.Problem<BadGateway>()("BadGateway", {
+  type: problemType("bad_gateway"),
+  status: 502,
+  title: "The upstream provider sent an unusable reply"
+}, {
+  code: Schema.tag("bad_gateway"),
+  requestId
+}) {}
+
+/** The caller's hourly AI budget is spent (AI_SUGGESTIONS_PER_HOUR). */
+export class AiRateLimited extends HttpApiError.Problem<AiRateLimited>()("AiRateLimited", {
+  type: problemType("ai_rate_limited"),
+  status: 429,
+  title: "Too many AI requests; try again later"
+}, {
+  code: Schema.tag("ai_rate_limited"),
+  requestId,
+  retryAfter: Schema.Int.annotate({ description: "Seconds to wait, also sent as Retry-After" })
+}) {}

@@ -1,0 +1,197 @@
+import { Duration, Effect, Option, Schema } from "effect"
+import { RateLimiter } from "effect/persistence"
+import { LanguageModel } from "../../capabilities/ai/LanguageModel.ts"
+import { MAX_TOP_K, VectorIndex } from "../../capabilities/vectors/VectorIndex.ts"
+import { AiConfig } from "../../config/AiConfig.ts"
+import {
+  AiBadReply,
+  AiRateLimited,
+  AiUnavailable,
+  designNamespace,
+  FeatureUnavailable,
+  type Suggestion,
+  type SuggestionRequest
+} from "../../domain/Ai.ts"
+import { InvalidInput } from "../../domain/CommonErrors.ts"
+import { type Design, DesignId } from "../../domain/Design.ts"
+import { DesignNotFound } from "../../domain/DesignErrors.ts"
+import { type Actor, authorize } from "../../domain/Policy.ts"
+import type { UserId } from "../../domain/User.ts"
+import { DesignLookup } from "../designs/Designs.ts"
+import { DesignsRepository } from "../designs/DesignsRepository.ts"
+
+const BUDGET_WINDOW = Duration.hours(1)
+
+/** The feature a missing provider turns off, as the client sees it. */
+const unavailableAs = (feature: "ai_suggestions" | "similar_designs") =>
+  Effect.catchTag("FeatureUnavailable", () => Effect.fail(new FeatureUnavailable({ feature })))
+
+/**
+ * AI_SUGGESTIONS_PER_HOUR calls per user per hour with Effect's RateLimiter on the shared
+ * store (Redis: every instance counts together). Without the store the call is refused (503)
+ * rather than let through uncounted: model calls cost money.
+ */
+const spendBudget = Effect.fnUntraced(function*(userId: UserId) {
+  const { aiSuggestionsPerHour: limit } = yield* AiConfig
+  const limiter = yield* RateLimiter.make
+  yield* limiter.consume({
+    key: `ai:${userId}`,
+    limit,
+    window: BUDGET_WINDOW,
+    algorithm: "fixed-window",
+    onExceeded: "fail"
+  }).pipe(
+    Effect.catchTag("RateLimiterError", (error) =>
+      error.reason._tag === "RateLimitExceeded"
+        ? Effect.fail(new AiRateLimited({
+          retryAfterSeconds: Math.max(1, Math.ceil(Duration.toSeconds(error.reason.retryAfter)))
+        }))
+        : Effect.logWarning("ai: budget store unavailable, refusing the call", error).pipe(
+          Effect.andThen(Effect.fail(new AiUnavailable({ provider: "rate_limiter", kind: "connection" })))
+        ))
+  )
+})
+
+/**
+ * Design ideas for a product from the language model, decoded and checked against the
+ * suggestion schema. Each call spends one unit of the caller's hourly AI budget.
+ */
+export const suggestDesigns = Effect.fn("suggestDesigns")(function*(
+  actor: Actor,
+  input: SuggestionRequest
+): Effect.fn.Return<
+  ReadonlyArray<Suggestion>,
+  InvalidInput | AiRateLimited | AiUnavailable | AiBadReply | FeatureUnavailable,
+  LanguageModel | AiConfig | DesignsRepository | RateLimiter.RateLimiterStore
+> {
+  const model = yield* LanguageModel
+  // Not configured: say so before spending anyone's budget.
+  if (model.kind === "unconfigured") return yield* new FeatureUnavailable({ feature: "ai_suggestions" })
+  const products = yield* (yield* DesignsRepository).products
+  const product = products.find((p) => p.id === input.productType)
+  if (product === undefined) {
+    return yield* new InvalidInput({
+      errors: [{ path: "productType", message: `Unknown product type; one of ${products.map((p) => p.id).join(", ")}` }]
+    })
+  }
+  yield* spendBudget(actor.userId)
+  return yield* model.suggest({
+    productType: product.id,
+    productName: product.name,
+    printableWidthMm: product.printableWidthMm,
+    printableHeightMm: product.printableHeightMm,
+    prompt: input.prompt,
+    style: input.style
+  }).pipe(unavailableAs("ai_suggestions"))
+})
+
+/** What a design is embedded from: its name, product and the contents of its text layers. */
+export const designText = (design: Design): string =>
+  [
+    design.name,
+    `Product: ${design.productType}`,
+    ...design.document.layers.flatMap((layer) => (layer.type === "text" ? [layer.content] : []))
+  ].join("\n")
+
+export type IndexOutcome = "indexed" | "removed" | "skipped"
+
+/**
+ * The `design.index` job: embeds a live design into its owner's namespace, or removes the
+ * vector of a design that is gone. Idempotent (an upsert replaces, a delete of nothing is fine),
+ * so at-least-once delivery is harmless. Without AI configuration there is nothing to do.
+ *
+ * `ownerId` is needed only to remove the vector of a deleted design (a deleted design can no
+ * longer be read to find its owner). Without it the stale vector stays in its owner's
+ * namespace, where `similarDesigns` drops it (it is not a live design) until the account's
+ * namespace is deleted.
+ */
+export const indexDesign = Effect.fn("indexDesign")(function*(
+  designId: DesignId,
+  ownerId?: UserId
+): Effect.fn.Return<IndexOutcome, AiUnavailable | AiBadReply, DesignsRepository | LanguageModel | VectorIndex> {
+  const vectors = yield* VectorIndex
+  const model = yield* LanguageModel
+  if (vectors.kind === "unconfigured" || model.kind === "unconfigured") return "skipped" as const
+  const design = yield* (yield* DesignsRepository).findLive(designId)
+  const work: Effect.Effect<IndexOutcome, AiUnavailable | AiBadReply | FeatureUnavailable> = Option.match(design, {
+    onNone: () =>
+      ownerId === undefined
+        ? Effect.succeed<IndexOutcome>("skipped")
+        : Effect.as(vectors.delete({ namespace: designNamespace(ownerId), ids: [designId] }), "removed" as const),
+    onSome: (live) =>
+      Effect.gen(function*() {
+        const values = yield* model.embed(designText(live))
+        // The namespace comes from the stored design, never from the job's payload.
+        if (ownerId !== undefined && ownerId !== live.ownerId) {
+          yield* vectors.delete({ namespace: designNamespace(ownerId), ids: [designId] })
+        }
+        yield* vectors.upsert({
+          namespace: designNamespace(live.ownerId),
+          id: live.id,
+          values,
+          metadata: {
+            ownerId: live.ownerId,
+            productType: live.productType,
+            name: live.name.slice(0, 200),
+            version: live.version,
+            updatedAt: live.updatedAt.toISOString()
+          }
+        })
+        return "indexed" as const
+      })
+  })
+  return yield* work.pipe(Effect.catchTag("FeatureUnavailable", () => Effect.succeed<IndexOutcome>("skipped")))
+})
+
+/** The `account.cleanup` job's share: every vector of the user, in one call. */
+export const forgetUser = Effect.fn("forgetUser")(function*(userId: UserId) {
+  yield* (yield* VectorIndex).deleteNamespace(designNamespace(userId)).pipe(
+    Effect.catchTag("FeatureUnavailable", () => Effect.void)
+  )
+})
+
+export const DEFAULT_SIMILAR_LIMIT = 5
+export const MAX_SIMILAR_LIMIT = 20
+
+const isDesignId = Schema.is(DesignId)
+
+/**
+ * The caller's designs most similar to one of theirs. Only the caller's own namespace is
+ * searched, and every match must still be a live design of theirs: a stale or foreign id is
+ * dropped, so nobody can ever reach another user's design this way.
+ */
+export const similarDesigns = Effect.fn("similarDesigns")(function*(
+  actor: Actor,
+  designId: DesignId,
+  limit: number = DEFAULT_SIMILAR_LIMIT
+): Effect.fn.Return<
+  ReadonlyArray<Design>,
+  DesignNotFound | AiUnavailable | AiBadReply | FeatureUnavailable,
+  DesignLookup | LanguageModel | VectorIndex
+> {
+  const lookup = yield* DesignLookup
+  const design = yield* Effect.flatMap(
+    lookup.live(designId),
+    Option.match({ onNone: () => Effect.fail(new DesignNotFound()), onSome: Effect.succeed })
+  )
+  yield* authorize(actor, { kind: "owned", ownerId: design.ownerId }, "read", () => new DesignNotFound())
+  const wanted = Math.max(1, Math.min(MAX_SIMILAR_LIMIT, Math.floor(limit)))
+  const model = yield* LanguageModel
+  const vectors = yield* VectorIndex
+  if (vectors.kind === "unconfigured" || model.kind === "unconfigured") {
+    return yield* new FeatureUnavailable({ feature: "similar_designs" })
+  }
+  const values = yield* model.embed(designText(design)).pipe(unavailableAs("similar_designs"))
+  const matches = yield* vectors.query({
+    namespace: designNamespace(actor.userId),
+    values,
+    // Room for the design itself and for stale vectors of deleted designs.
+    topK: Math.min(MAX_TOP_K, wanted * 2 + 1)
+  }).pipe(unavailableAs("similar_designs"))
+  const candidates = matches.filter((match) => match.id !== designId && isDesignId(match.id))
+  const found = yield* Effect.forEach(candidates, (match) => lookup.live(match.id as DesignId), { concurrency: 4 })
+  return found
+    .flatMap(Option.toArray)
+    .filter((candidate) => candidate.ownerId === actor.userId)
+    .slice(0, wanted)
+})
