@@ -189,23 +189,36 @@ const describeConfigError = (message: string): string => {
   return variable === undefined ? reason : `${variable}: ${reason}`
 }
 
+/**
+ * Reads every config of `settings` on its own, so that a bad environment reports every bad
+ * variable at once, then applies `crossChecks`. Shared by every settings module.
+ */
+export const readSettings = <const S extends Record<string, Config.Config<unknown>>>(
+  settings: S,
+  crossChecks: (raw: { readonly [K in keyof S]: Config.Success<S[K]> }) => ReadonlyArray<string>
+): Effect.Effect<{ readonly [K in keyof S]: Config.Success<S[K]> }, InvalidConfiguration> =>
+  Effect.gen(function*() {
+    const results = yield* Effect.forEach(
+      Object.entries(settings),
+      ([key, config]) => Effect.result(Effect.map(config, (value) => [key, value] as const)),
+      { concurrency: 1 }
+    )
+    const problems: Array<string> = []
+    const values: Record<string, unknown> = {}
+    for (const result of results) {
+      if (result._tag === "Success") values[result.success[0]] = result.success[1]
+      else problems.push(describeConfigError(result.failure.message))
+    }
+    if (problems.length > 0) return yield* Effect.fail(new InvalidConfiguration(problems))
+    const raw = values as { readonly [K in keyof S]: Config.Success<S[K]> }
+    const cross = crossChecks(raw)
+    if (cross.length > 0) return yield* Effect.fail(new InvalidConfiguration(cross))
+    return raw
+  })
+
 /** Reads and validates every setting; fails with every problem found, each naming its variable. */
 export const loadSettings: Effect.Effect<AppSettings, InvalidConfiguration> = Effect.gen(function*() {
-  const results = yield* Effect.forEach(
-    Object.entries(settings),
-    ([key, config]) => Effect.result(Effect.map(config as Config.Config<unknown>, (value) => [key, value] as const)),
-    { concurrency: 1 }
-  )
-  const problems: Array<string> = []
-  const values: Record<string, unknown> = {}
-  for (const result of results) {
-    if (result._tag === "Success") values[result.success[0]] = result.success[1]
-    else problems.push(describeConfigError(result.failure.message))
-  }
-  if (problems.length > 0) return yield* Effect.fail(new InvalidConfiguration(problems))
-  const raw = values as unknown as Raw
-  const cross = crossChecks(raw)
-  if (cross.length > 0) return yield* Effect.fail(new InvalidConfiguration(cross))
+  const raw = yield* readSettings(settings, crossChecks)
   return {
     ...raw,
     jwtSecret: Option.getOrElse(raw.jwtSecret, () => Redacted.make(DEVELOPMENT_JWT_SECRET)),
