@@ -1,12 +1,22 @@
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import * as Capabilities from "./Capabilities.ts"
 import { launch } from "./EntryPoint.ts"
+import { AppConfig } from "./config/AppConfig.ts"
+import * as Worker from "./features/jobs/Worker.ts"
 import * as Server from "./http/Server.ts"
 
-/** The API server: capabilities chosen from the environment, then the HTTP server on top. */
+/**
+ * The API server: capabilities chosen from the environment, then the HTTP server on top, and
+ * the job worker in the same process when WORKER_IN_PROCESS says so (on by default on the
+ * embedded database, so one command shows the whole flow).
+ */
+const InProcessWorker = Layer.unwrap(Effect.gen(function*() {
+  const { workerInProcess } = yield* AppConfig
+  return workerInProcess ? Worker.layer : Layer.empty
+}))
+
 launch(
-  Capabilities.announceListening.pipe(
-    Layer.provideMerge(Server.layer),
+  Layer.merge(Capabilities.announceListening.pipe(Layer.provideMerge(Server.layer)), InProcessWorker).pipe(
     Layer.provide(Capabilities.layer)
   )
 )

@@ -1,4 +1,6 @@
 import { HttpApi, type HttpApiGroup, OpenApi } from "effect/http-api"
+import { AiApi } from "./Ai.ts"
+import { AssetsApi } from "./Assets.ts"
 import { AuthApi } from "./Auth.ts"
 import { DesignsApi } from "./Designs.ts"
 import { HealthApi } from "./Health.ts"
@@ -37,10 +39,12 @@ export class CoreApi extends withConventions(
     .add(MeApi)
     .add(AdminApi)
     .add(DesignsApi)
+    .add(AssetsApi)
     .add(SubscriptionsApi)
     .add(OrdersApi)
     .add(JobsApi)
     .add(InternalApi)
+    .add(AiApi)
 ).annotateMerge(OpenApi.annotations({
   title: "Customify Core API",
   version: "1.0.0",

@@ -1,4 +1,4 @@
-import { Cause, Data, Duration, Effect, Exit, Option, Schedule, Schema } from "effect"
+import { Cause, Data, Duration, Effect, Exit, Option, Schedule, Schema, Stream } from "effect"
 import { CircuitBreaker } from "effect/persistence"
 import { AiBadReply, AiUnavailable } from "../domain/Ai.ts"
 
@@ -188,6 +188,19 @@ export const makeGuard = Effect.fnUntraced(function*(policy: CallPolicy, breaker
     tripPolicy: CircuitBreaker.consecutive(breakerPolicy.failures),
     openDuration: breakerPolicy.openFor
   }).pipe(Effect.provide(CircuitBreaker.layerStoreMemory()))
+  // Each opening and closing once in the logs; the rejections in between are at debug level.
+  yield* breaker.transitions.pipe(
+    Stream.runForEach((transition) =>
+      transition.to === "Open"
+        ? Effect.logWarning(
+          `${policy.provider}: circuit open for ${Duration.format(transition.retryAfter)}, calls fail fast`
+        )
+        : transition.to === "Closed"
+        ? Effect.logInfo(`${policy.provider}: circuit closed, calls flow again`)
+        : Effect.void
+    ),
+    Effect.forkScoped({ startImmediately: true })
+  )
 
   const backoff = Schedule.exponential(policy.retryBase).pipe(
     Schedule.jittered,
@@ -229,10 +242,11 @@ export const makeGuard = Effect.fnUntraced(function*(policy: CallPolicy, breaker
     // Retries and the deadline inside the breaker: it sees one outcome per call.
     return breaker.execute(bounded, { key: policy.provider, classify: outcome }).pipe(
       Effect.mapError(toDomain(policy.provider)),
+      // An open circuit rejects every call: its opening is logged once, the rejections are noise.
       Effect.tapError((error) =>
-        Effect.logWarning(`${policy.provider} ${operation} failed`).pipe(
-          Effect.annotateLogs(error._tag === "AiBadReply" ? { reason: error.detail } : { reason: error.kind })
-        )),
+        (error._tag === "AiUnavailable" && error.kind === "circuit_open" ? Effect.logDebug : Effect.logWarning)(
+          `${policy.provider} ${operation} failed`
+        ).pipe(Effect.annotateLogs(error._tag === "AiBadReply" ? { reason: error.detail } : { reason: error.kind }))),
       Effect.withSpan(`${policy.provider}.${operation}`, { attributes: { "ai.provider": policy.provider, ...attributes } })
     )
   }

@@ -1,5 +1,5 @@
 import { Config, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
-import { InvalidConfiguration } from "./AppConfig.ts"
+import { type InvalidConfiguration, readSettings } from "./AppConfig.ts"
 
 /**
  * Settings of the AI features (suggestions through OpenAI, similar designs through OpenAI
@@ -96,31 +96,9 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   return problems
 }
 
-/** `SchemaError(Expected ... at ["OPENAI_TIMEOUT"])` → `OPENAI_TIMEOUT: Expected ...`. */
-const describeConfigError = (message: string): string => {
-  const flat = message.replace(/\s+/g, " ")
-  const variable = /at \["(\w+)"\]/.exec(flat)?.[1]
-  const reason = flat.replace(/^\w+\(/, "").replace(/\)$/, "").replace(/ at \["\w+"\]/, "").trim()
-  return variable === undefined ? reason : `${variable}: ${reason}`
-}
-
 /** Reads and validates every AI setting; fails with every problem found, each naming its variable. */
 export const loadSettings: Effect.Effect<AiSettings, InvalidConfiguration> = Effect.gen(function*() {
-  const results = yield* Effect.forEach(
-    Object.entries(settings),
-    ([key, config]) => Effect.result(Effect.map(config as Config.Config<unknown>, (value) => [key, value] as const)),
-    { concurrency: 1 }
-  )
-  const problems: Array<string> = []
-  const values: Record<string, unknown> = {}
-  for (const result of results) {
-    if (result._tag === "Success") values[result.success[0]] = result.success[1]
-    else problems.push(describeConfigError(result.failure.message))
-  }
-  if (problems.length > 0) return yield* Effect.fail(new InvalidConfiguration(problems))
-  const raw = values as unknown as Raw
-  const cross = crossChecks(raw)
-  if (cross.length > 0) return yield* Effect.fail(new InvalidConfiguration(cross))
+  const raw = yield* readSettings(settings, crossChecks)
   return raw
 })
 

@@ -1,5 +1,5 @@
 import { ByteSize, Config, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
-import { InvalidConfiguration } from "./AppConfig.ts"
+import { type InvalidConfiguration, readSettings } from "./AppConfig.ts"
 
 /**
  * Where uploaded files live and how uploads are bounded, read from environment variables once
@@ -111,31 +111,9 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   return problems
 }
 
-/** `SchemaError(Expected ... at ["S3_REGION"])` → `S3_REGION: Expected ...`. */
-const describeConfigError = (message: string): string => {
-  const flat = message.replace(/\s+/g, " ")
-  const variable = /at \["(\w+)"\]/.exec(flat)?.[1]
-  const reason = flat.replace(/^\w+\(/, "").replace(/\)$/, "").replace(/ at \["\w+"\]/, "").trim()
-  return variable === undefined ? reason : `${variable}: ${reason}`
-}
-
 /** Reads and validates every storage setting; fails with every problem found, each naming its variable. */
 export const loadSettings: Effect.Effect<StorageSettings, InvalidConfiguration> = Effect.gen(function*() {
-  const results = yield* Effect.forEach(
-    Object.entries(settings),
-    ([key, config]) => Effect.result(Effect.map(config as Config.Config<unknown>, (value) => [key, value] as const)),
-    { concurrency: 1 }
-  )
-  const problems: Array<string> = []
-  const values: Record<string, unknown> = {}
-  for (const result of results) {
-    if (result._tag === "Success") values[result.success[0]] = result.success[1]
-    else problems.push(describeConfigError(result.failure.message))
-  }
-  if (problems.length > 0) return yield* Effect.fail(new InvalidConfiguration(problems))
-  const raw = values as unknown as Raw
-  const cross = crossChecks(raw)
-  if (cross.length > 0) return yield* Effect.fail(new InvalidConfiguration(cross))
+  const raw = yield* readSettings(settings, crossChecks)
   return {
     ...raw,
     bucket: Option.map(raw.bucket, (s) => s.trim()),

@@ -19,7 +19,9 @@ export const AccountCleanup = Schema.TaggedStruct("account.cleanup", {
 })
 
 export const DesignIndex = Schema.TaggedStruct("design.index", {
-  designId: DesignId
+  designId: DesignId,
+  /** Lets the worker remove a deleted design's vector (a deleted design can no longer be read). */
+  ownerId: Schema.optionalKey(UserId)
 })
 
 export const RenderJobId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("RenderJobId"))

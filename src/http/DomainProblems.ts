@@ -1,5 +1,9 @@
 import { Effect } from "effect"
+import * as AiProblems from "../api/AiProblems.ts"
+import * as AssetProblems from "../api/AssetProblems.ts"
 import * as Problems from "../api/Problems.ts"
+import type * as AiErrors from "../domain/Ai.ts"
+import type * as AssetErrors from "../domain/Asset.ts"
 import type * as AuthErrors from "../domain/AuthErrors.ts"
 import type * as CommonErrors from "../domain/CommonErrors.ts"
 import type * as DesignErrors from "../domain/DesignErrors.ts"
@@ -48,6 +52,34 @@ const problems = {
     new Problems.ValidationFailed({
       errors: [{ path: "cursor", location: "query", message: "Expected a cursor from a previous page" }]
     }),
+  AssetNotFound: () => new Problems.NotFound({}),
+  AssetTooLarge: (error: AssetErrors.AssetTooLarge) =>
+    new AssetProblems.AssetTooLarge({
+      maxBytes: error.maxBytes,
+      detail: `${error.byteSize} bytes declared; uploads are limited to ${error.maxBytes} bytes`
+    }),
+  AssetNotUploaded: (error: AssetErrors.AssetNotUploaded) =>
+    new AssetProblems.AssetNotUploaded({ reason: error.reason, detail: error.detail }),
+  InvalidAssetReference: (error: AssetErrors.InvalidAssetReference) =>
+    new Problems.ValidationFailed({
+      errors: error.paths.map((path) => ({
+        path,
+        location: "body" as const,
+        message: "Expected the id of a completed upload of this design's owner"
+      }))
+    }),
+  StorageUnavailable: () => new Problems.ServiceUnavailable({ detail: "File storage is unavailable; retry shortly" }),
+  FeatureUnavailable: (error: AiErrors.FeatureUnavailable) =>
+    new AiProblems.FeatureUnavailable({ feature: error.feature, detail: "The AI provider is not configured on this server" }),
+  AiUnavailable: (error: AiErrors.AiUnavailable) =>
+    new Problems.ServiceUnavailable({
+      detail: `The AI provider is unavailable (${error.kind.replace("_", " ")}); ${
+        error.retryAfterSeconds === undefined ? "retry shortly" : `retry in ${error.retryAfterSeconds} s`
+      }`
+    }),
+  AiBadReply: () => new AiProblems.BadGateway({ detail: "The AI provider sent an unusable reply; retry" }),
+  AiRateLimited: (error: AiErrors.AiRateLimited) =>
+    new AiProblems.AiRateLimited({ retryAfter: error.retryAfterSeconds, detail: "Hourly AI budget spent; retry later" }),
   CacheError: () =>
     new Problems.ServiceUnavailable({ detail: "A backing service is unavailable; retry shortly" }),
   QueueError: () =>

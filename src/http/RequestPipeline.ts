@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { ByteSize, Cause, Clock, Effect, Exit, type Layer, type Types } from "effect"
+import { ByteSize, Cause, Clock, Duration, Effect, Exit, type Layer, type Types } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { RateLimiter } from "effect/persistence"
 import { SqlError } from "effect/sql"
@@ -129,8 +129,10 @@ export const layer = (
         /** Limits, then the rate limit, then the app: a response or a problem to render. */
         const guarded = Effect.gen(function*() {
           if (request.url.length > MAX_URL_LENGTH) return problem(414, "uri_too_long", `URLs are limited to ${MAX_URL_LENGTH} bytes`)
+          // Uploads to the local store stream to disk under their own, larger, signed limit.
+          const isUpload = path.startsWith("/uploads/")
           const declared = Number(request.headers["content-length"] ?? "0")
-          if (declared > maxBody) return problem(413, "payload_too_large", `Bodies are limited to ${maxBody} bytes`)
+          if (!isUpload && declared > maxBody) return problem(413, "payload_too_large", `Bodies are limited to ${maxBody} bytes`)
           let limitHeaders: Record<string, string> = {}
           if (rateLimit !== undefined && !RateLimit.isExempt(path)) {
             const decision = yield* rateLimit(clientIp(request))
@@ -147,7 +149,7 @@ export const layer = (
             Effect.provideService(HttpServerRequest.MaxBodySize, config.maxBodySize),
             Effect.map((response) => ({ response, note: undefined as FailureNote | undefined })),
             Effect.timeoutOrElse({
-              duration: config.requestTimeout,
+              duration: isUpload ? Duration.times(config.requestTimeout, 10) : config.requestTimeout,
               orElse: () =>
                 Effect.succeed(problem(503, "request_timeout", "The request took too long; retry shortly", { "retry-after": "5" }))
             }),
@@ -182,6 +184,12 @@ export const layer = (
           let response = toProblem(raw, requestId, note)
           response = HttpServerResponse.setHeaders(response, {
             ...SecurityHeaders.baseHeaders,
+            // A route that set its own policy (a served upload) keeps it.
+            ...(response.headers["content-security-policy"] === undefined
+              ? {}
+              : { "content-security-policy": response.headers["content-security-policy"] }),
+            // Uploaded images are shown by the widget on merchants' sites.
+            ...(path.startsWith("/uploads/") ? { "cross-origin-resource-policy": "cross-origin" } : {}),
             ...cors.response(request.headers["origin"]),
             [REQUEST_ID_HEADER]: requestId
           })

@@ -6,6 +6,10 @@ import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { CoreApi } from "../api/Api.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import * as Storage from "../capabilities/storage/Storage.ts"
+import { makeAiHandlers } from "../features/ai/Http.ts"
+import * as AssetsRepository from "../features/assets/AssetsRepository.ts"
+import { AssetsHandlers } from "../features/assets/Http.ts"
 import * as AccessTokens from "../features/auth/AccessTokens.ts"
 import * as AuthenticationLive from "../features/auth/AuthenticationLive.ts"
 import { AuthHandlers } from "../features/auth/Http.ts"
@@ -33,7 +37,7 @@ import * as RequestPipeline from "./RequestPipeline.ts"
 import * as RequestValidationLive from "./RequestValidationLive.ts"
 import * as RouteTable from "./RouteTable.ts"
 
-export const routeTable = RouteTable.make(CoreApi, Docs.docsRoutes)
+export const routeTable = RouteTable.make(CoreApi, [...Docs.docsRoutes, ...Storage.localUploadRoutes])
 
 /** The services the features' use cases run on, over the capabilities. */
 export const FeatureServices = Layer.mergeAll(
@@ -45,6 +49,7 @@ export const FeatureServices = Layer.mergeAll(
   Sessions.layer,
   OrdersRepository.layerSql,
   RenderJobsRepository.layerSql,
+  AssetsRepository.layerSql,
   DesignsLookup.layerLookup,
   SubscriptionsLookup.layerLookup
 ).pipe(Layer.provideMerge(Layer.mergeAll(DesignsRepository.layerSql, SubscriptionsRepository.layerSql)))
@@ -59,7 +64,9 @@ const ApiRoutes = HttpApiBuilder.layer(CoreApi, { openapiPath: "/openapi.json" }
     SubscriptionsHandlers,
     OrdersHandlers,
     InternalHandlers,
-    JobsHandlers
+    JobsHandlers,
+    AssetsHandlers,
+    makeAiHandlers(CoreApi)
   ]),
   Layer.provideMerge(Layer.mergeAll(RequestValidationLive.layer, AuthenticationLive.layer, ServiceAuthenticationLive.layer))
 )
@@ -68,7 +75,13 @@ const ApiRoutes = HttpApiBuilder.layer(CoreApi, { openapiPath: "/openapi.json" }
  * Every route and the global request pipeline. Handlers ask for `FeatureServices` per request:
  * provide them (and the capabilities) around this layer, not a listening socket.
  */
-export const AppRoutes = Layer.mergeAll(ApiRoutes, Docs.layer, Metrics.route, RequestPipeline.layer(routeTable))
+export const AppRoutes = Layer.mergeAll(
+  ApiRoutes,
+  Docs.layer,
+  Metrics.route,
+  Storage.LocalUploadRoutes,
+  RequestPipeline.layer(routeTable)
+)
 
 /** The Node HTTP server on HOST:PORT, draining in-flight requests for SHUTDOWN_TIMEOUT on stop. */
 export const layer = Layer.unwrap(Effect.gen(function*() {

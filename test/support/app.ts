@@ -2,7 +2,12 @@ import { Duration, Layer, Option, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { RateLimiter } from "effect/persistence"
 import * as Capabilities from "../../src/Capabilities.ts"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as AiConfig from "../../src/config/AiConfig.ts"
 import * as AppConfig from "../../src/config/AppConfig.ts"
+import * as StorageConfig from "../../src/config/StorageConfig.ts"
 import * as ClientIp from "../../src/http/ClientIp.ts"
 import * as Server from "../../src/http/Server.ts"
 
@@ -12,19 +17,25 @@ export interface TestAppOptions {
   /** Real Redis; undefined: the in-memory cache. */
   readonly redisUrl?: string | undefined
   readonly config?: Partial<AppConfig.AppSettings>
+  readonly storage?: Partial<StorageConfig.StorageSettings>
+  readonly ai?: Partial<AiConfig.AiSettings>
   /** Replaces capabilities, e.g. a job queue whose jobs the test reads. */
   readonly overrides?: Layer.Layer<any>
 }
 
 /** Test settings: the given backends, quiet logs, everything else at its default. */
 export const testConfig = (options: TestAppOptions) =>
-  AppConfig.layerTest({
-    databaseUrl: Option.map(Option.fromNullishOr(options.databaseUrl), Redacted.make),
-    redisUrl: Option.map(Option.fromNullishOr(options.redisUrl), Redacted.make),
-    logLevel: "None",
-    healthCheckTimeout: Duration.seconds(1),
-    ...options.config
-  })
+  Layer.merge(
+    AppConfig.layerTest({
+      databaseUrl: Option.map(Option.fromNullishOr(options.databaseUrl), Redacted.make),
+      redisUrl: Option.map(Option.fromNullishOr(options.redisUrl), Redacted.make),
+      logLevel: "None",
+      healthCheckTimeout: Duration.seconds(1),
+      ...options.config
+    }),
+    // Local uploads in a throwaway directory, never the developer's ./.data.
+    StorageConfig.layerTest({ dataDir: mkdtempSync(join(tmpdir(), "customify-test-uploads-")), ...options.storage })
+  ).pipe(Layer.merge(AiConfig.layerTest(options.ai)))
 
 /** What the request pipeline needs, for probe APIs built in tests: test config, memory rate limiter. */
 export const pipelineDependenciesWith = (config: Partial<AppConfig.AppSettings> = {}) =>

@@ -7,6 +7,7 @@ import * as LoginThrottle from "../../src/features/auth/LoginThrottle.ts"
 import * as Passwords from "../../src/features/auth/Passwords.ts"
 import * as Sessions from "../../src/features/auth/Sessions.ts"
 import * as AccountsRepository from "../../src/features/users/AccountsRepository.ts"
+import * as AssetsRepository from "../../src/features/assets/AssetsRepository.ts"
 import * as Designs from "../../src/features/designs/Designs.ts"
 import * as DesignsRepository from "../../src/features/designs/DesignsRepository.ts"
 import * as RenderJobsRepository from "../../src/features/jobs/RenderJobsRepository.ts"
@@ -27,6 +28,7 @@ export const memoryLayer = (config: Partial<AppConfig.AppSettings> = {}) =>
     AccessTokens.layer,
     LoginThrottle.layer,
     OrdersRepository.layerMemory,
+    AssetsRepository.layerMemory,
     RenderJobsRepository.layerMemory,
     Designs.layerLookup,
     Subscriptions.layerLookup

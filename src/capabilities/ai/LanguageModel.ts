@@ -276,7 +276,7 @@ const words = (text: string) => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [
  * means something in tests. Empty text gives a fixed unit vector.
  */
 export const fakeEmbedding = (text: string): ReadonlyArray<number> => {
-  const vector = new Array<number>(FAKE_DIMENSIONS).fill(0)
+  const vector = Array.from({ length: FAKE_DIMENSIONS }, () => 0)
   for (const word of words(text)) {
     const h = hash(word)
     vector[h % FAKE_DIMENSIONS]! += (h & 0x80000000) === 0 ? 1 : -1

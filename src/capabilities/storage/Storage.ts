@@ -13,6 +13,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
 import { Clock, Context, Data, Duration, Effect, Layer, Option, Redacted, Ref, Schema, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { problemType } from "../../api/Problems.ts"
+import { AppConfig } from "../../config/AppConfig.ts"
 import { StorageConfig, type StorageSettings } from "../../config/StorageConfig.ts"
 import { RequestLog } from "../../http/RequestLog.ts"
 
@@ -302,7 +303,7 @@ const deriveSigningKey = (secret: Redacted.Redacted): Buffer =>
 
 const mac = (key: Buffer, data: string) => createHmac("sha256", key).update(data).digest()
 
-export const signToken = (key: Buffer, payload: TokenPayload): string => {
+const signToken = (key: Buffer, payload: TokenPayload): string => {
   const body = Buffer.from(Schema.encodeSync(TokenPayloadJson)(payload)).toString("base64url")
   return `${body}.${mac(key, body).toString("base64url")}`
 }
@@ -471,7 +472,8 @@ export const layerLocal = (secret: Redacted.Redacted): Layer.Layer<Storage | Loc
         const objects = resolve(root, "objects")
         // Walk only the deepest directory the prefix names, then match the rest of it.
         const directory = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : ""
-        const keys = (await walk(objects, resolve(objects, directory))).filter((key) => key.startsWith(prefix))
+        const keys = (await walk(objects, resolve(objects, directory)))
+          .filter((key) => key.startsWith(prefix) && !key.endsWith(".part"))
         for (const key of keys) {
           const paths = localPaths(root, key)
           await rm(paths.object, { force: true })
@@ -602,22 +604,36 @@ export const layerLocal = (secret: Redacted.Redacted): Layer.Layer<Storage | Loc
     })).pipe(Context.add(LocalUploads, Option.some(handlers)))
   }))
 
-/** The routes of the local layer's URLs; registers nothing when storage is not local. */
+/**
+ * The routes of the local layer's URLs. They are always registered (so the route table is the
+ * same whatever the backend); when storage is not local they answer 404.
+ */
 export const LocalUploadRoutes: Layer.Layer<never, never, HttpRouter.HttpRouter | LocalUploads> = HttpRouter.use(
   Effect.fnUntraced(function*(router) {
     const local = yield* LocalUploads
-    if (Option.isNone(local)) return
-    const handlers = local.value
-    const tokenOf = Effect.map(HttpRouter.params, (params) => params["token"] ?? "")
-    yield* router.add("PUT", "/uploads/:token", (request) => Effect.flatMap(tokenOf, (token) => handlers.put(token, request)))
-    yield* router.add("GET", "/uploads/:token", Effect.flatMap(tokenOf, handlers.get))
+    // A wildcard, not `:token`: the router refuses parameters over 100 characters, and tokens are longer.
+    const tokenOf = Effect.map(HttpRouter.params, (params) => params["*"] ?? "")
+    const notServed = Effect.andThen(
+      recordRoute,
+      Effect.succeed(problem(404, "not_found", "Not found", "Uploads are not served by this API"))
+    )
+    yield* router.add("PUT", "/uploads/*", (request) =>
+      Option.match(local, {
+        onNone: () => notServed,
+        onSome: (handlers) => Effect.flatMap(tokenOf, (token) => handlers.put(token, request))
+      }))
+    yield* router.add(
+      "GET",
+      "/uploads/*",
+      Option.match(local, { onNone: () => notServed, onSome: (handlers) => Effect.flatMap(tokenOf, handlers.get) })
+    )
   })
 )
 
 /** The local routes, for the route table (405 detection and the route inventory). */
 export const localUploadRoutes = [
-  { method: "PUT", path: "/uploads/:token" },
-  { method: "GET", path: "/uploads/:token" }
+  { method: "PUT", path: "/uploads/*" },
+  { method: "GET", path: "/uploads/*" }
 ] as const
 
 // ---- Memory ----------------------------------------------------------------------------------
@@ -680,3 +696,10 @@ export const layer = (secret: Redacted.Redacted): Layer.Layer<Storage | LocalUpl
       ? Layer.merge(layerS3(), Layer.succeed(LocalUploads, Option.none()))
       : layerLocal(secret)
   }))
+
+/** `layer`, with the local layer's URLs signed by a key derived from `JWT_SECRET`. */
+export const layerFromConfig: Layer.Layer<Storage | LocalUploads, never, StorageConfig | AppConfig> = Layer.unwrap(
+  Effect.gen(function*() {
+    return layer((yield* AppConfig).jwtSecret)
+  })
+)

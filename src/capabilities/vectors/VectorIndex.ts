@@ -126,7 +126,13 @@ export const classifyPineconeError = (error: unknown): AttemptFailed | AiBadRepl
   if (error instanceof Error && error.name === "PineconeArgumentError") {
     return new AttemptFailed({ kind: "rejected", retryable: false, countsAgainstProvider: false, cause: error })
   }
-  return new AttemptFailed({ kind: "connection", retryable: true, countsAgainstProvider: true, cause: error })
+  // The SDK wraps every failure of the request itself; a bare TypeError comes from reading a
+  // 2xx reply of an unexpected shape (e.g. `matches` that is not an array).
+  if (findInChain(error, (e): e is Error => e instanceof Error && e.name === "PineconeConnectionError") !== undefined) {
+    return new AttemptFailed({ kind: "connection", retryable: true, countsAgainstProvider: true, cause: error })
+  }
+  if (error instanceof TypeError) return new AiBadReply({ provider: PROVIDER, detail: "reply has an unexpected shape" })
+  return new AttemptFailed({ kind: "connection", retryable: false, countsAgainstProvider: true, cause: error })
 }
 
 const QueryReply = Schema.Struct({

@@ -24,7 +24,9 @@ const BUDGET_WINDOW = Duration.hours(1)
 
 /** The feature a missing provider turns off, as the client sees it. */
 const unavailableAs = (feature: "ai_suggestions" | "similar_designs") =>
-  Effect.catchTag("FeatureUnavailable", () => Effect.fail(new FeatureUnavailable({ feature })))
+<A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.mapError(self, (error): E | FeatureUnavailable =>
+    error._tag === "FeatureUnavailable" ? new FeatureUnavailable({ feature }) : error)
 
 /**
  * AI_SUGGESTIONS_PER_HOUR calls per user per hour with Effect's RateLimiter on the shared
@@ -41,7 +43,7 @@ const spendBudget = Effect.fnUntraced(function*(userId: UserId) {
     algorithm: "fixed-window",
     onExceeded: "fail"
   }).pipe(
-    Effect.catchTag("RateLimiterError", (error) =>
+    Effect.catchTag("RateLimiterError", (error): Effect.Effect<never, AiRateLimited | AiUnavailable> =>
       error.reason._tag === "RateLimitExceeded"
         ? Effect.fail(new AiRateLimited({
           retryAfterSeconds: Math.max(1, Math.ceil(Duration.toSeconds(error.reason.retryAfter)))

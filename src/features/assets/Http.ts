@@ -1,12 +1,10 @@
 import { Effect } from "effect"
-import { HttpApi, HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
-import { withConventions } from "../../api/Api.ts"
-import * as AssetProblems from "../../api/AssetProblems.ts"
-import { AssetsApi, type AssetView } from "../../api/Assets.ts"
-import * as Problems from "../../api/Problems.ts"
+import { type HttpApi, HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
+import { CoreApi } from "../../api/Api.ts"
+import type { AssetView } from "../../api/Assets.ts"
 import { CurrentActor } from "../../api/Security.ts"
 import type { Asset } from "../../domain/Asset.ts"
-import type * as AssetErrors from "../../domain/Asset.ts"
+import { answer } from "../../http/DomainProblems.ts"
 import * as Assets from "./Assets.ts"
 
 export const toAssetView = (asset: Asset): typeof AssetView.Type => ({
@@ -20,36 +18,7 @@ export const toAssetView = (asset: Asset): typeof AssetView.Type => ({
   completedAt: asset.completedAt === null ? null : asset.completedAt.toISOString()
 })
 
-/** How the assets use cases' errors are told to a client (the entries belong in DomainProblems.ts). */
-const problems = {
-  DesignNotFound: () => new Problems.NotFound({}),
-  AssetNotFound: () => new Problems.NotFound({}),
-  AssetTooLarge: (error: AssetErrors.AssetTooLarge) =>
-    new AssetProblems.AssetTooLarge({
-      maxBytes: error.maxBytes,
-      detail: `${error.byteSize} bytes declared; uploads are limited to ${error.maxBytes} bytes`
-    }),
-  AssetNotUploaded: (error: AssetErrors.AssetNotUploaded) =>
-    new AssetProblems.AssetNotUploaded({ reason: error.reason, detail: error.detail }),
-  StorageUnavailable: () =>
-    new Problems.ServiceUnavailable({ detail: "File storage is unavailable; retry shortly" })
-}
-
-type Known = { readonly _tag: keyof typeof problems }
-type ProblemOf<E> = E extends { readonly _tag: infer Tag extends keyof typeof problems }
-  ? ReturnType<(typeof problems)[Tag]>
-  : never
-
-const answer = <A, E extends Known, R>(useCase: Effect.Effect<A, E, R>): Effect.Effect<A, ProblemOf<E>, R> =>
-  Effect.mapError(useCase, (error) => (problems[error._tag] as unknown as (error: E) => ProblemOf<E>)(error))
-
-/**
- * The assets group in an API with the Core API's conventions. Until the group is part of
- * `CoreApi`, handlers are built against this; the group's type is the same in both.
- */
-export const AssetsGroupApi = withConventions(HttpApi.make("customify-core-api").add(AssetsApi))
-
-type AssetsGroup = typeof AssetsGroupApi extends HttpApi.HttpApi<string, infer Groups>
+type AssetsGroup = typeof CoreApi extends HttpApi.HttpApi<string, infer Groups>
   ? HttpApiGroup.WithIdentifier<Groups, "assets">
   : never
 
@@ -76,5 +45,5 @@ export const buildAssetsHandlers = (handlers: HttpApiBuilder.Handlers.FromGroup<
           Effect.map((link) => ({ url: link.url, expiresAt: link.expiresAt.toISOString() }))
         )))
 
-export const AssetsHandlers = HttpApiBuilder.group(AssetsGroupApi, "assets", (handlers) =>
+export const AssetsHandlers = HttpApiBuilder.group(CoreApi, "assets", (handlers) =>
   Effect.succeed(buildAssetsHandlers(handlers)))

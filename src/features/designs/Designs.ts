@@ -9,6 +9,9 @@ import { DesignInvalid, DesignNotFound, QuotaExceeded, SubscriptionInactive, Ver
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { canCreate, periodContaining } from "../../domain/Quota.ts"
 import { UserId } from "../../domain/User.ts"
+import type { InvalidAssetReference } from "../../domain/Asset.ts"
+import { checkImageReferences } from "../assets/Assets.ts"
+import type { AssetsRepository } from "../assets/AssetsRepository.ts"
 import { SubscriptionLookup } from "../subscriptions/Subscriptions.ts"
 import { type DesignCursor, DesignsRepository } from "./DesignsRepository.ts"
 
@@ -47,8 +50,8 @@ export const layerLookup = Layer.effect(DesignLookup, Effect.gen(function*() {
  * Asks the worker to (re)index the design for similar-design search. Best effort: a queue
  * outage must not fail a design write; the next write indexes it again.
  */
-const requestIndexing = (id: DesignId) =>
-  Effect.flatMap(Effect.service(JobQueue), (queue) => queue.enqueue({ _tag: "design.index", designId: id })).pipe(
+const requestIndexing = (id: DesignId, ownerId: UserId) =>
+  Effect.flatMap(Effect.service(JobQueue), (queue) => queue.enqueue({ _tag: "design.index", designId: id, ownerId })).pipe(
     Effect.catch((error) => Effect.logWarning("designs: indexing not queued", error.cause))
   )
 
@@ -114,12 +117,13 @@ export const createDesign = Effect.fn("createDesign")(function*(actor: Actor, in
   readonly status?: DesignStatus | undefined
 }): Effect.fn.Return<
   Design,
-  QuotaExceeded | SubscriptionInactive | DesignInvalid,
-  DesignsRepository | SubscriptionLookup | JobQueue
+  QuotaExceeded | SubscriptionInactive | DesignInvalid | InvalidAssetReference,
+  DesignsRepository | SubscriptionLookup | JobQueue | AssetsRepository
 > {
   yield* checkProduct(input.productType, input.document)
+  yield* checkImageReferences(actor.userId, input.document)
   const design = yield* insertWithinQuota(actor, { ...input, status: input.status ?? "draft" })
-  yield* requestIndexing(design.id)
+  yield* requestIndexing(design.id, design.ownerId)
   return design
 })
 
@@ -169,12 +173,15 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
   changes: DesignChanges
 ) {
   const current = yield* owned(actor, id, "write")
-  if (changes.document !== undefined) yield* checkProduct(current.productType, changes.document)
+  if (changes.document !== undefined) {
+    yield* checkProduct(current.productType, changes.document)
+    yield* checkImageReferences(current.ownerId, changes.document)
+  }
   const repository = yield* DesignsRepository
   const updated = yield* repository.update(id, expectedVersion, changes)
   yield* (yield* DesignLookup).invalidate(id)
   if (Option.isSome(updated)) {
-    yield* requestIndexing(id)
+    yield* requestIndexing(id, current.ownerId)
     return updated.value
   }
   const now = yield* repository.findLive(id)
@@ -184,10 +191,10 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
 
 /** Soft delete: gone from reads and lists; the quota it used is not given back. */
 export const deleteDesign = Effect.fn("deleteDesign")(function*(actor: Actor, id: DesignId) {
-  yield* owned(actor, id, "write")
+  const design = yield* owned(actor, id, "write")
   yield* (yield* DesignsRepository).softDelete(id)
   yield* (yield* DesignLookup).invalidate(id)
-  yield* requestIndexing(id)
+  yield* requestIndexing(id, design.ownerId)
 })
 
 const MAX_NAME = 200
@@ -209,6 +216,6 @@ export const duplicateDesign = Effect.fn("duplicateDesign")(function*(actor: Act
     status: "draft",
     document: original.document
   })
-  yield* requestIndexing(copy.id)
+  yield* requestIndexing(copy.id, copy.ownerId)
   return copy
 })

@@ -1,0 +1,40 @@
+import { Clock, Effect, Layer } from "effect"
+import { Mailer } from "../../capabilities/mail/Mailer.ts"
+import { type JobMeta, JobQueue } from "../../capabilities/queue/JobQueue.ts"
+import type { CoreJob } from "../../domain/Jobs.ts"
+import { forgetUser, indexDesign } from "../ai/Ai.ts"
+import { deleteUserObjects } from "../assets/Assets.ts"
+import * as DesignsRepository from "../designs/DesignsRepository.ts"
+
+/**
+ * Runs one job with the very use cases the API uses. Each handler is idempotent, since a job
+ * may be delivered more than once: a reset email past its expiry is skipped, deleting an empty
+ * prefix deletes nothing, indexing writes the same vector again.
+ */
+export const handleJob = Effect.fn("handleJob")(function*(job: CoreJob, meta: JobMeta) {
+  yield* Effect.annotateCurrentSpan({ "job.type": job._tag, "job.id": meta.id, "job.attempts": meta.attempts })
+  switch (job._tag) {
+    case "email.password_reset": {
+      if (Date.parse(job.expiresAt) <= (yield* Clock.currentTimeMillis)) {
+        return yield* Effect.logInfo("jobs: password reset email expired before sending, skipped")
+      }
+      return yield* (yield* Mailer).sendPasswordReset({ to: job.email, token: job.token, expiresAt: job.expiresAt })
+    }
+    case "account.cleanup": {
+      const deleted = yield* deleteUserObjects(job.userId)
+      yield* forgetUser(job.userId)
+      return yield* Effect.logInfo(`jobs: account cleanup removed ${deleted} stored objects`)
+    }
+    case "design.index": {
+      const outcome = yield* indexDesign(job.designId, job.ownerId)
+      return yield* Effect.logDebug(`jobs: design ${outcome}`)
+    }
+  }
+})
+
+/** Consumes this service's jobs until interrupted. */
+export const run = Effect.flatMap(Effect.service(JobQueue), (queue) =>
+  Effect.andThen(Effect.logInfo("worker: consuming jobs"), queue.consume(handleJob)))
+
+/** The worker as a layer: forked with the layer's scope, stopped with it. */
+export const layer = Layer.effectDiscard(Effect.forkScoped(run)).pipe(Layer.provide(DesignsRepository.layerSql))
