@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3"
+import { Effect, Exit, Option, Redacted, Scope } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeTestApp } from "../support/app.ts"
+import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import { client, uniqueEmail, validDocument } from "../support/http.ts"
+import { freePort } from "../support/servers.ts"
+
+interface S3rverInstance {
+  run(): Promise<unknown>
+  close(): Promise<void>
+}
+const S3rver = createRequire(import.meta.url)("s3rver") as new (options: Record<string, unknown>) => S3rverInstance
+const BUCKET = "customify-assets"
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAC0lEQVR42mNgAAIAAAUAAen63NgAAAAASUVORK5CYII=",
+  "base64"
+)
+
+const scope = Effect.runSync(Scope.make())
+const dir = mkdtempSync(join(tmpdir(), "customify-s3rver-http-"))
+let s3: S3rverInstance
+let app: ReturnType<typeof makeTestApp>
+const call = client(() => app)
+
+beforeAll(async () => {
+  const serverUrl = realDatabaseUrl()
+  if (serverUrl === undefined || realRedisUrl() === undefined) throw new Error("needs real PostgreSQL and Redis")
+  const port = await freePort()
+  s3 = new S3rver({ port, address: "127.0.0.1", directory: dir, silent: true })
+  await s3.run()
+  const endpoint = `http://127.0.0.1:${port}`
+  const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" }
+  await new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials }).send(new CreateBucketCommand({ Bucket: BUCKET }))
+  const databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
+  app = makeTestApp({
+    databaseUrl,
+    redisUrl: realRedisUrl(),
+    storage: {
+      bucket: Option.some(BUCKET),
+      endpoint: Option.some(endpoint),
+      region: "us-east-1",
+      accessKeyId: Option.some(Redacted.make(credentials.accessKeyId)),
+      secretAccessKey: Option.some(Redacted.make(credentials.secretAccessKey)),
+      forcePathStyle: true
+    }
+  })
+})
+afterAll(async () => {
+  await app?.dispose()
+  await s3?.close()
+  rmSync(dir, { recursive: true, force: true })
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+})
+
+const signUp = async () => {
+  const result = await call("POST", "/api/v1/auth/register", { body: { email: uniqueEmail(), password: "correct horse battery", fullName: "A" } })
+  return result.body.tokens.accessToken as string
+}
+
+const withImage = (assetId: string) => ({
+  ...validDocument(),
+  layers: [{ id: "img", type: "image", x: 0, y: 0, width: 100, height: 100, rotation: 0, opacity: 1, zIndex: 0, assetId }]
+})
+
+describe("uploads through presigned URLs to an S3-protocol server (s3rver)", () => {
+  it("upload, complete, use in a design, download", async () => {
+    const token = await signUp()
+    const design = (await call("POST", "/api/v1/designs", { token, body: { name: "Logo mug", productType: "mug", document: validDocument() } })).body
+    const grant = await call("POST", `/api/v1/designs/${design.id}/assets`, {
+      token,
+      body: { fileName: "../../etc/logo.png", contentType: "image/png", byteSize: PNG.length }
+    })
+    expect(grant.status).toBe(201)
+    expect(grant.body).toMatchObject({ method: "PUT", uploadUrl: expect.stringContaining(`/${BUCKET}/users/`) })
+    expect(grant.body.uploadUrl).not.toContain("..")
+
+    // Not uploaded yet: neither completable nor usable in a document.
+    expect((await call("POST", `/api/v1/designs/${design.id}/assets/${grant.body.assetId}/complete`, { token })).status).toBe(409)
+    const early = await call("POST", "/api/v1/designs", { token, body: { name: "Too early", productType: "mug", document: withImage(grant.body.assetId) } })
+    expect(early.status).toBe(400)
+    expect(early.body.errors).toEqual([expect.objectContaining({ path: "document.layers.0.assetId" })])
+
+    const put = await fetch(grant.body.uploadUrl, { method: "PUT", headers: grant.body.headers, body: PNG })
+    expect(put.status).toBe(200)
+    const completed = await call("POST", `/api/v1/designs/${design.id}/assets/${grant.body.assetId}/complete`, { token })
+    expect(completed.status).toBe(200)
+    expect(completed.body.status).toBe("complete")
+
+    const used = await call("POST", "/api/v1/designs", { token, body: { name: "With logo", productType: "mug", document: withImage(grant.body.assetId) } })
+    expect(used.status).toBe(201)
+
+    const download = await call("GET", `/api/v1/designs/${design.id}/assets/${grant.body.assetId}`, { token })
+    expect(download.status).toBe(200)
+    const fetched = Buffer.from(await (await fetch(download.body.url)).arrayBuffer())
+    expect(fetched.equals(PNG)).toBe(true)
+  })
+
+  it("refuses other content types, oversized declarations, and someone else's asset", async () => {
+    const owner = await signUp()
+    const other = await signUp()
+    const design = (await call("POST", "/api/v1/designs", { token: owner, body: { name: "Mine", productType: "mug", document: validDocument() } })).body
+    const html = await call("POST", `/api/v1/designs/${design.id}/assets`, { token: owner, body: { fileName: "x.html", contentType: "text/html", byteSize: 10 } })
+    expect(html.status).toBe(400)
+    const huge = await call("POST", `/api/v1/designs/${design.id}/assets`, { token: owner, body: { fileName: "x.png", contentType: "image/png", byteSize: 50 * 1024 * 1024 } })
+    expect(huge.status).toBe(413)
+    const grant = (await call("POST", `/api/v1/designs/${design.id}/assets`, { token: owner, body: { fileName: "a.png", contentType: "image/png", byteSize: PNG.length } })).body
+    await fetch(grant.uploadUrl, { method: "PUT", headers: grant.headers, body: PNG })
+    expect((await call("POST", `/api/v1/designs/${design.id}/assets/${grant.assetId}/complete`, { token: owner })).status).toBe(200)
+    // Another user can neither reach the asset nor put it in their own design.
+    expect((await call("GET", `/api/v1/designs/${design.id}/assets/${grant.assetId}`, { token: other })).status).toBe(404)
+    const stolen = await call("POST", "/api/v1/designs", { token: other, body: { name: "Theirs", productType: "mug", document: withImage(grant.assetId) } })
+    expect(stolen.status).toBe(400)
+  })
+})
