@@ -13,7 +13,15 @@ export class CurrentActor extends Context.Service<CurrentActor, Actor>()("custom
 export class Authentication extends HttpApiMiddleware.Service<Authentication, { provides: CurrentActor }>()(
   "customify/api/Authentication",
   {
-    security: { bearer: HttpApiSecurity.bearer.pipe(HttpApiSecurity.annotate(OpenApi.Format, "JWT")) },
+    security: {
+      bearer: HttpApiSecurity.bearer.pipe(
+        HttpApiSecurity.annotate(OpenApi.Format, "JWT"),
+        HttpApiSecurity.annotate(
+          OpenApi.Description,
+          "Access token: a JWT following RFC8725 (HS256 only, typ at+jwt, iss, aud, exp of 15 minutes)"
+        )
+      )
+    },
     error: Unauthorized
   }
 ) {}
