@@ -1,5 +1,5 @@
 import { hash, verify } from "@node-rs/bcrypt"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Semaphore } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 
 /**
@@ -13,11 +13,21 @@ export class Passwords extends Context.Service<Passwords, {
   readonly verifyUnknownUser: (password: string) => Effect.Effect<false>
 }>()("customify/features/auth/Passwords") {}
 
+/**
+ * bcrypt shares libuv's thread pool (4 threads by default) with the HMAC of every JWT check,
+ * DNS and file I/O. Letting a login storm take every thread would stall all other requests, so
+ * at most half of the pool hashes at once; further hashes wait in Effect, not in the pool.
+ */
+const CONCURRENT_HASHES = Math.max(1, Math.floor(Number(process.env["UV_THREADPOOL_SIZE"] ?? 4) / 2))
+
 const make = (cost: number) =>
   Effect.gen(function*() {
-    const hashWith = (password: string) => Effect.promise(() => hash(password, cost))
+    const permits = yield* Semaphore.make(CONCURRENT_HASHES)
+    const hashWith = (password: string) => permits.withPermits(1)(Effect.promise(() => hash(password, cost)))
     const verifyWith = (password: string, passwordHash: string) =>
-      Effect.promise(() => verify(password, passwordHash)).pipe(Effect.catchDefect(() => Effect.succeed(false)))
+      permits.withPermits(1)(Effect.promise(() => verify(password, passwordHash))).pipe(
+        Effect.catchDefect(() => Effect.succeed(false))
+      )
     const dummyHash = yield* hashWith("dummy password for unknown accounts")
     return Passwords.of({
       hash: Effect.fn("Passwords.hash")(function*(password: string) {
