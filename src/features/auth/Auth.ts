@@ -72,16 +72,13 @@ export const login = Effect.fn("login")(function*(input: {
 }) {
   const throttle = yield* LoginThrottle
   const passwords = yield* Passwords
-  yield* throttle.check(input.email, input.ip)
+  yield* throttle.attempt(input.email, input.ip)
   const found = yield* (yield* AccountsRepository).findByEmail(input.email)
   const valid = yield* Option.match(found, {
     onNone: () => passwords.verifyUnknownUser(input.password),
     onSome: (account) => passwords.verify(input.password, account.passwordHash)
   })
-  if (!valid || Option.isNone(found)) {
-    yield* throttle.recordFailure(input.email, input.ip)
-    return yield* new InvalidCredentials()
-  }
+  if (!valid || Option.isNone(found)) return yield* new InvalidCredentials()
   if (found.value.disabled) return yield* new AccountDisabled()
   yield* throttle.reset(input.email, input.ip)
   return yield* signIn(found.value)

@@ -7,14 +7,16 @@ export const MAX_FAILED_LOGINS = 10
 export const FAILED_LOGIN_WINDOW = Duration.minutes(15)
 
 /**
- * Brute-force protection, separate from the global rate limit: after MAX_FAILED_LOGINS failures
- * for one email from one IP within the window, that pair is refused until the window ends.
- * Counters live in the shared cache, so every instance counts together. If the cache is down
- * the check is skipped (logged): sign-in then fails anyway, since sessions need the cache.
+ * Brute-force protection, separate from the global rate limit: at most MAX_FAILED_LOGINS
+ * attempts for one email from one IP within the window count; beyond that the pair is refused
+ * until the window ends. Each attempt is counted atomically before the password is checked, so
+ * a burst of parallel guesses cannot all slip under the limit; a successful sign-in clears the
+ * count. Counters live in the shared cache, so every instance counts together. If the cache is
+ * down the check is skipped (logged): sign-in then fails anyway, since sessions need the cache.
  */
 export class LoginThrottle extends Context.Service<LoginThrottle, {
-  readonly check: (email: string, ip: string) => Effect.Effect<void, TooManyLoginAttempts>
-  readonly recordFailure: (email: string, ip: string) => Effect.Effect<void>
+  /** Counts this attempt; fails once the pair has used up its attempts. */
+  readonly attempt: (email: string, ip: string) => Effect.Effect<void, TooManyLoginAttempts>
   readonly reset: (email: string, ip: string) => Effect.Effect<void>
 }>()("customify/features/auth/LoginThrottle") {}
 
@@ -27,15 +29,14 @@ export const layer = Layer.effect(LoginThrottle, Effect.gen(function*() {
     Effect.catchIf(effect, (error): error is CacheError => error instanceof CacheError, (error) =>
       Effect.logWarning("login throttle: cache unreachable, not counting", error.cause))
   return LoginThrottle.of({
-    check: (email, ip) =>
+    attempt: (email, ip) =>
       Effect.gen(function*() {
-        const count = Option.match(yield* store.get(key(email, ip)), { onNone: () => 0, onSome: Number })
-        if (count < MAX_FAILED_LOGINS) return
+        const count = yield* store.increment(key(email, ip), FAILED_LOGIN_WINDOW)
+        if (count <= MAX_FAILED_LOGINS) return
         const ttl = yield* store.timeToLive(key(email, ip))
         const retryAfterSeconds = Math.max(1, Math.ceil(Duration.toSeconds(Option.getOrElse(ttl, () => FAILED_LOGIN_WINDOW))))
         return yield* new TooManyLoginAttempts({ retryAfterSeconds })
       }).pipe(degrade),
-    recordFailure: (email, ip) => store.increment(key(email, ip), FAILED_LOGIN_WINDOW).pipe(Effect.asVoid, degrade),
     reset: (email, ip) => store.delete(key(email, ip)).pipe(degrade)
   })
 }))
