@@ -49,7 +49,7 @@ export const route = HttpRouter.use(Effect.fnUntraced(function*(router) {
     if (!allowed) return HttpServerResponse.empty({ status: 403 })
     yield* queue.depth.pipe(
       Effect.flatMap((depth) => Metric.update(queueDepth, depth)),
-      Effect.catch(() => Effect.void)
+      Effect.catch((error) => Effect.logWarning("metrics: queue depth unavailable", error.cause))
     )
     const body = yield* PrometheusMetrics.format()
     return HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" })

@@ -34,6 +34,8 @@ describe("the PostgreSQL job queue", () => {
       yield* queue.enqueue({ _tag: "account.cleanup", userId })
       yield* queue.enqueue({ _tag: "account.cleanup", userId }, { id: "same-id" })
       yield* queue.enqueue({ _tag: "account.cleanup", userId }, { id: "same-id" })
+      // The metrics' depth: two distinct jobs waiting.
+      expect(yield* queue.depth).toBe(2)
     }).pipe(Effect.provide(queueProcess())))
 
     const handled = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {

@@ -56,7 +56,7 @@ export const layerPostgres: Layer.Layer<
     return JobQueue.of({
       kind: "postgres",
       description: "postgres (durable, same database)",
-      depth: sql<{ n: string }>`SELECT count(*) AS n FROM job_queue WHERE queue_name = 'core' AND NOT completed`.pipe(
+      depth: sql<{ n: string }>`SELECT count(*) AS n FROM job_queue WHERE queue_name = 'core' AND state = 'pending'`.pipe(
         Effect.map((rows) => Number(rows[0]?.n ?? 0)),
         Effect.mapError((cause) => new QueueError({ cause }))
       ),

@@ -1,0 +1,134 @@
+import { Effect, Exit, Scope } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { freshDatabase, realDatabaseUrl } from "../support/database.ts"
+import { type ControllableRedis, httpCall, logLines, sleep, startControllableRedis, waitFor } from "../support/faults.ts"
+import { validDocument } from "../support/http.ts"
+import { startServer } from "../support/process.ts"
+import { findRedisServer, freePort } from "../support/servers.ts"
+
+/**
+ * Redis dies under load and comes back: the API keeps answering (sessions fail open, the rate
+ * limit counts in memory, caches read through), reports itself degraded, and reconnects on its
+ * own once Redis is back, without a restart.
+ */
+const scope = Effect.runSync(Scope.make())
+let redis: ControllableRedis
+let server: ReturnType<typeof startServer>
+let base: string
+
+beforeAll(async () => {
+  const serverUrl = realDatabaseUrl()
+  const binary = findRedisServer()
+  if (serverUrl === undefined || binary === undefined) throw new Error("needs real PostgreSQL and a redis-server binary")
+  const databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
+  redis = await startControllableRedis(binary)
+  const port = await freePort()
+  base = `http://127.0.0.1:${port}`
+  server = startServer({
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redis.url,
+    RATE_LIMIT_PER_MINUTE: "1000",
+    BCRYPT_COST: "10",
+    WORKER_IN_PROCESS: "false"
+  })
+  await server.listening
+}, 60_000)
+
+afterAll(async () => {
+  server?.child.kill("SIGKILL")
+  await server?.exited
+  await redis?.stop()
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+})
+
+const signIn = async (email: string) => {
+  const login = await httpCall(base, "POST", "/api/v1/auth/login", { body: { email, password: "correct horse battery" } })
+  expect(login.status).toBe(200)
+  return login.body.tokens.accessToken as string
+}
+
+describe("a Redis outage", () => {
+  it("keeps every request answering 200, reports degraded, and recovers without a restart", async () => {
+    const email = `redis-outage-${Date.now()}@example.com`
+    const registered = await httpCall(base, "POST", "/api/v1/auth/register", {
+      body: { email, password: "correct horse battery", fullName: "Redis Outage" }
+    })
+    expect(registered.status).toBe(201)
+    const token = await signIn(email)
+    const design = await httpCall(base, "POST", "/api/v1/designs", {
+      token,
+      body: { name: "Outage", productType: "mug", document: validDocument() }
+    })
+    expect(design.status).toBe(201)
+    expect((await httpCall(base, "GET", "/health")).body).toEqual({ status: "healthy", database: "connected", redis: "connected" })
+
+    // A steady stream of authenticated reads, before, during and after the kill.
+    const failures: Array<string> = []
+    const slowest = { millis: 0 }
+    let sent = 0
+    let running = true
+    const loop = (async () => {
+      const paths = ["/api/v1/users/me", `/api/v1/designs/${design.body.id}`, "/api/v1/designs?limit=10"]
+      while (running) {
+        for (const path of paths) {
+          const result = await httpCall(base, "GET", path, { token, timeoutMs: 10_000 }).catch((error: unknown) => ({
+            status: -1,
+            body: String(error),
+            millis: 0
+          }))
+          sent++
+          slowest.millis = Math.max(slowest.millis, result.millis)
+          if (result.status !== 200) failures.push(`${path}: ${result.status} ${JSON.stringify(result.body)}`)
+        }
+      }
+    })()
+
+    await sleep(500)
+    const beforeKill = sent
+    await redis.kill()
+    const killedAt = sent
+    await sleep(3_000)
+
+    const degraded = await httpCall(base, "GET", "/health")
+    expect(degraded.status).toBe(200)
+    expect(degraded.body).toEqual({ status: "degraded", database: "connected", redis: "unreachable" })
+    expect(degraded.millis).toBeLessThan(3_000)
+    // Ending a session needs Redis: refused as a 503 while it is gone, never a hang or a 500.
+    const refusedLogout = await httpCall(base, "POST", "/api/v1/auth/logout", { token, timeoutMs: 10_000 })
+    expect(refusedLogout.status).toBe(503)
+    expect(refusedLogout.headers.get("content-type")).toContain("application/problem+json")
+    const duringOutage = sent - killedAt
+    running = false
+    await loop
+
+    // Nothing persisted: the restarted Redis is empty, so every earlier session is gone (the
+    // token above is then refused as revoked, as it should be). The loop stops before that.
+    await redis.restart()
+    const restartedAt = performance.now()
+    await waitFor("/health healthy again", 10_000, async () => {
+      const health = await httpCall(base, "GET", "/health")
+      return health.status === 200 && health.body.status === "healthy" ? true : undefined
+    })
+    const recoveredIn = performance.now() - restartedAt
+
+    expect(failures).toEqual([])
+    expect(beforeKill).toBeGreaterThan(0)
+    expect(duringOutage).toBeGreaterThan(10)
+    expect(slowest.millis).toBeLessThan(5_000)
+    expect(recoveredIn).toBeLessThan(5_000)
+
+    // Sign in again (the session lands in the new Redis); logout works and sticks.
+    const fresh = await signIn(email)
+    expect((await httpCall(base, "GET", "/api/v1/users/me", { token: fresh })).status).toBe(200)
+    expect((await httpCall(base, "POST", "/api/v1/auth/logout", { token: fresh })).status).toBe(204)
+    const after = await httpCall(base, "GET", "/api/v1/users/me", { token: fresh })
+    expect(after.status).toBe(401)
+
+    // The same process throughout: it logged the loss and the reconnection.
+    expect(server.child.exitCode).toBeNull()
+    const messages = logLines(server.output().stdout).map((line) => String(line["message"]))
+    expect(messages.some((message) => message.startsWith("redis: connection to") && message.includes("lost"))).toBe(true)
+    expect(messages.some((message) => message.startsWith("redis: reconnected to"))).toBe(true)
+  }, 60_000)
+})
