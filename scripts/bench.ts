@@ -18,7 +18,7 @@ import { Redis } from "ioredis"
 import { findPostgresBin, findRedisServer, freePort, startPostgres, startRedis } from "../test/support/servers.ts"
 import { parseOptions, USAGE } from "./bench/args.ts"
 import { type LoadSummary, type RequestSpec, runLoad, startLoad } from "./bench/load.ts"
-import { Cleanup, memoryOf, RssSampler, type ServerProcess, settle, startNodeServer } from "./bench/processes.ts"
+import { Cleanup, ForeignCpu, memoryOf, postmasterPid, RssSampler, type ServerProcess, settle, startNodeServer } from "./bench/processes.ts"
 import { evaluateGoals, find, type Machine, markdown, type Run, type Soak, type SoakPart } from "./bench/report.ts"
 import * as Scenarios from "./bench/scenarios.ts"
 import { preflight, renewTokens, seed, type Seeded } from "./bench/seed.ts"
@@ -31,7 +31,7 @@ const HOST = "127.0.0.1"
 const LOGIN_TIMEOUT_SECONDS = 120
 const SETTLE_MAX_MS = 120_000
 /** The login storm's shortest duration, whatever --duration says. */
-const STORM_MIN_SECONDS = 5
+const STORM_MIN_SECONDS = 10
 
 const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`)
 
@@ -46,6 +46,12 @@ if (options.help) {
   console.log(USAGE)
   process.exit(0)
 }
+
+// autocannon's timers warn when this process lags behind (a negative timeout, clamped to 1 ms): harmless.
+process.removeAllListeners("warning")
+process.on("warning", (warning) => {
+  if (warning.name !== "TimeoutNegativeWarning") console.error(`${warning.name}: ${warning.message}`)
+})
 
 const cleanup = new Cleanup()
 process.on("exit", () => cleanup.runSync())
@@ -166,6 +172,10 @@ const main = async () => {
     cleanup
   })
 
+  // Whose CPU is the bench's own: this process and its children (servers, Redis) and PostgreSQL.
+  const postgresPid = postmasterPid(Number(new URL(databaseUrl).port || "5432"))
+  const ownRoots = postgresPid === undefined ? [process.pid] : [process.pid, postgresPid]
+
   const db: Database = await openDatabase(databaseUrl, 2)
   cleanup.add("bench database pool", () => db.close())
   const [versionRow] = await db.run(db.sql<{ version: string }>`SELECT version()`)
@@ -198,11 +208,13 @@ const main = async () => {
     serviceKey,
     runId,
     users: options.users,
+    loginUsers: Math.ceil(options.connections / Scenarios.LOGIN_CONNECTIONS_PER_USER),
     designs,
     hotPerUser,
     patchable
   })
   await preflight({ api: api.url, baseline: baseline.url, seeded })
+  const rssBeforeLoad = { api: memoryOf(api.pid)?.rssKiB ?? 0, baseline: memoryOf(baseline.pid)?.rssKiB ?? 0 }
   const pool = new Scenarios.PatchPool(seeded.patchable)
   const userIds = seeded.users.map((user) => user.id)
 
@@ -227,10 +239,20 @@ const main = async () => {
     }
     await spec.beforeMeasure?.()
     const sampler = new RssSampler(spec.server.pid)
+    const foreign = new ForeignCpu(ownRoots)
     const summary = await runLoad({ url: spec.server.url, connections, durationSeconds, requests: spec.requests(), title: spec.label })
     const rss = sampler.stop()
+    const cpu = foreign.stop()
     ensureAlive(api, baseline)
-    const run: Run = { scenario: spec.scenario, label: spec.label, server: spec.kind, summary, peakRssKiB: rss.peakKiB }
+    const run: Run = {
+      scenario: spec.scenario,
+      label: spec.label,
+      server: spec.kind,
+      summary,
+      peakRssKiB: rss.peakKiB,
+      otherCpuPercent: cpu.otherPercent,
+      stealPercent: cpu.stealPercent
+    }
     log(describe(run))
     runs.push(run)
     return run
@@ -289,13 +311,14 @@ const main = async () => {
       await idle(api)
     }
     const stormSampler = new RssSampler(api.pid)
+    const stormForeign = new ForeignCpu(ownRoots)
     const [loginSummary, readSummary, probeSummary] = await Promise.all([
       runLoad({
         url: api.url,
         connections,
         durationSeconds: stormSeconds,
         timeoutSeconds: LOGIN_TIMEOUT_SECONDS,
-        requests: Scenarios.login(seeded.loginEmail),
+        ...Scenarios.login(seeded.loginEmails),
         title: "login storm"
       }),
       runLoad({
@@ -309,11 +332,13 @@ const main = async () => {
       runLoad({ url: api.url, connections: 1, durationSeconds: stormSeconds, requests: Scenarios.health(), title: "event-loop probe" })
     ])
     const stormRss = stormSampler.stop()
+    const stormCpu = stormForeign.stop()
     ensureAlive(api, baseline)
+    const shared = { scenario: 6, server: "api", peakRssKiB: stormRss.peakKiB, otherCpuPercent: stormCpu.otherPercent, stealPercent: stormCpu.stealPercent } as const
     const stormRuns: Array<Run> = [
-      { scenario: 6, label: "POST /api/v1/auth/login (storm)", server: "api", summary: loginSummary, peakRssKiB: stormRss.peakKiB },
-      { scenario: 6, label: stormReadLabel, server: "api", summary: readSummary, peakRssKiB: stormRss.peakKiB },
-      { scenario: 6, label: "GET /health during the storm (1 connection)", server: "api", summary: probeSummary, peakRssKiB: stormRss.peakKiB }
+      { ...shared, label: "POST /api/v1/auth/login (storm)", summary: loginSummary },
+      { ...shared, label: stormReadLabel, summary: readSummary },
+      { ...shared, label: "GET /health during the storm (1 connection)", summary: probeSummary }
     ]
     for (const run of stormRuns) {
       runs.push(run)
@@ -334,7 +359,7 @@ const main = async () => {
 
   // 7. The soak.
   let soak: Soak | undefined
-  if (options.soakSeconds !== undefined) soak = await runSoak(api, seeded, pool, db, options.soakSeconds)
+  if (options.soakSeconds !== undefined) soak = await runSoak(api, seeded, pool, db, options.soakSeconds, ownRoots)
 
   // 8. The report.
   const goals = evaluateGoals(runs, { read: find(runs, 6, "api", stormReadLabel) }, soak)
@@ -342,8 +367,9 @@ const main = async () => {
     `req/s counts 2xx responses; p50/p99 are of 2xx responses. Every request is expected to succeed, so any non-2xx (a 409 included) is unexpected.`,
     ...(wants(6)
       ? [
-        `Scenario 6 runs two autocannon instances at once for ${stormSeconds} s (${connections} connections each): logins (timeout ` +
-        `${LOGIN_TIMEOUT_SECONDS} s; the logins still in flight when it ends are not counted) and scenario 2's reads (timeout 10 s), ` +
+        `Scenario 6 runs two autocannon instances at once for ${stormSeconds} s (${connections} connections each): logins of ` +
+        `${seeded.loginEmails.length} users, ${Scenarios.LOGIN_CONNECTIONS_PER_USER} connections each, under the login throttle's 10 attempts ` +
+        `(timeout ${LOGIN_TIMEOUT_SECONDS} s; the logins still in flight when it ends are not counted) and scenario 2's reads (timeout 10 s), ` +
         `plus one connection polling GET /health: it verifies no JWT, so it shows whether the event loop itself stays responsive.`
       ]
       : []),
@@ -353,7 +379,9 @@ const main = async () => {
         `@effect/sql-pg transaction (4).`
       ]
       : []),
-    `Peak RSS: VmRSS of the server process, polled every 100 ms during each measured run.`,
+    `Peak RSS: VmRSS of the server process, polled every 100 ms during each measured run (before any load, after seeding: API ` +
+    `${(rssBeforeLoad.api / 1024).toFixed(0)} MiB, baseline ${(rssBeforeLoad.baseline / 1024).toFixed(0)} MiB). Other CPU: the share of the machine's ` +
+    `CPU that processes outside the bench used during the run (hypervisor steal included); above a few percent, the run was disturbed.`,
     `Everything (load generator, API, baseline, PostgreSQL, Redis) shares the same ${machine.cores} cores.`
   ]
   const settings = `${connections} connections, ${durationSeconds} s per scenario after a ${warmupSeconds} s warm-up; ` +
@@ -381,6 +409,7 @@ const main = async () => {
     options: { ...options, scenarios: [...options.scenarios] },
     machine,
     settings: { connections, durationSeconds, warmupSeconds, poolMax: Number(poolMax), bcryptCost: Number(bcryptCost), users: seeded.users.length, designs: seeded.designs, patchPool: pool.size, patchPoolShared: pool.shared },
+    rssBeforeLoadKiB: rssBeforeLoad,
     runs,
     soak,
     goals,
@@ -396,11 +425,19 @@ const main = async () => {
 const describe = (run: Run) => {
   const s = run.summary
   return `  ${run.server} ${run.label}: ${s.requestsPerSecond} req/s, p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms, ` +
-    `non-2xx ${s.non2xx}, errors ${s.errors}${s.errorSamples.length > 0 ? ` (${s.errorSamples.join("; ")})` : ""}, peak RSS ${(run.peakRssKiB / 1024).toFixed(0)} MiB`
+    `non-2xx ${s.non2xx}, errors ${s.errors}${s.errorSamples.length > 0 ? ` (${s.errorSamples.join("; ")})` : ""}, ` +
+    `peak RSS ${(run.peakRssKiB / 1024).toFixed(0)} MiB, other CPU ${run.otherCpuPercent}%`
 }
 
 /** Mixed load: reads, lists, creates and patches at once, in a 4:2:2:2 split of the connections. */
-const runSoak = async (api: ServerProcess, seeded: Seeded, pool: Scenarios.PatchPool, db: Database, seconds: number): Promise<Soak> => {
+const runSoak = async (
+  api: ServerProcess,
+  seeded: Seeded,
+  pool: Scenarios.PatchPool,
+  db: Database,
+  seconds: number,
+  ownRoots: ReadonlyArray<number>
+): Promise<Soak> => {
   const userIds = seeded.users.map((user) => user.id)
   const share = (weight: number) => Math.max(1, Math.round((options.connections * weight) / 10))
   const mix: ReadonlyArray<{ readonly kind: string; readonly connections: number; readonly requests: () => Array<RequestSpec> }> = [
@@ -425,6 +462,7 @@ const runSoak = async (api: ServerProcess, seeded: Seeded, pool: Scenarios.Patch
     renewTokens(api.url, seeded.users, seeded.tokens).catch((error: unknown) => log(`soak: renewing tokens failed: ${String(error)}`))
   }, 30 * 60_000)
   const sampler = new RssSampler(api.pid, 250, Math.max(1_000, Math.round((seconds * 1000) / 120)))
+  const foreign = new ForeignCpu(ownRoots)
   let summaries: Array<LoadSummary>
   try {
     summaries = await runMix(seconds)
@@ -432,6 +470,7 @@ const runSoak = async (api: ServerProcess, seeded: Seeded, pool: Scenarios.Patch
     clearInterval(renew)
   }
   const rss = sampler.stop()
+  const cpu = foreign.stop()
   ensureAlive(api)
   const parts: Array<SoakPart> = summaries.map((summary, i) => ({ kind: mix[i]!.kind, summary }))
   const total = (pick: (s: LoadSummary) => number) => summaries.reduce((sum, s) => sum + pick(s), 0)
@@ -447,7 +486,8 @@ const runSoak = async (api: ServerProcess, seeded: Seeded, pool: Scenarios.Patch
     rssAfterWarmupKiB,
     rssAtEndKiB: rss.lastKiB,
     peakRssKiB: rss.peakKiB,
-    rssSeries: sampler.series
+    rssSeries: sampler.series,
+    otherCpuPercent: cpu.otherPercent
   }
   log(`soak: ${soak.requestsPerSecond} req/s, ${soak.errors} errors, ${soak.non2xx} non-2xx, RSS ${(rssAfterWarmupKiB / 1024).toFixed(0)} → ` +
     `${(soak.rssAtEndKiB / 1024).toFixed(0)} MiB (peak ${(soak.peakRssKiB / 1024).toFixed(0)} MiB)`)

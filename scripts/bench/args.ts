@@ -6,8 +6,8 @@ Starts throwaway PostgreSQL and Redis (or uses DATABASE_URL / REDIS_URL), the AP
 (node src/main.ts, NODE_ENV=production) and a minimal node:http baseline, each in its own
 process, seeds them, and drives them with autocannon from this process.
 
-  --quick              CI smoke run: 2 s per scenario, 16 connections, 1 s warm-up, tiny seed
-  --duration <s>       seconds per scenario (default 15)
+  --quick              CI smoke run: 2 s per scenario (the login storm 10 s), 16 connections, 1 s warm-up, tiny seed
+  --duration <s>       seconds per scenario (default 15; the login storm at least 10)
   --connections <n>    concurrent connections per scenario (default 64)
   --warmup <s>         warm-up seconds before each scenario (default 5)
   --users <n>          enterprise users to seed (default 8; quick 4)

@@ -21,8 +21,14 @@ export interface RequestSpec extends AutocannonRequest {
   onResponse?: (status: number, body: string, context: Context, headers: Record<string, unknown>) => void
 }
 
+/** What autocannon's `setupClient` hook may change on one connection. */
+export interface AutocannonClient {
+  setBody(body: string | Buffer): void
+}
+
 interface AutocannonOptions {
   url: string
+  setupClient?: (client: AutocannonClient) => void
   connections: number
   duration: number
   timeout: number
@@ -57,6 +63,8 @@ export interface LoadOptions {
   /** Per-request timeout; a timed-out request counts as an error. */
   readonly timeoutSeconds?: number
   readonly requests: ReadonlyArray<RequestSpec>
+  /** Called once per connection, e.g. to give each its own body. */
+  readonly setupClient?: (client: AutocannonClient) => void
   readonly title?: string
 }
 
@@ -119,6 +127,7 @@ export const startLoad = (options: LoadOptions): RunningLoad => {
       duration: options.durationSeconds,
       timeout: options.timeoutSeconds ?? 10,
       requests: options.requests,
+      ...(options.setupClient === undefined ? {} : { setupClient: options.setupClient }),
       ...(options.title === undefined ? {} : { title: options.title })
     }, (error, result) => {
       if (error !== null) return reject(error)

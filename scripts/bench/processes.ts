@@ -3,7 +3,7 @@
  * the clean-up of everything the bench started, on success, failure or a signal.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 
 /** Clean-up actions, run newest first; `runSync` is the last resort from an `exit` handler. */
 export class Cleanup {
@@ -199,4 +199,84 @@ export const startNodeServer = async (options: {
     await sleep(50)
   }
   return { name: options.name, pid: child.pid, url, alive, output: () => output, stop }
+}
+
+interface ProcessTicks {
+  readonly ppid: number
+  readonly ticks: number
+}
+
+const processTable = (): Map<number, ProcessTicks> => {
+  const table = new Map<number, ProcessTicks>()
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      table.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) })
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return table
+}
+
+const machineTicks = () => {
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] =
+    readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const total = user + nice + system + idle + iowait + irq + softirq + steal
+  return { total, busy: total - idle - iowait, steal }
+}
+
+/** The postmaster listening on `port` (its command line names the port), if it runs here. */
+export const postmasterPid = (port: number): number | undefined => {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")
+      if (args[0]?.endsWith("/postgres") && args.includes("-p") && args[args.indexOf("-p") + 1] === String(port)) return Number(entry)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined
+}
+
+/**
+ * How much of the machine's CPU went to processes outside the bench (this process and its
+ * children, the servers, the throwaway PostgreSQL) while a scenario ran: other work on a shared
+ * machine (or the hypervisor's steal) skews the numbers, and this says by how much.
+ */
+export class ForeignCpu {
+  private readonly roots: ReadonlyArray<number>
+  private readonly machine = machineTicks()
+  private readonly before = processTable()
+
+  constructor(roots: ReadonlyArray<number>) {
+    this.roots = roots
+  }
+
+  /** Shares of the machine's capacity over the interval, in percent. */
+  stop(): { readonly otherPercent: number; readonly stealPercent: number } {
+    const machine = machineTicks()
+    const after = processTable()
+    const ours = new Set(this.roots.filter((pid) => after.has(pid)))
+    for (let grew = true; grew;) {
+      grew = false
+      for (const [pid, { ppid }] of after) {
+        if (!ours.has(pid) && ours.has(ppid)) {
+          ours.add(pid)
+          grew = true
+        }
+      }
+    }
+    let ourTicks = 0
+    for (const pid of ours) ourTicks += after.get(pid)!.ticks - (this.before.get(pid)?.ticks ?? 0)
+    const total = Math.max(1, machine.total - this.machine.total)
+    const other = Math.max(0, machine.busy - this.machine.busy - ourTicks)
+    return {
+      otherPercent: Math.round((other / total) * 1000) / 10,
+      stealPercent: Math.round(((machine.steal - this.machine.steal) / total) * 1000) / 10
+    }
+  }
 }

@@ -27,6 +27,10 @@ export interface Run {
   readonly server: "api" | "baseline"
   readonly summary: LoadSummary
   readonly peakRssKiB: number
+  /** Share of the machine's CPU used by processes outside the bench during the run, percent. */
+  readonly otherCpuPercent: number
+  /** Of which the hypervisor's steal, percent. */
+  readonly stealPercent: number
   /** The throughput as a share of the baseline's, for scenarios 2 and 4. */
   readonly vsBaseline?: number
 }
@@ -49,6 +53,7 @@ export interface Soak {
   readonly rssAtEndKiB: number
   readonly peakRssKiB: number
   readonly rssSeries: ReadonlyArray<{ readonly atMs: number; readonly rssKiB: number }>
+  readonly otherCpuPercent: number
 }
 
 export interface Goal {
@@ -101,7 +106,8 @@ export const evaluateGoals = (runs: ReadonlyArray<Run>, storm: { readonly read: 
   const non2xx = apiRuns.reduce((sum, run) => sum + run.summary.non2xx, 0) + (soak?.non2xx ?? 0)
   const offenders = [
     ...apiRuns.filter((run) => run.summary.errors + run.summary.non2xx > 0).map((run) =>
-      `${run.scenario} ${run.label}: ${run.summary.errors} errors, ${run.summary.non2xx} non-2xx ${JSON.stringify(nonOk(run.summary))}`
+      `${run.scenario} ${run.label}: ${run.summary.errors} errors, ${run.summary.non2xx} non-2xx` +
+      (run.summary.non2xx > 0 ? ` ${JSON.stringify(nonOk(run.summary))}` : "")
     ),
     ...(soak !== undefined && soak.errors + soak.non2xx > 0 ? [`soak: ${soak.errors} errors, ${soak.non2xx} non-2xx`] : [])
   ]
@@ -166,15 +172,17 @@ export const markdown = (report: {
   if (report.runs.length > 0) {
     lines.push(
       "",
-      "| # | scenario | server | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB | vs baseline |",
-      "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+      "| # | scenario | server | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB | vs baseline | other CPU |",
+      "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
   }
   for (const run of report.runs) {
     const s = run.summary
+    const latency = (value: number) => s.ok === 0 ? "n/a" : ms(value)
     lines.push(
-      `| ${run.scenario} | ${run.label} | ${run.server} | ${rate(s.requestsPerSecond)} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p99)} | ` +
-        `${s.non2xx} | ${s.errors} | ${mib(run.peakRssKiB)} | ${run.vsBaseline === undefined ? "" : percent(run.vsBaseline)} |`
+      `| ${run.scenario} | ${run.label} | ${run.server} | ${rate(s.requestsPerSecond)} | ${latency(s.latencyMs.p50)} | ${latency(s.latencyMs.p99)} | ` +
+        `${s.non2xx} | ${s.errors} | ${mib(run.peakRssKiB)} | ${run.vsBaseline === undefined ? "" : percent(run.vsBaseline)} | ` +
+        `${run.otherCpuPercent.toFixed(0)}% |`
     )
   }
   lines.push("", "| goal | target | measured | result |", "|---|---|---|---|")
@@ -185,9 +193,10 @@ export const markdown = (report: {
       "",
       `Soak: ${soak.seconds} s of mixed load (${soak.parts.map((part) => `${part.kind} ${part.summary.connections}`).join(", ")} connections) after a ${soak.warmupSeconds} s warm-up.`,
       "",
-      "| requests | req/s | errors | non-2xx | RSS after warm-up MiB | RSS at end MiB | peak RSS MiB |",
-      "|---:|---:|---:|---:|---:|---:|---:|",
-      `| ${soak.responses} | ${rate(soak.requestsPerSecond)} | ${soak.errors} | ${soak.non2xx} | ${mib(soak.rssAfterWarmupKiB)} | ${mib(soak.rssAtEndKiB)} | ${mib(soak.peakRssKiB)} |`,
+      "| requests | req/s | errors | non-2xx | RSS after warm-up MiB | RSS at end MiB | peak RSS MiB | other CPU |",
+      "|---:|---:|---:|---:|---:|---:|---:|---:|",
+      `| ${soak.responses} | ${rate(soak.requestsPerSecond)} | ${soak.errors} | ${soak.non2xx} | ${mib(soak.rssAfterWarmupKiB)} | ` +
+      `${mib(soak.rssAtEndKiB)} | ${mib(soak.peakRssKiB)} | ${soak.otherCpuPercent.toFixed(0)}% |`,
       "",
       "| soak part | req/s | p50 ms | p99 ms | non-2xx | errors |",
       "|---|---:|---:|---:|---:|---:|",

@@ -43,7 +43,7 @@ export interface Seeded {
   readonly users: ReadonlyArray<BenchUser>
   readonly tokens: Tokens
   /** Who the login storm signs in as (free plan, no designs). */
-  readonly loginEmail: string
+  readonly loginEmails: ReadonlyArray<string>
   /** Scenario 2's designs: read once, so cached. */
   readonly hot: ReadonlyArray<DesignRef>
   /** Scenario 5's designs, disjoint from `hot`. */
@@ -65,6 +65,7 @@ export const seed = async (options: {
   readonly serviceKey: string
   readonly runId: string
   readonly users: number
+  readonly loginUsers: number
   readonly designs: number
   readonly hotPerUser: number
   readonly patchable: number
@@ -75,9 +76,9 @@ export const seed = async (options: {
       body: { email, password: BENCH_PASSWORD, fullName: "Bench User" },
       expect: 201
     })
-  const loginEmail = `bench-${options.runId}-login@example.com`
+  const loginEmails = Array.from({ length: options.loginUsers }, (_, i) => `bench-${options.runId}-login-${i}@example.com`)
   const emails = Array.from({ length: options.users }, (_, i) => `bench-${options.runId}-${i}@example.com`)
-  const [registered] = await Promise.all([Promise.all(emails.map(register)), register(loginEmail)])
+  const [registered] = await Promise.all([Promise.all(emails.map(register)), Promise.all(loginEmails.map(register))])
   const tokens = new Tokens()
   const users = registered.map((signedIn, i) => {
     tokens.set(signedIn.user.id, signedIn.tokens.accessToken)
@@ -121,7 +122,7 @@ export const seed = async (options: {
   for (const design of hot) {
     await call(api, "GET", `/api/v1/designs/${design.id}`, { token: tokens.get(design.ownerId) })
   }
-  return { users, tokens, loginEmail, hot, patchable, designs: perUser * users.length }
+  return { users, tokens, loginEmails, hot, patchable, designs: perUser * users.length }
 }
 
 /** One request of each kind the scenarios send, against the API and the baseline. */
@@ -155,5 +156,7 @@ export const preflight = async (options: {
     headers: { "if-match": `"${created.version}"` },
     expect: 409
   })
-  await call(api, "POST", "/api/v1/auth/login", { body: { email: seeded.loginEmail, password: BENCH_PASSWORD } })
+  for (const email of seeded.loginEmails) {
+    await call(api, "POST", "/api/v1/auth/login", { body: { email, password: BENCH_PASSWORD } })
+  }
 }
