@@ -29,7 +29,16 @@ export class AccessTokens extends Context.Service<AccessTokens, {
 
 export const layer = Layer.effect(AccessTokens, Effect.gen(function*() {
   const config = yield* AppConfig
-  const key = new TextEncoder().encode(Redacted.value(config.jwtSecret))
+  // Imported once: handing jose raw bytes would import the key again on every sign and verify.
+  const key = yield* Effect.promise(() =>
+    crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(Redacted.value(config.jwtSecret)),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"]
+    )
+  )
   const ttlSeconds = Math.floor(Duration.toSeconds(config.accessTokenTtl))
   const decodeClaims = Schema.decodeUnknownEffect(Claims)
 
