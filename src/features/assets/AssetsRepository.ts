@@ -4,16 +4,8 @@ import type { AllowedContentType, Asset, AssetId, AssetStatus } from "../../doma
 import type { DesignId } from "../../domain/Design.ts"
 import type { UserId } from "../../domain/User.ts"
 
-export interface NewAsset {
-  readonly id: AssetId
-  readonly ownerId: UserId
-  readonly designId: DesignId
-  readonly key: string
-  readonly fileName: string
-  readonly contentType: AllowedContentType
-  readonly byteSize: number
-  readonly createdAt: Date
-}
+/** A pending asset: the stored one before its upload is completed. */
+export type NewAsset = Omit<Asset, "status" | "completedAt">
 
 export class AssetsRepository extends Context.Service<AssetsRepository, {
   readonly insert: (asset: NewAsset) => Effect.Effect<Asset>
