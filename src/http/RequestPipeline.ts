@@ -25,6 +25,8 @@ export const requestIdOf = (header: string | undefined): string =>
 type GenericStatus = keyof typeof genericProblems
 
 interface FailureNote {
+  /** No route matched: logged and counted as "unmatched", never under the raw path. */
+  readonly unmatched?: boolean
   readonly status?: number
   readonly code?: string
   readonly detail: string
@@ -61,7 +63,7 @@ const describeFailure = (cause: Cause.Cause<unknown>): FailureNote | undefined =
         ? { status: 413, code: "payload_too_large", detail: "The request body is too large" }
         : { code: "malformed_body", detail: "The request body could not be read" }
     }
-    if (inner._tag === "RouteNotFound") return { detail: "No route matches this path" }
+    if (inner._tag === "RouteNotFound") return { detail: "No route matches this path", unmatched: true }
   }
   return undefined
 }
@@ -100,8 +102,10 @@ const toProblem = (
   return withHeaders(response, problemResponse(genericProblem(response.status, requestId, note), response.status))
 }
 
-const problem = (status: number, code: string, detail: string, headers: Record<string, string> = {}) =>
-  HttpServerResponse.empty({ status, headers }).pipe((response) => ({ response, note: { status, code, detail } }))
+const problem = (status: number, code: string, detail: string, headers: Record<string, string> = {}) => ({
+  response: HttpServerResponse.empty({ status, headers }),
+  note: { status, code, detail } as FailureNote
+})
 
 /**
  * The outermost layer of every request, routed or not, in this order: request id and access
@@ -208,7 +212,8 @@ export const layer = (
             response = HttpServerResponse.setHeader(response, "www-authenticate", 'Bearer realm="customify"')
           }
           const seconds = Number((yield* Clock.currentTimeNanos) - startedAt) / 1e9
-          const route = log.route ?? (routes.allowedMethods(request.url).length > 0 ? path : "unmatched")
+          // Routes outside the HttpApi (health, docs, uploads) are named by their path.
+          const route = log.route ?? (note?.unmatched === true ? "unmatched" : path)
           yield* recordRequest({ route, method: request.method, status: response.status }, seconds)
           yield* Effect.logInfo("request").pipe(Effect.annotateLogs({
             method: request.method,
