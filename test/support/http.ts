@@ -1,3 +1,4 @@
+import type { DesignDocument } from "../../src/domain/DesignDocument.ts"
 import type { makeTestApp } from "./app.ts"
 
 export interface Sent {
@@ -29,7 +30,8 @@ export const client = (app: () => ReturnType<typeof makeTestApp>) =>
 let counter = 0
 export const uniqueEmail = () => `user${Date.now()}x${counter++}@example.com`
 
-export const validDocument = () => ({
+/** The issue's example document, valid for every product. */
+export const validDocument = (): DesignDocument => ({
   canvas: { width: 800, height: 600, unit: "px", dpi: 300, background: "#ffffff" },
   layers: [{
     id: "l1", type: "text", x: 10, y: 10, width: 200, height: 50, rotation: 0, opacity: 1, zIndex: 1,

@@ -10,31 +10,14 @@ import type { PlanId, SubscriptionStatus } from "../../src/domain/Subscription.t
 import type { UserId } from "../../src/domain/User.ts"
 import * as Designs from "../../src/features/designs/Designs.ts"
 import * as Subscriptions from "../../src/features/subscriptions/Subscriptions.ts"
+import { validDocument } from "../support/http.ts"
 import { memoryLayer } from "../support/memory.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-const DOCUMENT: DesignDocument = {
-  canvas: { width: 800, height: 600, unit: "px", dpi: 300, background: "#ffffff" },
-  layers: [{
-    id: "l1",
-    type: "text",
-    x: 10,
-    y: 10,
-    width: 200,
-    height: 50,
-    rotation: 0,
-    opacity: 1,
-    zIndex: 1,
-    content: "Hello",
-    fontFamily: "Inter",
-    fontSize: 24,
-    color: "#000000",
-    align: "left"
-  }]
-}
+const DOCUMENT: DesignDocument = validDocument()
 
 const documentMm = (width: number, height: number): DesignDocument => ({
   ...DOCUMENT,
