@@ -601,7 +601,6 @@ describe("DesignDocument: properties", () => {
     fc.assert(
       fc.property(documentArb(1), mutationArb, (document, mutation) => {
         const mutated = mutation.apply(document)
-        console.log("PROBE", JSON.stringify(mutated.layers?.[0] ?? mutated).slice(0, 400), JSON.stringify(check(mutated)))
         const result = check(mutated)
         expect(result).not.toBe("ok")
         const prefix = expectedPath(mutation, document)
