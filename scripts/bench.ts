@@ -18,7 +18,7 @@ import { Redis } from "ioredis"
 import { findPostgresBin, findRedisServer, freePort, startPostgres, startRedis } from "../test/support/servers.ts"
 import { parseOptions, USAGE } from "./bench/args.ts"
 import { type LoadSummary, type RequestSpec, runLoad, startLoad } from "./bench/load.ts"
-import { Cleanup, ForeignCpu, memoryOf, postmasterPid, RssSampler, type ServerProcess, settle, startNodeServer } from "./bench/processes.ts"
+import { Cleanup, cpuTicksOf, ForeignCpu, memoryOf, postmasterPid, RssSampler, type ServerProcess, settle, startNodeServer } from "./bench/processes.ts"
 import { evaluateGoals, find, type Machine, markdown, type Run, type Soak, type SoakPart } from "./bench/report.ts"
 import * as Scenarios from "./bench/scenarios.ts"
 import { preflight, renewTokens, seed, type Seeded } from "./bench/seed.ts"
@@ -32,6 +32,8 @@ const LOGIN_TIMEOUT_SECONDS = 120
 const SETTLE_MAX_MS = 120_000
 /** The login storm's shortest duration, whatever --duration says. */
 const STORM_MIN_SECONDS = 10
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times. */
+const CLOCK_TICKS_PER_SECOND = 100
 
 const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`)
 
@@ -240,7 +242,9 @@ const main = async () => {
     await spec.beforeMeasure?.()
     const sampler = new RssSampler(spec.server.pid)
     const foreign = new ForeignCpu(ownRoots)
+    const ticksBefore = cpuTicksOf(spec.server.pid) ?? 0
     const summary = await runLoad({ url: spec.server.url, connections, durationSeconds, requests: spec.requests(), title: spec.label })
+    const ticks = (cpuTicksOf(spec.server.pid) ?? 0) - ticksBefore
     const rss = sampler.stop()
     const cpu = foreign.stop()
     ensureAlive(api, baseline)
@@ -250,6 +254,7 @@ const main = async () => {
       server: spec.kind,
       summary,
       peakRssKiB: rss.peakKiB,
+      ...(summary.responses > 0 ? { cpuMicrosPerRequest: Math.round((ticks * (1e6 / CLOCK_TICKS_PER_SECOND)) / summary.responses) } : {}),
       otherCpuPercent: cpu.otherPercent,
       stealPercent: cpu.stealPercent
     }
@@ -426,7 +431,8 @@ const describe = (run: Run) => {
   const s = run.summary
   return `  ${run.server} ${run.label}: ${s.requestsPerSecond} req/s, p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms, ` +
     `non-2xx ${s.non2xx}, errors ${s.errors}${s.errorSamples.length > 0 ? ` (${s.errorSamples.join("; ")})` : ""}, ` +
-    `peak RSS ${(run.peakRssKiB / 1024).toFixed(0)} MiB, other CPU ${run.otherCpuPercent}%`
+    `peak RSS ${(run.peakRssKiB / 1024).toFixed(0)} MiB, ` +
+    `${run.cpuMicrosPerRequest === undefined ? "" : `CPU ${run.cpuMicrosPerRequest} µs/req, `}other CPU ${run.otherCpuPercent}%`
 }
 
 /** Mixed load: reads, lists, creates and patches at once, in a 4:2:2:2 split of the connections. */

@@ -55,7 +55,7 @@ export const memoryOf = (pid: number): { readonly rssKiB: number; readonly hwmKi
 }
 
 /** user + system CPU time of a process, in clock ticks (usually 100 per second). */
-const cpuTicksOf = (pid: number): number | undefined => {
+export const cpuTicksOf = (pid: number): number | undefined => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
     // The command name (field 2) may contain spaces: count fields after its closing parenthesis.

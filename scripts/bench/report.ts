@@ -27,6 +27,11 @@ export interface Run {
   readonly server: "api" | "baseline"
   readonly summary: LoadSummary
   readonly peakRssKiB: number
+  /**
+   * The server's own CPU time (user + system) per response, in microseconds: unlike req/s it
+   * barely moves when other processes compete for the cores, so it compares code changes.
+   */
+  readonly cpuMicrosPerRequest?: number
   /** Share of the machine's CPU used by processes outside the bench during the run, percent. */
   readonly otherCpuPercent: number
   /** Of which the hypervisor's steal, percent. */
@@ -172,8 +177,8 @@ export const markdown = (report: {
   if (report.runs.length > 0) {
     lines.push(
       "",
-      "| # | scenario | server | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB | vs baseline | other CPU |",
-      "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+      "| # | scenario | server | req/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB | vs baseline | CPU µs/req | other CPU |",
+      "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
   }
   for (const run of report.runs) {
@@ -182,7 +187,7 @@ export const markdown = (report: {
     lines.push(
       `| ${run.scenario} | ${run.label} | ${run.server} | ${rate(s.requestsPerSecond)} | ${latency(s.latencyMs.p50)} | ${latency(s.latencyMs.p99)} | ` +
         `${s.non2xx} | ${s.errors} | ${mib(run.peakRssKiB)} | ${run.vsBaseline === undefined ? "" : percent(run.vsBaseline)} | ` +
-        `${run.otherCpuPercent.toFixed(0)}% |`
+        `${run.cpuMicrosPerRequest ?? ""} | ${run.otherCpuPercent.toFixed(0)}% |`
     )
   }
   lines.push("", "| goal | target | measured | result |", "|---|---|---|---|")
