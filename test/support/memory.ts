@@ -1,6 +1,8 @@
 import { Layer } from "effect"
+import * as LanguageModel from "../../src/capabilities/ai/LanguageModel.ts"
 import * as CacheStore from "../../src/capabilities/cache/CacheStore.ts"
 import * as JobQueue from "../../src/capabilities/queue/JobQueue.ts"
+import * as VectorIndex from "../../src/capabilities/vectors/VectorIndex.ts"
 import * as AppConfig from "../../src/config/AppConfig.ts"
 import * as AccessTokens from "../../src/features/auth/AccessTokens.ts"
 import * as LoginThrottle from "../../src/features/auth/LoginThrottle.ts"
@@ -18,7 +20,7 @@ import * as SubscriptionsRepository from "../../src/features/subscriptions/Subsc
 /**
  * Every service the auth and users use cases need, on in-memory layers: accounts in a Map,
  * the cache in memory (expiry by the Effect Clock, so TestClock moves it), jobs collected in
- * `EnqueuedJobs`, bcrypt at its minimum cost. Build it fresh per test (`Layer.fresh` or
+ * `EnqueuedJobs`, bcrypt at its minimum cost, the fake language model and the memory vector index. Build it fresh per test (`Layer.fresh` or
  * `it.effect(..., Effect.provide(memoryLayer()))`).
  */
 export const memoryLayer = (config: Partial<AppConfig.AppSettings> = {}) =>
@@ -34,6 +36,6 @@ export const memoryLayer = (config: Partial<AppConfig.AppSettings> = {}) =>
     Subscriptions.layerLookup
   ).pipe(
     Layer.provideMerge(Layer.mergeAll(Sessions.layer, DesignsRepository.layerMemory, SubscriptionsRepository.layerMemory)),
-    Layer.provideMerge(Layer.mergeAll(CacheStore.layerMemory, JobQueue.layerMemory)),
+    Layer.provideMerge(Layer.mergeAll(CacheStore.layerMemory, JobQueue.layerMemory, LanguageModel.layerMemory, VectorIndex.layerMemory)),
     Layer.provideMerge(AppConfig.layerTest(config))
   )

@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto"
 import { describe, it } from "@effect/vitest"
-import { Duration, Effect, Schema } from "effect"
+import { Duration, Effect, Ref, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { expect } from "vitest"
+import * as LanguageModel from "../../src/capabilities/ai/LanguageModel.ts"
+import { EnqueuedJobs } from "../../src/capabilities/queue/JobQueue.ts"
+import * as VectorIndex from "../../src/capabilities/vectors/VectorIndex.ts"
 import type { Design, DesignId, DesignStatus } from "../../src/domain/Design.ts"
 import type { DesignDocument } from "../../src/domain/DesignDocument.ts"
 import type { Actor } from "../../src/domain/Policy.ts"
@@ -681,4 +684,45 @@ describe("listDesigns", () => {
         expect(error._tag).toBe("InvalidCursor")
       }
     }).pipe(Effect.provide(memoryLayer())))
+})
+
+// ---------------------------------------------------------------------------------------------
+// Indexing for similar-design search
+// ---------------------------------------------------------------------------------------------
+
+describe("design writes and similar-design indexing", () => {
+  const indexJobs = Effect.gen(function*() {
+    const jobs = yield* Ref.get(yield* EnqueuedJobs)
+    return jobs.filter((job) => job._tag === "design.index")
+  })
+
+  it.effect("create, update, duplicate and delete each queue the design for indexing", () =>
+    Effect.gen(function*() {
+      const actor = yield* subscriber("pro")
+      const design = yield* create(actor)
+      yield* Designs.updateDesign(actor, design.id, 1, { name: "Renamed" })
+      const copy = yield* Designs.duplicateDesign(actor, design.id)
+      yield* Designs.deleteDesign(actor, design.id)
+      expect(yield* indexJobs).toEqual([
+        { _tag: "design.index", designId: design.id, ownerId: actor.userId },
+        { _tag: "design.index", designId: design.id, ownerId: actor.userId },
+        { _tag: "design.index", designId: copy.id, ownerId: actor.userId },
+        { _tag: "design.index", designId: design.id, ownerId: actor.userId }
+      ])
+    }).pipe(Effect.provide(memoryLayer())))
+
+  const writeAndCount = Effect.gen(function*() {
+    const actor = yield* subscriber("pro")
+    const design = yield* create(actor)
+    yield* Designs.updateDesign(actor, design.id, 1, { name: "Renamed" })
+    yield* Designs.deleteDesign(actor, design.id)
+    return (yield* indexJobs).length
+  })
+
+  it.effect("without a language model or a vector index configured, nothing is queued", () =>
+    Effect.gen(function*() {
+      expect(yield* writeAndCount.pipe(Effect.provide(LanguageModel.layerUnconfigured), Effect.provide(memoryLayer()))).toBe(0)
+      expect(yield* writeAndCount.pipe(Effect.provide(VectorIndex.layerUnconfigured), Effect.provide(memoryLayer()))).toBe(0)
+      expect(yield* writeAndCount.pipe(Effect.provide(memoryLayer()))).toBe(3)
+    }))
 })

@@ -17,7 +17,7 @@ import { type Design, DesignId } from "../../domain/Design.ts"
 import { DesignNotFound } from "../../domain/DesignErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import type { UserId } from "../../domain/User.ts"
-import { DesignLookup } from "../designs/Designs.ts"
+import { DesignLookup, designIndexingEnabled } from "../designs/Designs.ts"
 import { DesignsRepository } from "../designs/DesignsRepository.ts"
 
 const BUDGET_WINDOW = Duration.hours(1)
@@ -111,9 +111,9 @@ export const indexDesign = Effect.fn("indexDesign")(function*(
   designId: DesignId,
   ownerId?: UserId
 ): Effect.fn.Return<IndexOutcome, AiUnavailable | AiBadReply, DesignsRepository | LanguageModel | VectorIndex> {
+  if (!(yield* designIndexingEnabled)) return "skipped" as const
   const vectors = yield* VectorIndex
   const model = yield* LanguageModel
-  if (vectors.kind === "unconfigured" || model.kind === "unconfigured") return "skipped" as const
   const design = yield* (yield* DesignsRepository).findLive(designId)
   const work: Effect.Effect<IndexOutcome, AiUnavailable | AiBadReply | FeatureUnavailable> = Option.match(design, {
     onNone: () =>

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto"
 import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { LanguageModel } from "../../capabilities/ai/LanguageModel.ts"
 import * as ReadThrough from "../../capabilities/cache/ReadThrough.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
+import { VectorIndex } from "../../capabilities/vectors/VectorIndex.ts"
 import { InvalidCursor } from "../../domain/CommonErrors.ts"
 import { type Design, type DesignChanges, type DesignId, DesignStatus, type Product } from "../../domain/Design.ts"
 import { canvasSizeMm, type DesignDocument } from "../../domain/DesignDocument.ts"
@@ -46,14 +48,22 @@ export const layerLookup = Layer.effect(DesignLookup, Effect.gen(function*() {
   })
 }))
 
+/** Similar-design search needs an embedding model and a vector index; without both, indexing does nothing. */
+export const designIndexingEnabled: Effect.Effect<boolean, never, LanguageModel | VectorIndex> = Effect.gen(function*() {
+  return (yield* LanguageModel).kind !== "unconfigured" && (yield* VectorIndex).kind !== "unconfigured"
+})
+
 /**
- * Asks the worker to (re)index the design for similar-design search. Best effort: a queue
- * outage must not fail a design write; the next write indexes it again.
+ * Asks the worker to (re)index the design for similar-design search, when that search is
+ * configured (otherwise the job would be a no-op costing a queue write per design write). Best
+ * effort: a queue outage must not fail a design write; the next write indexes it again.
  */
-const requestIndexing = (id: DesignId, ownerId: UserId) =>
-  Effect.flatMap(Effect.service(JobQueue), (queue) => queue.enqueue({ _tag: "design.index", designId: id, ownerId })).pipe(
+const requestIndexing = Effect.fnUntraced(function*(id: DesignId, ownerId: UserId) {
+  if (!(yield* designIndexingEnabled)) return
+  yield* Effect.flatMap(Effect.service(JobQueue), (queue) => queue.enqueue({ _tag: "design.index", designId: id, ownerId })).pipe(
     Effect.catch((error) => Effect.logWarning("designs: indexing not queued", error.cause))
   )
+})
 
 /** The product exists and the canvas fits its printable area. */
 const checkProduct = Effect.fnUntraced(function*(productType: string, document: DesignDocument) {
@@ -118,7 +128,7 @@ export const createDesign = Effect.fn("createDesign")(function*(actor: Actor, in
 }): Effect.fn.Return<
   Design,
   QuotaExceeded | SubscriptionInactive | DesignInvalid | InvalidAssetReference,
-  DesignsRepository | SubscriptionLookup | JobQueue | AssetsRepository
+  DesignsRepository | SubscriptionLookup | JobQueue | AssetsRepository | LanguageModel | VectorIndex
 > {
   yield* checkProduct(input.productType, input.document)
   yield* checkImageReferences(actor.userId, input.document)
