@@ -5,6 +5,7 @@ import { Effect, identity, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { CoreApi } from "../api/Api.ts"
+import { ServerApi } from "./ServerApi.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import * as Storage from "../capabilities/storage/Storage.ts"
 import { makeAiHandlers } from "../features/ai/Http.ts"
@@ -54,7 +55,7 @@ export const FeatureServices = Layer.mergeAll(
   SubscriptionsLookup.layerLookup
 ).pipe(Layer.provideMerge(Layer.mergeAll(DesignsRepository.layerSql, SubscriptionsRepository.layerSql)))
 
-const ApiRoutes = HttpApiBuilder.layer(CoreApi, { openapiPath: "/openapi.json" }).pipe(
+const ApiRoutes = HttpApiBuilder.layer(ServerApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([
     HealthHandlers,
     AuthHandlers,
@@ -66,7 +67,7 @@ const ApiRoutes = HttpApiBuilder.layer(CoreApi, { openapiPath: "/openapi.json" }
     InternalHandlers,
     JobsHandlers,
     AssetsHandlers,
-    makeAiHandlers(CoreApi)
+    makeAiHandlers(ServerApi)
   ]),
   Layer.provideMerge(Layer.mergeAll(RequestValidationLive.layer, AuthenticationLive.layer, ServiceAuthenticationLive.layer))
 )

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { type HttpApi, HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
-import { CoreApi } from "../../api/Api.ts"
+import { ServerApi } from "../../http/ServerApi.ts"
 import type { AssetView } from "../../api/Assets.ts"
 import { CurrentActor } from "../../api/Security.ts"
 import type { Asset } from "../../domain/Asset.ts"
@@ -18,7 +18,7 @@ export const toAssetView = (asset: Asset): typeof AssetView.Type => ({
   completedAt: asset.completedAt === null ? null : asset.completedAt.toISOString()
 })
 
-type AssetsGroup = typeof CoreApi extends HttpApi.HttpApi<string, infer Groups>
+type AssetsGroup = typeof ServerApi extends HttpApi.HttpApi<string, infer Groups>
   ? HttpApiGroup.WithIdentifier<Groups, "assets">
   : never
 
@@ -45,5 +45,5 @@ export const buildAssetsHandlers = (handlers: HttpApiBuilder.Handlers.FromGroup<
           Effect.map((link) => ({ url: link.url, expiresAt: link.expiresAt.toISOString() }))
         )))
 
-export const AssetsHandlers = HttpApiBuilder.group(CoreApi, "assets", (handlers) =>
+export const AssetsHandlers = HttpApiBuilder.group(ServerApi, "assets", (handlers) =>
   Effect.succeed(buildAssetsHandlers(handlers)))

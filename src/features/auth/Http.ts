@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { CoreApi } from "../../api/Api.ts"
+import { ServerApi } from "../../http/ServerApi.ts"
 import { CurrentActor } from "../../api/Security.ts"
 import { ClientIp } from "../../http/ClientIp.ts"
 import { answer } from "../../http/DomainProblems.ts"
@@ -12,7 +12,7 @@ const signedIn = ({ account, tokens }: { readonly account: Parameters<typeof toU
   tokens
 })
 
-export const AuthHandlers = HttpApiBuilder.group(CoreApi, "auth", Effect.fnUntraced(function*(handlers) {
+export const AuthHandlers = HttpApiBuilder.group(ServerApi, "auth", Effect.fnUntraced(function*(handlers) {
   const clientIp = yield* ClientIp
   return handlers
     .handle("register", ({ payload }) => answer(Auth.register(payload)).pipe(Effect.map(signedIn)))

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { CoreApi } from "../../api/Api.ts"
+import { ServerApi } from "../../http/ServerApi.ts"
 import type { DesignView } from "../../api/Designs.ts"
 import { ValidationFailed } from "../../api/Problems.ts"
 import { CurrentActor } from "../../api/Security.ts"
@@ -40,7 +40,7 @@ const expectedVersion = (body: number | undefined, ifMatch: string | undefined) 
     : Effect.succeed(version)
 }
 
-export const DesignsHandlers = HttpApiBuilder.group(CoreApi, "designs", (handlers) =>
+export const DesignsHandlers = HttpApiBuilder.group(ServerApi, "designs", (handlers) =>
   Effect.succeed(
     handlers
       .handle("create", ({ payload }) =>

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { CoreApi } from "../../api/Api.ts"
+import { ServerApi } from "../../http/ServerApi.ts"
 import { checkHealth } from "./HealthCheck.ts"
 
-export const HealthHandlers = HttpApiBuilder.group(CoreApi, "health", (handlers) =>
+export const HealthHandlers = HttpApiBuilder.group(ServerApi, "health", (handlers) =>
   Effect.succeed(handlers.handle("health", () => checkHealth())))

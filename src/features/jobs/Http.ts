@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { CoreApi } from "../../api/Api.ts"
+import { ServerApi } from "../../http/ServerApi.ts"
 import type { JobView } from "../../api/Jobs.ts"
 import { CurrentActor } from "../../api/Security.ts"
 import type { RenderJob } from "../../domain/Jobs.ts"
@@ -18,7 +18,7 @@ export const toJobView = (job: RenderJob): typeof JobView.Type => ({
   updatedAt: job.updatedAt.toISOString()
 })
 
-export const JobsHandlers = HttpApiBuilder.group(CoreApi, "jobs", (handlers) =>
+export const JobsHandlers = HttpApiBuilder.group(ServerApi, "jobs", (handlers) =>
   Effect.succeed(
     handlers
       .handle("render", ({ params, payload }) =>

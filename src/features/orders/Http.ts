@@ -1,6 +1,6 @@
 import { Clock, Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { CoreApi } from "../../api/Api.ts"
+import { ServerApi } from "../../http/ServerApi.ts"
 import type { OrderView } from "../../api/Orders.ts"
 import { CurrentActor } from "../../api/Security.ts"
 import type { Order } from "../../domain/Order.ts"
@@ -24,7 +24,7 @@ export const toOrderView = (order: Order): typeof OrderView.Type => ({
   updatedAt: order.updatedAt.toISOString()
 })
 
-export const OrdersHandlers = HttpApiBuilder.group(CoreApi, "orders", (handlers) =>
+export const OrdersHandlers = HttpApiBuilder.group(ServerApi, "orders", (handlers) =>
   Effect.succeed(
     handlers
       .handle("list", ({ query }) =>
@@ -37,7 +37,7 @@ export const OrdersHandlers = HttpApiBuilder.group(CoreApi, "orders", (handlers)
           answer(Orders.getOrder(actor, params.id)).pipe(Effect.map(toOrderView))))
   ))
 
-export const InternalHandlers = HttpApiBuilder.group(CoreApi, "internal", (handlers) =>
+export const InternalHandlers = HttpApiBuilder.group(ServerApi, "internal", (handlers) =>
   Effect.succeed(
     handlers
       .handle("upsertOrder", ({ params, payload }) =>

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { CoreApi } from "../../api/Api.ts"
+import { ServerApi } from "../../http/ServerApi.ts"
 import { CurrentActor } from "../../api/Security.ts"
 import type { SubscriptionView } from "../../api/Subscriptions.ts"
 import type { Period } from "../../domain/Quota.ts"
@@ -16,7 +16,7 @@ export const toSubscriptionView = (subscription: Subscription, period: Period): 
   limits: { designsPerMonth: subscription.plan.monthlyDesignQuota }
 })
 
-export const SubscriptionsHandlers = HttpApiBuilder.group(CoreApi, "subscriptions", (handlers) =>
+export const SubscriptionsHandlers = HttpApiBuilder.group(ServerApi, "subscriptions", (handlers) =>
   Effect.succeed(
     handlers
       .handle("get", () =>

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { CoreApi } from "../../api/Api.ts"
+import { ServerApi } from "../../http/ServerApi.ts"
 import { CurrentActor } from "../../api/Security.ts"
 import type { UserView } from "../../api/Users.ts"
 import type { Account } from "../../domain/Account.ts"
@@ -22,7 +22,7 @@ export const toUserView = (account: Account): typeof UserView.Type => ({
 const withActor = <A, E, R>(f: (actor: CurrentActor["Service"]) => Effect.Effect<A, E, R>) =>
   Effect.flatMap(Effect.service(CurrentActor), f)
 
-export const MeHandlers = HttpApiBuilder.group(CoreApi, "me", (handlers) =>
+export const MeHandlers = HttpApiBuilder.group(ServerApi, "me", (handlers) =>
   Effect.succeed(
     handlers
       .handle("get", () => withActor((actor) => answer(Users.getMe(actor)).pipe(Effect.map(toUserView))))
@@ -32,7 +32,7 @@ export const MeHandlers = HttpApiBuilder.group(CoreApi, "me", (handlers) =>
       .handle("delete", ({ payload }) => withActor((actor) => answer(Users.deleteAccount(actor, payload.password))))
   ))
 
-export const AdminHandlers = HttpApiBuilder.group(CoreApi, "admin", (handlers) =>
+export const AdminHandlers = HttpApiBuilder.group(ServerApi, "admin", (handlers) =>
   Effect.succeed(
     handlers
       .handle("listUsers", ({ query }) =>
