@@ -17,13 +17,23 @@ export const httpDuration = Metric.histogram("http_request_duration_seconds", {
 
 export const queueDepth = Metric.gauge("job_queue_depth", { description: "Jobs waiting in the queue" })
 
+/**
+ * The request metrics of one series, made once: labelling a metric per request was a measurable
+ * share of a cached read. Series are bounded (route templates, the methods Node's parser
+ * accepts, statuses), and so is this map.
+ */
+const series = new Map<string, { readonly count: Metric.Counter<number>; readonly duration: Metric.Histogram<number> }>()
+
 /** Counts and times one request under its route template (never the raw path: bounded series). */
 export const recordRequest = (labels: { readonly route: string; readonly method: string; readonly status: number }, seconds: number) => {
-  const attributes = { route: labels.route, method: labels.method, status: String(labels.status) }
-  return Effect.andThen(
-    Metric.update(Metric.withAttributes(httpRequests, attributes), 1),
-    Metric.update(Metric.withAttributes(httpDuration, attributes), seconds)
-  )
+  const key = `${labels.method} ${labels.status} ${labels.route}`
+  let metrics = series.get(key)
+  if (metrics === undefined) {
+    const attributes = { route: labels.route, method: labels.method, status: String(labels.status) }
+    metrics = { count: Metric.withAttributes(httpRequests, attributes), duration: Metric.withAttributes(httpDuration, attributes) }
+    series.set(key, metrics)
+  }
+  return Effect.andThen(Metric.update(metrics.count, 1), Metric.update(metrics.duration, seconds))
 }
 
 const isLoopback = (address: string) =>
