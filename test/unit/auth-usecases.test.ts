@@ -303,6 +303,20 @@ describe("access tokens", () => {
       expect(error.reason).toBe("expired")
     }).pipe(Effect.provide(memoryLayer())))
 
+  it.effect("a token verified (and remembered) before does not vouch for a tampered copy of it", () =>
+    Effect.gen(function*() {
+      const { tokens } = yield* registerAlice
+      const actor = yield* actorOf(tokens.accessToken)
+      const [header, payload, signature] = tokens.accessToken.split(".") as [string, string, string]
+      const forgedPayload = base64url({ ...JSON.parse(Buffer.from(payload, "base64url").toString("utf8")), role: "admin" })
+      const flipped = `${signature.slice(0, -2)}${signature.endsWith("AA") ? "BA" : "AA"}`
+      for (const tampered of [`${header}.${payload}.${flipped}`, `${header}.${forgedPayload}.${signature}`]) {
+        const error = yield* actorOf(tampered).pipe(Effect.flip)
+        expect(error._tag).toBe("InvalidAccessToken")
+      }
+      expect(yield* actorOf(tokens.accessToken)).toEqual(actor)
+    }).pipe(Effect.provide(memoryLayer())))
+
   it.effect("verify accepts a hand-signed token with the expected header and claims (control)", () =>
     Effect.gen(function*() {
       const { tokens } = yield* registerAlice

@@ -1,5 +1,5 @@
 import { errors, jwtVerify, SignJWT } from "jose"
-import { Clock, Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
+import { Cache, Clock, Context, Duration, Effect, Exit, Layer, Redacted, Schema } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { InvalidAccessToken } from "../../domain/AuthErrors.ts"
 import type { Actor } from "../../domain/Policy.ts"
@@ -10,6 +10,13 @@ const ACCESS_TOKEN_TYPE = "at+jwt"
 /** The only algorithm accepted (RFC 8725 §3.1): `none`, RS*, ES* and confusion attacks fail. */
 const ALGORITHMS = ["HS256"]
 const CLOCK_SKEW_SECONDS = 5
+/**
+ * Tokens verified recently, kept so that a client's next requests skip the HMAC check (a
+ * WebCrypto job on the thread pool, the largest single cost of a cached read). Only tokens that
+ * passed verification are kept, keyed by their whole text, signature included, and never past
+ * their expiry; revocation does not depend on it (sessions are checked on every request).
+ */
+const VERIFIED_CAPACITY = 10_000
 
 const Claims = Schema.Struct({
   sub: UserId,
@@ -84,8 +91,21 @@ export const layer = Layer.effect(AccessTokens, Effect.gen(function*() {
     const claims = yield* decodeClaims(payload).pipe(
       Effect.mapError(() => new InvalidAccessToken({ reason: "invalid" }))
     )
-    return { userId: claims.sub, role: claims.role, sessionId: claims.sid } satisfies Actor
+    return {
+      actor: { userId: claims.sub, role: claims.role, sessionId: claims.sid } satisfies Actor,
+      // By the effect clock, which the cache's expiry also uses.
+      validForMillis: (payload.exp ?? 0) * 1000 - now
+    }
   })
 
-  return AccessTokens.of({ issue, verify })
+  const verified = yield* Cache.makeWith(verify, {
+    capacity: VERIFIED_CAPACITY,
+    // Failures are not kept: junk tokens cannot crowd out valid ones.
+    timeToLive: (exit) => Exit.isSuccess(exit) ? Duration.millis(Math.max(0, exit.value.validForMillis)) : Duration.zero
+  })
+
+  return AccessTokens.of({
+    issue,
+    verify: (token) => Effect.map(Cache.get(verified, token), ({ actor }) => actor)
+  })
 }))
