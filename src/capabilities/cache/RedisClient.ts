@@ -27,6 +27,8 @@ const clientOptions = (options: RedisClientOptions): Omit<RedisOptions, "replyMa
   lazyConnect: true,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
+  // Commands issued in the same tick (concurrent requests' cache reads) share one socket write.
+  enableAutoPipelining: true,
   connectTimeout: 1_000,
   commandTimeout: Duration.toMillis(Duration.fromInputUnsafe(options.commandTimeout ?? "2 seconds")),
   retryStrategy: (attempt) => Math.min(attempt * 200, 2_000)
