@@ -478,6 +478,9 @@ const runSoak = async (
   const rss = sampler.stop()
   const cpu = foreign.stop()
   ensureAlive(api)
+  // Compared like with like: idle after the warm-up, idle after the soak.
+  await settle([api.pid], { maxWaitMs: SETTLE_MAX_MS })
+  const rssAtEndKiB = memoryOf(api.pid)?.rssKiB ?? 0
   const parts: Array<SoakPart> = summaries.map((summary, i) => ({ kind: mix[i]!.kind, summary }))
   const total = (pick: (s: LoadSummary) => number) => summaries.reduce((sum, s) => sum + pick(s), 0)
   const soak: Soak = {
@@ -490,13 +493,14 @@ const runSoak = async (
     errors: total((s) => s.errors),
     non2xx: total((s) => s.non2xx),
     rssAfterWarmupKiB,
-    rssAtEndKiB: rss.lastKiB,
+    rssAtEndKiB,
+    rssUnderLoadAtEndKiB: rss.lastKiB,
     peakRssKiB: rss.peakKiB,
     rssSeries: sampler.series,
     otherCpuPercent: cpu.otherPercent
   }
-  log(`soak: ${soak.requestsPerSecond} req/s, ${soak.errors} errors, ${soak.non2xx} non-2xx, RSS ${(rssAfterWarmupKiB / 1024).toFixed(0)} → ` +
-    `${(soak.rssAtEndKiB / 1024).toFixed(0)} MiB (peak ${(soak.peakRssKiB / 1024).toFixed(0)} MiB)`)
+  log(`soak: ${soak.requestsPerSecond} req/s, ${soak.errors} errors, ${soak.non2xx} non-2xx, idle RSS ${(rssAfterWarmupKiB / 1024).toFixed(0)} → ` +
+    `${(soak.rssAtEndKiB / 1024).toFixed(0)} MiB (under load at the end ${(soak.rssUnderLoadAtEndKiB / 1024).toFixed(0)}, peak ${(soak.peakRssKiB / 1024).toFixed(0)} MiB)`)
   return soak
 }
 

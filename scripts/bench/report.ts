@@ -54,8 +54,12 @@ export interface Soak {
   readonly responses: number
   readonly errors: number
   readonly non2xx: number
+  /** Idle (settled) after the warm-up. */
   readonly rssAfterWarmupKiB: number
+  /** Idle (settled) after the soak: the leak check compares it with `rssAfterWarmupKiB`. */
   readonly rssAtEndKiB: number
+  /** The last sample while the soak's load still ran. */
+  readonly rssUnderLoadAtEndKiB: number
   readonly peakRssKiB: number
   readonly rssSeries: ReadonlyArray<{ readonly atMs: number; readonly rssKiB: number }>
   readonly otherCpuPercent: number
@@ -133,6 +137,15 @@ export const evaluateGoals = (runs: ReadonlyArray<Run>, storm: { readonly read: 
       pass: ratio <= 1.5
     })
   }
+  if (soak !== undefined && soak.rssAfterWarmupKiB > 0) {
+    const growth = soak.rssAtEndKiB / soak.rssAfterWarmupKiB - 1
+    goals.push({
+      goal: `Soak ${soak.seconds} s: idle RSS after the soak vs after the warm-up`,
+      target: "within 10%",
+      measured: `${growth >= 0 ? "+" : ""}${(growth * 100).toFixed(1)}% (${mib(soak.rssAfterWarmupKiB)} → ${mib(soak.rssAtEndKiB)} MiB)`,
+      pass: Math.abs(growth) <= 0.1
+    })
+  }
   if (get !== undefined && storm.read !== undefined) {
     const during = storm.read.summary
     const ratio = during.latencyMs.p99 / Math.max(get.summary.latencyMs.p99, 0.001)
@@ -198,10 +211,10 @@ export const markdown = (report: {
       "",
       `Soak: ${soak.seconds} s of mixed load (${soak.parts.map((part) => `${part.kind} ${part.summary.connections}`).join(", ")} connections) after a ${soak.warmupSeconds} s warm-up.`,
       "",
-      "| requests | req/s | errors | non-2xx | RSS after warm-up MiB | RSS at end MiB | peak RSS MiB | other CPU |",
-      "|---:|---:|---:|---:|---:|---:|---:|---:|",
+      "| requests | req/s | errors | non-2xx | idle RSS after warm-up MiB | idle RSS after the soak MiB | RSS under load at the end MiB | peak RSS MiB | other CPU |",
+      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
       `| ${soak.responses} | ${rate(soak.requestsPerSecond)} | ${soak.errors} | ${soak.non2xx} | ${mib(soak.rssAfterWarmupKiB)} | ` +
-      `${mib(soak.rssAtEndKiB)} | ${mib(soak.peakRssKiB)} | ${soak.otherCpuPercent.toFixed(0)}% |`,
+      `${mib(soak.rssAtEndKiB)} | ${mib(soak.rssUnderLoadAtEndKiB)} | ${mib(soak.peakRssKiB)} | ${soak.otherCpuPercent.toFixed(0)}% |`,
       "",
       "| soak part | req/s | p50 ms | p99 ms | non-2xx | errors |",
       "|---|---:|---:|---:|---:|---:|",
