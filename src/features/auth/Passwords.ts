@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os"
 import { hash, verify } from "@node-rs/bcrypt"
 import { Context, Effect, Layer, Semaphore } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
@@ -14,11 +15,15 @@ export class Passwords extends Context.Service<Passwords, {
 }>()("customify/features/auth/Passwords") {}
 
 /**
- * bcrypt shares libuv's thread pool (4 threads by default) with the HMAC of every JWT check,
- * DNS and file I/O. Letting a login storm take every thread would stall all other requests, so
- * at most half of the pool hashes at once; further hashes wait in Effect, not in the pool.
+ * bcrypt shares libuv's thread pool (4 threads by default) with the HMAC of JWT checks, DNS and
+ * file I/O, and the machine's cores with the event loop. Letting a login storm take every thread
+ * would stall all other requests, so at most half of the pool hashes at once, and never on every
+ * core (one core stays for the event loop); further hashes wait in Effect, not in the pool.
  */
-const CONCURRENT_HASHES = Math.max(1, Math.floor(Number(process.env["UV_THREADPOOL_SIZE"] ?? 4) / 2))
+const CONCURRENT_HASHES = Math.max(
+  1,
+  Math.min(Math.floor(Number(process.env["UV_THREADPOOL_SIZE"] ?? 4) / 2), availableParallelism() - 1)
+)
 
 const make = (cost: number) =>
   Effect.gen(function*() {
