@@ -5,8 +5,8 @@ import { Effect, identity, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { CoreApi } from "../api/Api.ts"
-import { ServerApi } from "./ServerApi.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import * as Transactions from "../capabilities/database/Transactions.ts"
 import * as Storage from "../capabilities/storage/Storage.ts"
 import { makeAiHandlers } from "../features/ai/Http.ts"
 import * as AssetsRepository from "../features/assets/AssetsRepository.ts"
@@ -35,6 +35,7 @@ import * as ClientIp from "./ClientIp.ts"
 import * as Metrics from "../observability/Metrics.ts"
 import * as Docs from "./Docs.ts"
 import * as RequestPipeline from "./RequestPipeline.ts"
+import { ServerApi } from "./ServerApi.ts"
 import * as RequestValidationLive from "./RequestValidationLive.ts"
 import * as RouteTable from "./RouteTable.ts"
 
@@ -53,7 +54,7 @@ export const FeatureServices = Layer.mergeAll(
   AssetsRepository.layerSql,
   DesignsLookup.layerLookup,
   SubscriptionsLookup.layerLookup
-).pipe(Layer.provideMerge(Layer.mergeAll(DesignsRepository.layerSql, SubscriptionsRepository.layerSql)))
+).pipe(Layer.provideMerge(Layer.mergeAll(DesignsRepository.layerSql, SubscriptionsRepository.layerSql, Transactions.layerSql)))
 
 const ApiRoutes = HttpApiBuilder.layer(ServerApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([

@@ -6,7 +6,7 @@ import { SignJWT } from "jose"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CoreApi } from "../../src/api/Api.ts"
 import { Authentication } from "../../src/api/Security.ts"
-import { JobQueue } from "../../src/capabilities/queue/JobQueue.ts"
+import { JobQueue, QueueError } from "../../src/capabilities/queue/JobQueue.ts"
 import { DEVELOPMENT_JWT_SECRET } from "../../src/config/AppConfig.ts"
 import type { Job } from "../../src/domain/Jobs.ts"
 import { makeTestApp } from "../support/app.ts"
@@ -14,10 +14,17 @@ import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/databas
 
 const scope = Effect.runSync(Scope.make())
 const jobs = Effect.runSync(Ref.make<ReadonlyArray<Job>>([]))
+/** When set, the next enqueue fails as a queue outage would. */
+let failNextEnqueue = false
 const RecordingQueue = Layer.succeed(JobQueue, {
   kind: "memory",
   description: "recording",
-  enqueue: (job) => Ref.update(jobs, (all) => [...all, job]),
+  enqueue: (job) =>
+    Effect.suspend(() => {
+      if (!failNextEnqueue) return Ref.update(jobs, (all) => [...all, job])
+      failNextEnqueue = false
+      return Effect.fail(new QueueError({ cause: "queue unavailable" }))
+    }),
   depth: Effect.succeed(0),
   consume: () => Effect.never
 })
@@ -330,6 +337,19 @@ describe("my account", () => {
     expect(Number(rows[0]!.n)).toBe(0)
     expect((await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })).status).toBe(401)
     expect((await login(user.email, user.password)).status).toBe(401)
+    const cleanup = (await Effect.runPromise(Ref.get(jobs))).filter((job) => job._tag === "account.cleanup" && job.userId === user.user.id)
+    expect(cleanup).toHaveLength(1)
+  })
+  it("keeps the account when the cleanup of its files cannot be queued (one unit of work)", async () => {
+    const user = await register()
+    failNextEnqueue = true
+    const refused = await call("DELETE", "/api/v1/users/me", { token: user.tokens.accessToken, body: { password: user.password } })
+    expect(refused.status).toBe(503)
+    const rows = await query<{ n: string }>(`SELECT count(*) AS n FROM users WHERE id = '${user.user.id}'`)
+    expect(Number(rows[0]!.n)).toBe(1)
+    expect((await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })).status).toBe(200)
+    // Retried once the queue is back: deleted, with its cleanup queued.
+    expect((await call("DELETE", "/api/v1/users/me", { token: user.tokens.accessToken, body: { password: user.password } })).status).toBe(204)
     const cleanup = (await Effect.runPromise(Ref.get(jobs))).filter((job) => job._tag === "account.cleanup" && job.userId === user.user.id)
     expect(cleanup).toHaveLength(1)
   })

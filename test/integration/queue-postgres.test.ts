@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Fiber, Layer, Redacted, Ref, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Transactions from "../../src/capabilities/database/Transactions.ts"
 import { JobQueue, layerPostgres, layerPostgresStore } from "../../src/capabilities/queue/JobQueue.ts"
 import * as AppConfig from "../../src/config/AppConfig.ts"
 import type { CoreJob } from "../../src/domain/Jobs.ts"
@@ -19,8 +20,7 @@ afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
 
 /** A fresh queue process: its own connection pool and store, as after a restart. */
 const queueProcess = () =>
-  layerPostgres.pipe(
-    Layer.provide(layerPostgresStore),
+  Layer.merge(layerPostgres.pipe(Layer.provide(layerPostgresStore)), Transactions.layerSql).pipe(
     Layer.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 2 })),
     Layer.provide(AppConfig.layerTest({ jobMaxAttempts: 3 })),
     Layer.fresh
@@ -65,5 +65,22 @@ describe("the PostgreSQL job queue", () => {
       return yield* Ref.get(tries)
     })).pipe(Effect.provide(queueProcess())))
     expect(attempts).toEqual([0, 1])
+  })
+
+  it("commits a job with the unit of work that queued it, or not at all", async () => {
+    const depths = await Effect.runPromise(Effect.gen(function*() {
+      const queue = yield* JobQueue
+      const { atomically } = yield* Transactions.Transactions
+      const before = yield* queue.depth
+      const job = { _tag: "account.cleanup", userId: randomUUID() as UserId } as const
+      // The process "crashes" after queueing, before the unit of work ends: nothing is left.
+      const crashed = yield* Effect.exit(atomically(Effect.andThen(queue.enqueue(job), Effect.die("crash"))))
+      const afterCrash = yield* queue.depth
+      yield* atomically(queue.enqueue(job))
+      return { crashed: Exit.isFailure(crashed), before, afterCrash, afterCommit: yield* queue.depth }
+    }).pipe(Effect.provide(queueProcess())))
+    expect(depths.crashed).toBe(true)
+    expect(depths.afterCrash).toBe(depths.before)
+    expect(depths.afterCommit).toBe(depths.before + 1)
   })
 })

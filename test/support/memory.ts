@@ -1,6 +1,7 @@
 import { Layer } from "effect"
 import * as LanguageModel from "../../src/capabilities/ai/LanguageModel.ts"
 import * as CacheStore from "../../src/capabilities/cache/CacheStore.ts"
+import * as Transactions from "../../src/capabilities/database/Transactions.ts"
 import * as JobQueue from "../../src/capabilities/queue/JobQueue.ts"
 import * as VectorIndex from "../../src/capabilities/vectors/VectorIndex.ts"
 import * as AppConfig from "../../src/config/AppConfig.ts"
@@ -36,6 +37,6 @@ export const memoryLayer = (config: Partial<AppConfig.AppSettings> = {}) =>
     Subscriptions.layerLookup
   ).pipe(
     Layer.provideMerge(Layer.mergeAll(Sessions.layer, DesignsRepository.layerMemory, SubscriptionsRepository.layerMemory)),
-    Layer.provideMerge(Layer.mergeAll(CacheStore.layerMemory, JobQueue.layerMemory, LanguageModel.layerMemory, VectorIndex.layerMemory)),
+    Layer.provideMerge(Layer.mergeAll(CacheStore.layerMemory, JobQueue.layerMemory, Transactions.layerMemory, LanguageModel.layerMemory, VectorIndex.layerMemory)),
     Layer.provideMerge(AppConfig.layerTest(config))
   )

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { Clock, Duration, Effect, Option } from "effect"
+import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import type { Account } from "../../domain/Account.ts"
 import {
@@ -109,14 +110,18 @@ export const requestPasswordReset = Effect.fn("requestPasswordReset")(function*(
   if (Option.isNone(found) || found.value.disabled) return
   const token = randomBytes(32).toString("base64url")
   const expiresAt = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(PASSWORD_RESET_TTL))
-  yield* (yield* AccountsRepository).createResetToken(sha256(token), found.value.id, expiresAt)
-  yield* (yield* JobQueue).enqueue({
-    _tag: "email.password_reset",
-    userId: found.value.id,
-    email: found.value.email,
-    token,
-    expiresAt: expiresAt.toISOString()
-  })
+  const accounts = yield* AccountsRepository
+  const queue = yield* JobQueue
+  yield* (yield* Transactions).atomically(Effect.andThen(
+    accounts.createResetToken(sha256(token), found.value.id, expiresAt),
+    queue.enqueue({
+      _tag: "email.password_reset",
+      userId: found.value.id,
+      email: found.value.email,
+      token,
+      expiresAt: expiresAt.toISOString()
+    })
+  ))
 })
 
 /** Uses the token (once), sets the new password and ends every session of the account. */

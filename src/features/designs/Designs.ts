@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto"
 import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import { LanguageModel } from "../../capabilities/ai/LanguageModel.ts"
 import * as ReadThrough from "../../capabilities/cache/ReadThrough.ts"
+import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import { VectorIndex } from "../../capabilities/vectors/VectorIndex.ts"
 import { InvalidCursor } from "../../domain/CommonErrors.ts"
@@ -128,13 +129,13 @@ export const createDesign = Effect.fn("createDesign")(function*(actor: Actor, in
 }): Effect.fn.Return<
   Design,
   QuotaExceeded | SubscriptionInactive | DesignInvalid | InvalidAssetReference,
-  DesignsRepository | SubscriptionLookup | JobQueue | AssetsRepository | LanguageModel | VectorIndex
+  DesignsRepository | SubscriptionLookup | JobQueue | AssetsRepository | LanguageModel | VectorIndex | Transactions
 > {
   yield* checkProduct(input.productType, input.document)
   yield* checkImageReferences(actor.userId, input.document)
-  const design = yield* insertWithinQuota(actor, { ...input, status: input.status ?? "draft" })
-  yield* requestIndexing(design.id, design.ownerId)
-  return design
+  return yield* (yield* Transactions).atomically(
+    Effect.tap(insertWithinQuota(actor, { ...input, status: input.status ?? "draft" }), (design) => requestIndexing(design.id, design.ownerId))
+  )
 })
 
 export const getDesign = Effect.fn("getDesign")(function*(actor: Actor, id: DesignId) {
@@ -188,12 +189,13 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
     yield* checkImageReferences(current.ownerId, changes.document)
   }
   const repository = yield* DesignsRepository
-  const updated = yield* repository.update(id, expectedVersion, changes)
+  const updated = yield* (yield* Transactions).atomically(
+    Effect.tap(repository.update(id, expectedVersion, changes), (updated) =>
+      Option.isSome(updated) ? requestIndexing(id, current.ownerId) : Effect.void)
+  )
+  // After the commit: a read between an earlier invalidation and the commit would cache the old row.
   yield* (yield* DesignLookup).invalidate(id)
-  if (Option.isSome(updated)) {
-    yield* requestIndexing(id, current.ownerId)
-    return updated.value
-  }
+  if (Option.isSome(updated)) return updated.value
   const now = yield* repository.findLive(id)
   if (Option.isNone(now)) return yield* new DesignNotFound()
   return yield* new VersionConflict({ currentVersion: now.value.version })
@@ -202,9 +204,9 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
 /** Soft delete: gone from reads and lists; the quota it used is not given back. */
 export const deleteDesign = Effect.fn("deleteDesign")(function*(actor: Actor, id: DesignId) {
   const design = yield* owned(actor, id, "write")
-  yield* (yield* DesignsRepository).softDelete(id)
+  const repository = yield* DesignsRepository
+  yield* (yield* Transactions).atomically(Effect.andThen(repository.softDelete(id), requestIndexing(id, design.ownerId)))
   yield* (yield* DesignLookup).invalidate(id)
-  yield* requestIndexing(id, design.ownerId)
 })
 
 const MAX_NAME = 200
@@ -220,12 +222,15 @@ const copyName = (name: string) => {
 /** A draft copy, counted against the quota like any new design. */
 export const duplicateDesign = Effect.fn("duplicateDesign")(function*(actor: Actor, id: DesignId) {
   const original = yield* owned(actor, id, "read")
-  const copy = yield* insertWithinQuota(actor, {
-    name: copyName(original.name),
-    productType: original.productType,
-    status: "draft",
-    document: original.document
-  })
-  yield* requestIndexing(copy.id, copy.ownerId)
-  return copy
+  return yield* (yield* Transactions).atomically(
+    Effect.tap(
+      insertWithinQuota(actor, {
+        name: copyName(original.name),
+        productType: original.productType,
+        status: "draft",
+        document: original.document
+      }),
+      (copy) => requestIndexing(copy.id, copy.ownerId)
+    )
+  )
 })

@@ -1,5 +1,6 @@
 import { Clock, Context, Duration, Effect, Layer, Option, Ref } from "effect"
 import { SqlClient } from "effect/sql"
+import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import type { Design, DesignChanges, DesignId, DesignStatus, Product } from "../../domain/Design.ts"
 import type { DesignDocument } from "../../domain/DesignDocument.ts"
 import type { UserId } from "../../domain/User.ts"
@@ -83,7 +84,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
 
   const insertCharged = Effect.fn("DesignsRepository.insertCharged")(function*(design: NewDesign, charge: QuotaCharge) {
     const at = yield* now
-    return yield* sql.withTransaction(Effect.gen(function*() {
+    return yield* joinOrBegin(sql)(Effect.gen(function*() {
       if (charge.limit !== null && charge.limit <= 0) return yield* Effect.fail({ used: 0 })
       const counted = yield* (charge.limit === null
         ? sql<{ designsCreated: number }>`

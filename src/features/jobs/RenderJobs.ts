@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { Effect, Option } from "effect"
+import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import type { DesignId } from "../../domain/Design.ts"
 import { DesignNotFound, JobNotFound } from "../../domain/DesignErrors.ts"
@@ -15,17 +16,18 @@ export const requestRender = Effect.fn("requestRender")(function*(actor: Actor, 
     Option.match({ onNone: () => Effect.fail(new DesignNotFound()), onSome: Effect.succeed })
   )
   yield* authorize(actor, { kind: "owned", ownerId: design.ownerId }, "read", () => new DesignNotFound())
-  const job = yield* (yield* RenderJobsRepository).create({
-    id: randomUUID() as RenderJobId,
-    ownerId: actor.userId,
-    designId,
-    kind
-  })
-  yield* (yield* JobQueue).enqueue(
-    { _tag: kind === "render" ? "render.requested" : "pdf.requested", jobId: job.id, designId, userId: actor.userId },
-    { id: job.id }
+  const jobs = yield* RenderJobsRepository
+  const queue = yield* JobQueue
+  return yield* (yield* Transactions).atomically(
+    Effect.tap(
+      jobs.create({ id: randomUUID() as RenderJobId, ownerId: actor.userId, designId, kind }),
+      (job) =>
+        queue.enqueue(
+          { _tag: kind === "render" ? "render.requested" : "pdf.requested", jobId: job.id, designId, userId: actor.userId },
+          { id: job.id }
+        )
+    )
   )
-  return job
 })
 
 export const getJob = Effect.fn("getJob")(function*(actor: Actor, id: RenderJobId) {

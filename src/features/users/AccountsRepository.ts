@@ -1,5 +1,6 @@
 import { Clock, Context, Effect, Layer, Option, Ref } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
+import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import type { Account, AdminChanges, NewAccount, ProfileChanges } from "../../domain/Account.ts"
 import { EmailTaken } from "../../domain/AuthErrors.ts"
 import type { UserId } from "../../domain/User.ts"
@@ -44,7 +45,7 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
 
   const create = Effect.fn("AccountsRepository.create")(function*(account: NewAccount) {
     const at = yield* now
-    return yield* sql.withTransaction(Effect.gen(function*() {
+    return yield* joinOrBegin(sql)(Effect.gen(function*() {
       const [row] = yield* sql<Account>`
         INSERT INTO users ${sql.insert({
           id: account.id,
@@ -84,7 +85,7 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
     updateAdminFields: (id, changes) => updateWith(id, { ...changes }),
     setPasswordHash: (id, passwordHash) => Effect.asVoid(updateWith(id, { passwordHash })),
     delete: (id) =>
-      sql.withTransaction(
+      joinOrBegin(sql)(
         sql`DELETE FROM users WHERE id = ${id} RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
       ).pipe(Effect.orDie),
     list: ({ afterEmail, emailPrefix, limit }) => {

@@ -1,4 +1,5 @@
 import { Effect, Option } from "effect"
+import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import type { Account, AdminChanges, ProfileChanges } from "../../domain/Account.ts"
 import { Forbidden, IncorrectPassword, UserNotFound } from "../../domain/AuthErrors.ts"
@@ -42,9 +43,11 @@ export const deleteAccount = Effect.fn("deleteAccount")(function*(actor: Actor, 
   const accounts = yield* AccountsRepository
   const account = yield* orNotFound(accounts.findById(actor.userId))
   if (!(yield* (yield* Passwords).verify(password, account.passwordHash))) return yield* new IncorrectPassword()
-  yield* accounts.delete(account.id)
+  const queue = yield* JobQueue
+  yield* (yield* Transactions).atomically(
+    Effect.andThen(accounts.delete(account.id), queue.enqueue({ _tag: "account.cleanup", userId: account.id }))
+  )
   yield* (yield* Sessions).endAllOf(account.id)
-  yield* (yield* JobQueue).enqueue({ _tag: "account.cleanup", userId: account.id })
 })
 
 export interface AccountPage {

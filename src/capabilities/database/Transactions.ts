@@ -1,0 +1,40 @@
+import { Context, Effect, Layer, Option } from "effect"
+import { SqlClient, SqlError } from "effect/sql"
+
+/**
+ * Units of work that span repositories and the job queue. Jobs offered to the PostgreSQL queue
+ * inside `atomically` commit with the rows that need them (a crash cannot keep one without the
+ * other); other queues (SQS) send during the transaction, so a failed send undoes the write and
+ * a failed commit leaves at most a message about rows that do not exist, which workers skip.
+ */
+export class Transactions extends Context.Service<Transactions, {
+  readonly atomically: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+}>()("customify/capabilities/database/Transactions") {}
+
+/**
+ * Runs `effect` in the transaction already open on this fiber, or in a new one: a repository
+ * method that must be atomic on its own joins its caller's unit of work without a savepoint.
+ */
+export const joinOrBegin = (sql: SqlClient.SqlClient) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError.SqlError, R> =>
+  Effect.flatMap(
+    Effect.serviceOption(sql.transactionService),
+    Option.match({ onSome: () => effect, onNone: () => sql.withTransaction(effect) })
+  )
+
+/**
+ * A database that fails to begin or commit is an outage, not a client error: a defect (the
+ * request pipeline answers 503). Repositories already turn their own SQL errors into defects,
+ * so the only `SqlError`s left here are the transaction's.
+ */
+export const layerSql = Layer.effect(
+  Transactions,
+  Effect.map(Effect.service(SqlClient.SqlClient), (sql) =>
+    Transactions.of({
+      atomically: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        sql.withTransaction(effect).pipe(Effect.catchIf(SqlError.isSqlError, Effect.die)) as Effect.Effect<A, E, R>
+    }))
+)
+
+/** No atomicity, for use cases run on in-memory repositories. */
+export const layerMemory = Layer.succeed(Transactions, Transactions.of({ atomically: (effect) => effect }))
