@@ -57,6 +57,15 @@ it.effect("deleting an account empties its storage prefix (and only its) through
     yield* Fiber.interrupt(worker)
   }).pipe(Effect.provide(layer())))
 
+it.effect("the clean-up job of an account that still exists removes nothing", () =>
+  Effect.gen(function*() {
+    const objects = yield* Storage.MemoryObjects
+    const alive = yield* Auth.register({ email: "alive@example.com", password: "correct horse", fullName: "A" })
+    yield* objects.put(`users/${alive.account.id}/designs/d1/a1/logo.png`, new Uint8Array([137, 80, 78, 71]), "image/png")
+    yield* Worker.handleJob({ _tag: "account.cleanup", userId: alive.account.id }, { id: "job-1", attempts: 0 })
+    expect(yield* objects.keys).toEqual([`users/${alive.account.id}/designs/d1/a1/logo.png`])
+  }).pipe(Effect.provide(layer())))
+
 it.effect("design writes are indexed by the worker, so similar designs find them", () =>
   Effect.gen(function*() {
     const worker = yield* Effect.forkChild(Worker.run)

@@ -1,15 +1,17 @@
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Effect, Layer, Option } from "effect"
 import { Mailer } from "../../capabilities/mail/Mailer.ts"
 import { type JobMeta, JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import type { CoreJob } from "../../domain/Jobs.ts"
 import { forgetUser, indexDesign } from "../ai/Ai.ts"
 import { deleteUserObjects } from "../assets/Assets.ts"
 import * as DesignsRepository from "../designs/DesignsRepository.ts"
+import * as AccountsRepository from "../users/AccountsRepository.ts"
 
 /**
  * Runs one job with the very use cases the API uses. Each handler is idempotent, since a job
  * may be delivered more than once: a reset email past its expiry is skipped, deleting an empty
- * prefix deletes nothing, indexing writes the same vector again.
+ * prefix deletes nothing, indexing writes the same vector again. The clean-up of an account that
+ * still exists is refused.
  */
 export const handleJob = Effect.fn("handleJob")(function*(job: CoreJob, meta: JobMeta) {
   yield* Effect.annotateCurrentSpan({ "job.type": job._tag, "job.id": meta.id, "job.attempts": meta.attempts })
@@ -21,6 +23,10 @@ export const handleJob = Effect.fn("handleJob")(function*(job: CoreJob, meta: Jo
       return yield* (yield* Mailer).sendPasswordReset({ to: job.email, token: job.token, expiresAt: job.expiresAt })
     }
     case "account.cleanup": {
+      // Only ever for a deleted account: a message whose deletion did not commit (SQS) removes nothing.
+      if (Option.isSome(yield* (yield* AccountsRepository.AccountsRepository).findById(job.userId))) {
+        return yield* Effect.logWarning("jobs: account cleanup skipped, the account still exists")
+      }
       const deleted = yield* deleteUserObjects(job.userId)
       yield* forgetUser(job.userId)
       return yield* Effect.logInfo(`jobs: account cleanup removed ${deleted} stored objects`)
@@ -37,4 +43,6 @@ export const run = Effect.flatMap(Effect.service(JobQueue), (queue) =>
   Effect.andThen(Effect.logInfo("worker: consuming jobs"), queue.consume(handleJob)))
 
 /** The worker as a layer: forked with the layer's scope, stopped with it. */
-export const layer = Layer.effectDiscard(Effect.forkScoped(run)).pipe(Layer.provide(DesignsRepository.layerSql))
+export const layer = Layer.effectDiscard(Effect.forkScoped(run)).pipe(
+  Layer.provide(Layer.merge(DesignsRepository.layerSql, AccountsRepository.layerSql))
+)
