@@ -5,6 +5,7 @@ import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import { isOptionalSdk, recordPackages } from "../support/packages.ts"
 import { startServer } from "../support/process.ts"
 import { freePort } from "../support/servers.ts"
 
@@ -48,6 +49,23 @@ describe("the server process", () => {
     const access = lines.find((line) => line["annotations"]?.["requestId"] === "e2e-request-0001")
     expect(access?.["annotations"]).toMatchObject({ method: "GET", route: "/health", status: 200 })
     expect(server.output().stdout).not.toContain("postgres://")
+  })
+
+  it("loads none of the optional SDKs when S3, SQS, OpenAI, Pinecone and the embedded database are not configured", async () => {
+    const port = await freePort()
+    const record = recordPackages()
+    try {
+      const server = startServer({ PORT: String(port), DATABASE_URL: databaseUrl, REDIS_URL: redisUrl!, ...record.env })
+      running = server.child
+      await server.listening
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200)
+      server.child.kill("SIGTERM")
+      expect(await server.exited).toBe(0)
+      expect(record.packages()).toEqual(expect.arrayContaining(["effect", "@effect/sql-pg", "ioredis"]))
+      expect(record.packages().filter(isOptionalSdk)).toEqual([])
+    } finally {
+      record.remove()
+    }
   })
 
   it("starts with nothing configured, on the embedded database under DATA_DIR", async () => {

@@ -1,5 +1,5 @@
-import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 import { Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import type * as OpenAiSdk from "openai"
 import { AiConfig } from "../../config/AiConfig.ts"
 import {
   AiBadReply,
@@ -122,8 +122,12 @@ const EmbeddingReply = Schema.Struct({
 
 const PROVIDER = "openai"
 
+/** The SDK's error classes the classification tells apart, taken from the loaded `openai` module. */
+export type OpenAiErrorClasses = Pick<typeof OpenAiSdk, "APIConnectionTimeoutError" | "APIError" | "APIUserAbortError">
+
 /** The SDK's errors, as retryable or not, counting against OpenAI's health or not. */
-export const classifyOpenAiError = (error: unknown): AttemptFailed | AiBadReply => {
+export const classifyOpenAiError = (sdk: OpenAiErrorClasses) => (error: unknown): AttemptFailed | AiBadReply => {
+  const { APIConnectionTimeoutError, APIError, APIUserAbortError } = sdk
   if (findInChain(error, (e): e is ReplyTooLarge => e instanceof ReplyTooLarge) !== undefined) {
     return new AiBadReply({ provider: PROVIDER, detail: `reply larger than ${MAX_REPLY_BYTES / 1024} KiB` })
   }
@@ -164,11 +168,17 @@ const userMessage = (input: SuggestionInput) =>
     request: input.prompt
   })
 
-/** Over the `openai` SDK: its own retries off (ours are bounded and jittered), replies capped. */
+/**
+ * Over the `openai` SDK: its own retries off (ours are bounded and jittered), replies capped.
+ * The SDK (about 18 MiB of memory) is imported here, so processes without OPENAI_API_KEY never
+ * load it.
+ */
 export const makeOpenAi = Effect.fnUntraced(function*(options: OpenAiOptions) {
+  const sdk = yield* Effect.promise(() => import("openai"))
+  const classify = classifyOpenAiError(sdk)
   const baseURL = options.baseUrl ?? "https://api.openai.com/v1"
   const maxReplyBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES
-  const client = new OpenAI({
+  const client = new sdk.OpenAI({
     apiKey: Redacted.value(options.apiKey),
     baseURL,
     timeout: Math.max(1, Duration.toMillis(options.timeout)),
@@ -201,7 +211,7 @@ export const makeOpenAi = Effect.fnUntraced(function*(options: OpenAiOptions) {
           },
           max_completion_tokens: 2_000
         }, { signal, timeout: requestTimeout }),
-      classifyOpenAiError,
+      classify,
       { "gen_ai.request.model": options.model }
     )
     const [choice] = (yield* decodeChat(raw)).choices
@@ -223,7 +233,7 @@ export const makeOpenAi = Effect.fnUntraced(function*(options: OpenAiOptions) {
           input: text.slice(0, MAX_EMBEDDING_INPUT),
           encoding_format: "float"
         }, { signal, timeout: requestTimeout }),
-      classifyOpenAiError,
+      classify,
       { "gen_ai.request.model": options.embeddingModel }
     )
     return (yield* decodeEmbedding(raw)).data[0]!.embedding

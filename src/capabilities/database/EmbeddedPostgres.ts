@@ -1,7 +1,5 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { PGlite } from "@electric-sql/pglite"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { Data, Effect, Redacted, type Scope } from "effect"
 
 export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
@@ -54,10 +52,15 @@ const acquireDirectoryLock = (dataDir: string) =>
 /**
  * Starts PGlite (PostgreSQL compiled to WebAssembly) behind a PostgreSQL wire-protocol socket
  * on a free loopback port, so `@effect/sql-pg` talks to it exactly as to a real server.
- * `dataDir` undefined keeps everything in memory (tests).
+ * `dataDir` undefined keeps everything in memory (tests). PGlite is imported here, so processes
+ * on a real PostgreSQL never load it.
  */
 export const start = (dataDir: string | undefined): Effect.Effect<EmbeddedPostgres, EmbeddedPostgresError, Scope.Scope> =>
   Effect.gen(function*() {
+    const [{ PGlite }, { PGLiteSocketServer }] = yield* Effect.tryPromise({
+      try: () => Promise.all([import("@electric-sql/pglite"), import("@electric-sql/pglite-socket")]),
+      catch: (cause) => new EmbeddedPostgresError({ message: "cannot load the embedded database (@electric-sql/pglite)", cause })
+    })
     if (dataDir !== undefined) yield* acquireDirectoryLock(dataDir)
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({

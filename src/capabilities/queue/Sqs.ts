@@ -1,11 +1,3 @@
-import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient
-} from "@aws-sdk/client-sqs"
 import { Duration, Effect, Option } from "effect"
 
 export interface ReceivedMessage {
@@ -25,11 +17,22 @@ const CALL_TIMEOUT = Duration.seconds(WAIT_SECONDS + 10)
 /** Retry delays grow with each delivery: 2, 4, 8 ... seconds, at most 15 minutes. */
 export const retryDelaySeconds = (attempts: number) => Math.min(900, 2 ** Math.min(attempts + 1, 10))
 
-/** The four SQS calls the queue needs, each with a timeout and a tracing span. */
+/**
+ * The four SQS calls the queue needs, each with a timeout and a tracing span. The SDK (about
+ * 26 MiB of memory) is imported here, so processes on the PostgreSQL queue never load it.
+ */
 export const makeClient = Effect.fnUntraced(function*(options: {
   readonly endpoint: Option.Option<string>
   readonly region: string
 }) {
+  const {
+    ChangeMessageVisibilityCommand,
+    DeleteMessageCommand,
+    GetQueueAttributesCommand,
+    ReceiveMessageCommand,
+    SendMessageCommand,
+    SQSClient
+  } = yield* Effect.promise(() => import("@aws-sdk/client-sqs"))
   const client = yield* Effect.acquireRelease(
     Effect.sync(() =>
       new SQSClient({

@@ -1,15 +1,6 @@
 import { createHmac, hkdfSync, randomUUID, timingSafeEqual } from "node:crypto"
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises"
 import { dirname, join, relative, resolve, sep } from "node:path"
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client
-} from "@aws-sdk/client-s3"
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
 import { Clock, Context, Data, Duration, Effect, Layer, Option, Redacted, Ref, Schema, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { problemType } from "../../api/Problems.ts"
@@ -134,6 +125,9 @@ const isSvgKey = (key: string) => key.toLowerCase().endsWith(".svg")
  * whose signature covers `Content-Type` and `Content-Length`, so S3 itself refuses another
  * type or size. Every call is bounded (per-attempt timeouts, `maxAttempts` with the SDK's
  * backoff, a bound on the whole call) and traced; failures are `StorageUnavailable`.
+ *
+ * The SDK (about 33 MiB of memory) is imported when this layer is built, so processes on local
+ * storage never load it; a failure to load it fails the start-up.
  */
 export const layerS3 = (tuning: Partial<S3Tuning> = {}): Layer.Layer<Storage, never, StorageConfig> =>
   Layer.effect(Storage, Effect.gen(function*() {
@@ -141,6 +135,10 @@ export const layerS3 = (tuning: Partial<S3Tuning> = {}): Layer.Layer<Storage, ne
     const { connectTimeout, maxAttempts, operationTimeout, requestTimeout } = { ...defaultS3Tuning, ...tuning }
     const bucket = Option.getOrElse(settings.bucket, () => "")
     if (bucket === "") return yield* Effect.die(new Error("layerS3 needs S3_BUCKET"))
+    const [
+      { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client },
+      { getSignedUrl }
+    ] = yield* Effect.promise(() => Promise.all([import("@aws-sdk/client-s3"), import("@aws-sdk/s3-request-presigner")]))
     const credentials = Option.isSome(settings.accessKeyId) && Option.isSome(settings.secretAccessKey)
       ? {
         credentials: {

@@ -1,4 +1,3 @@
-import { Pinecone } from "@pinecone-database/pinecone"
 import { Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { AiConfig } from "../../config/AiConfig.ts"
 import { AiBadReply, type AiUnavailable, FeatureUnavailable } from "../../domain/Ai.ts"
@@ -144,8 +143,13 @@ const QueryReply = Schema.Struct({
 const ignoreNotFound = (promise: Promise<void>) =>
   promise.catch((error: unknown) => (statusOf(error) === 404 ? undefined : Promise.reject(error)))
 
-/** Over `@pinecone-database/pinecone`: its own retries off (ours are bounded and jittered). */
+/**
+ * Over `@pinecone-database/pinecone`: its own retries off (ours are bounded and jittered). The
+ * SDK (about 23 MiB of memory) is imported here, so processes without PINECONE_API_KEY never
+ * load it.
+ */
 export const makePinecone = Effect.fnUntraced(function*(options: PineconeOptions) {
+  const { Pinecone } = yield* Effect.promise(() => import("@pinecone-database/pinecone"))
   const client = new Pinecone({
     apiKey: Redacted.value(options.apiKey),
     maxRetries: 0,
