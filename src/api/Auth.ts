@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { Int32, matching } from "../domain/Primitives.ts"
 import { Email, FullName, Password } from "../domain/User.ts"
 import {
   AccountDisabled,
@@ -14,11 +15,18 @@ import {
 import { Authentication } from "./Security.ts"
 import { UserView } from "./Users.ts"
 
+/** The longest access token the server accepts back (AccessTokens.verify): it never issues longer. */
+export const MAX_ACCESS_TOKEN_LENGTH = 4096
+
 export const Tokens = Schema.Struct({
-  accessToken: Schema.String,
-  refreshToken: Schema.String,
+  accessToken: matching(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/u, MAX_ACCESS_TOKEN_LENGTH).annotate({
+    description: "A JWT (JWS compact serialization); send as Authorization: Bearer <token>"
+  }),
+  refreshToken: matching(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/u, 512).annotate({
+    description: "Opaque; single use (each refresh answers a new one)"
+  }),
   tokenType: Schema.Literal("Bearer"),
-  expiresIn: Schema.Int.annotate({ description: "Seconds until the access token expires" })
+  expiresIn: Int32.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ description: "Seconds until the access token expires" })
 }).annotate({ identifier: "Tokens" })
 
 export const SignedIn = Schema.Struct({ user: UserView, tokens: Tokens }).annotate({ identifier: "SignedIn" })

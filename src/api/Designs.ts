@@ -1,7 +1,9 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { DesignId, DesignName, DesignStatus, ProductType } from "../domain/Design.ts"
+import { DesignId, DesignName, DesignStatus, MAX_DESIGN_NAME, ProductType } from "../domain/Design.ts"
 import { DesignDocument } from "../domain/DesignDocument.ts"
+import { Int32, Int64, Timestamp } from "../domain/Primitives.ts"
+import { Cursor, Limit, MAX_PAGE_SIZE, NextCursor } from "./Pagination.ts"
 import { UserId } from "../domain/User.ts"
 import { NotFound, QuotaExceeded, ServiceUnavailable, SubscriptionInactive, ValidationFailed, VersionConflict } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
@@ -9,24 +11,22 @@ import { Authentication } from "./Security.ts"
 export const DesignView = Schema.Struct({
   id: DesignId,
   ownerId: UserId,
-  name: Schema.String,
-  productType: Schema.String,
+  name: Schema.String.check(Schema.isMaxLength(MAX_DESIGN_NAME)),
+  productType: ProductType,
   status: DesignStatus,
   document: DesignDocument,
-  version: Schema.Int,
-  createdAt: Schema.String,
-  updatedAt: Schema.String
+  version: Int32.check(Schema.isGreaterThanOrEqualTo(1)),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
 }).annotate({ identifier: "Design" })
 
 export const DesignPage = Schema.Struct({
-  data: Schema.Array(DesignView),
-  nextCursor: Schema.NullOr(Schema.String)
+  data: Schema.Array(DesignView).check(Schema.isMaxLength(MAX_PAGE_SIZE)),
+  nextCursor: NextCursor
 }).annotate({ identifier: "DesignPage" })
 
-const Version = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
-
-export const Limit = Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 100 }))
-export const Cursor = Schema.String.check(Schema.isMaxLength(512))
+/** Any version number is well-formed; a stale one is a 409, not a 400. */
+const Version = Int64.check(Schema.isGreaterThanOrEqualTo(1))
 
 export class DesignsApi extends HttpApiGroup.make("designs")
   .add(
@@ -54,7 +54,9 @@ export class DesignsApi extends HttpApiGroup.make("designs")
     HttpApiEndpoint.patch("update", "/:id", {
       params: { id: DesignId },
       headers: {
-        "if-match": Schema.optional(Schema.String).annotate({ description: "The version edited, instead of the body field" })
+        "if-match": Schema.optional(
+          Schema.String.check(Schema.isMaxLength(64)).annotate({ description: "The version edited, instead of the body field" })
+        )
       },
       payload: Schema.Struct({
         version: Schema.optionalKey(Version).annotate({ description: "The version the client edited" }),

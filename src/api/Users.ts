@@ -1,19 +1,21 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { AvatarUrl, FullName, Password, Role, UserId } from "../domain/User.ts"
+import { Timestamp } from "../domain/Primitives.ts"
+import { AvatarUrl, EmailAddress, FullName, MAX_EMAIL_LENGTH, MAX_FULL_NAME, Password, Role, UserId } from "../domain/User.ts"
+import { Limit, MAX_PAGE_SIZE } from "./Pagination.ts"
 import { Forbidden, IncorrectPassword, NotFound, ServiceUnavailable } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
 /** A user as the API shows it: never a password hash, never a token. */
 export const UserView = Schema.Struct({
   id: UserId,
-  email: Schema.String,
-  fullName: Schema.String,
-  avatarUrl: Schema.NullOr(Schema.String),
+  email: EmailAddress,
+  fullName: Schema.String.check(Schema.isMaxLength(MAX_FULL_NAME)),
+  avatarUrl: Schema.NullOr(AvatarUrl),
   role: Role,
   disabled: Schema.Boolean,
-  createdAt: Schema.String,
-  updatedAt: Schema.String
+  createdAt: Timestamp,
+  updatedAt: Timestamp
 }).annotate({ identifier: "User" })
 
 export const ProfileUpdate = Schema.Struct({
@@ -41,18 +43,24 @@ export class MeApi extends HttpApiGroup.make("me")
   .annotateMerge(OpenApi.annotations({ title: "Users", description: "The signed-in user's own account" }))
 {}
 
+/**
+ * The cursor of the users list is the base64url of the last email on the page: up to 254
+ * UTF-16 units of at most 3 UTF-8 bytes each, so at most 1016 characters.
+ */
 export const UserPage = Schema.Struct({
-  data: Schema.Array(UserView),
-  nextCursor: Schema.NullOr(Schema.String)
+  data: Schema.Array(UserView).check(Schema.isMaxLength(MAX_PAGE_SIZE)),
+  nextCursor: Schema.NullOr(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]+$/u), Schema.isMaxLength(1016))).annotate({
+    description: "Pass as `cursor` for the next page; null on the last page"
+  })
 }).annotate({ identifier: "UserPage" })
 
 export class AdminApi extends HttpApiGroup.make("admin")
   .add(
     HttpApiEndpoint.get("listUsers", "/users", {
       query: {
-        limit: Schema.optional(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 100 }))),
+        limit: Schema.optional(Limit),
         cursor: Schema.optional(Schema.String.check(Schema.isMaxLength(512))),
-        email: Schema.optional(Schema.String.check(Schema.isMaxLength(254))).annotate({ description: "Email prefix" })
+        email: Schema.optional(Schema.String.check(Schema.isMaxLength(MAX_EMAIL_LENGTH)).annotate({ description: "Email prefix" }))
       },
       success: UserPage,
       error: Forbidden
