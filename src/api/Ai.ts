@@ -41,6 +41,7 @@ export class AiApi extends HttpApiGroup.make("ai")
       success: SimilarDesigns,
       error: [NotFound, ValidationFailed, FeatureUnavailable, ServiceUnavailable, BadGateway]
     }).annotateMerge(OpenApi.annotations({
+      description: "Searches only the caller's own designs. Needs OpenAI and Pinecone configured (503 `feature_unavailable` otherwise).",
       summary: "The caller's designs most similar to one of theirs"
     }))
   )

@@ -55,17 +55,26 @@ export class AssetsApi extends HttpApiGroup.make("assets")
       }),
       success: UploadTicket.pipe(HttpApiSchema.status(201)),
       error: [NotFound, ValidationFailed, AssetTooLarge, ServiceUnavailable]
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Request an upload URL for an image",
+      description: "PNG, JPEG, WebP or SVG of at most UPLOAD_MAX_BYTES (413 `asset_too_large`). PUT exactly `byteSize` bytes to `uploadUrl` with `headers` before `expiresAt`, then complete the upload."
+    })),
     HttpApiEndpoint.post("complete", "/:id/assets/:assetId/complete", {
       params: assetParams,
       success: AssetView,
       error: [NotFound, AssetNotUploaded, ServiceUnavailable]
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Complete an upload",
+      description: "Checks that the stored file has the declared size and type (409 `asset_not_uploaded` otherwise). A completed asset may be shown by the design's image layers."
+    })),
     HttpApiEndpoint.get("download", "/:id/assets/:assetId", {
       params: assetParams,
       success: DownloadLink,
       error: [NotFound, AssetNotUploaded, ServiceUnavailable]
-    })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Get a download URL for an image",
+      description: "A short-lived URL (DOWNLOAD_URL_TTL) for a completed upload."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1/designs")

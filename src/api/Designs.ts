@@ -39,7 +39,10 @@ export class DesignsApi extends HttpApiGroup.make("designs")
       }),
       success: DesignView.pipe(HttpApiSchema.status(201)),
       error: [QuotaExceeded, SubscriptionInactive, ValidationFailed]
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Create a design",
+      description: "Charges the month's design quota (402 `quota_exceeded`; 402 `subscription_inactive` without an active subscription). The canvas must fit the product's printable area and image layers may only show completed uploads of the caller."
+    })),
     HttpApiEndpoint.get("list", "/", {
       query: {
         limit: Schema.optional(Limit),
@@ -49,8 +52,14 @@ export class DesignsApi extends HttpApiGroup.make("designs")
       },
       success: DesignPage,
       error: ValidationFailed
-    }),
-    HttpApiEndpoint.get("get", "/:id", { params: { id: DesignId }, success: DesignView, error: NotFound }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "List the caller's designs",
+      description: "Newest first, optionally filtered by product type and status; keyset pagination with `cursor`, stable while designs are added."
+    })),
+    HttpApiEndpoint.get("get", "/:id", { params: { id: DesignId }, success: DesignView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "Get a design",
+      description: "Someone else's design answers 404, exactly like a missing one."
+    })),
     HttpApiEndpoint.patch("update", "/:id", {
       params: { id: DesignId },
       headers: {
@@ -66,13 +75,22 @@ export class DesignsApi extends HttpApiGroup.make("designs")
       }),
       success: DesignView,
       error: [NotFound, VersionConflict, ValidationFailed]
-    }),
-    HttpApiEndpoint.delete("delete", "/:id", { params: { id: DesignId }, success: HttpApiSchema.NoContent, error: NotFound }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Update a design",
+      description: "Send the version you edited (body `version` or If-Match). A stale version answers 409 `version_conflict` with `currentVersion`."
+    })),
+    HttpApiEndpoint.delete("delete", "/:id", { params: { id: DesignId }, success: HttpApiSchema.NoContent, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "Delete a design",
+      description: "Soft delete: the design is gone from reads and lists. The quota it used is not given back."
+    })),
     HttpApiEndpoint.post("duplicate", "/:id/duplicate", {
       params: { id: DesignId },
       success: DesignView.pipe(HttpApiSchema.status(201)),
       error: [NotFound, QuotaExceeded, SubscriptionInactive, ServiceUnavailable]
-    })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Duplicate a design",
+      description: "A draft copy named \"<name> (copy)\", charged to the month's quota like a new design."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1/designs")

@@ -36,8 +36,14 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       payload: Schema.Struct({ kind: Schema.optionalKey(Schema.Literals(["render", "pdf"])) }),
       success: Schema.Struct({ jobId: RenderJobId, status: RenderJobStatus }).pipe(HttpApiSchema.status(202)),
       error: [NotFound, ServiceUnavailable]
-    }),
-    HttpApiEndpoint.get("get", "/jobs/:jobId", { params: { jobId: RenderJobId }, success: JobView, error: NotFound })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Request a render or a PDF of a design",
+      description: "Queues a job for the render engine or the PDF workers (202); follow it with GET /api/v1/jobs/{jobId}."
+    })),
+    HttpApiEndpoint.get("get", "/jobs/:jobId", { params: { jobId: RenderJobId }, success: JobView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "Get a render or PDF job",
+      description: "Its status and, once completed, the result URL."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1")

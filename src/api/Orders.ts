@@ -33,8 +33,14 @@ export class OrdersApi extends HttpApiGroup.make("orders")
         nextCursor: NextCursor
       }).annotate({ identifier: "OrderPage" }),
       error: ValidationFailed
-    }),
-    HttpApiEndpoint.get("get", "/:id", { params: { id: OrderId }, success: OrderView, error: NotFound })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "List the caller's orders",
+      description: "Newest first; keyset pagination with `cursor`. Orders are written by the integration layer and read-only here."
+    })),
+    HttpApiEndpoint.get("get", "/:id", { params: { id: OrderId }, success: OrderView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "Get an order",
+      description: "Someone else's order answers 404, exactly like a missing one."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1/orders")
@@ -58,19 +64,28 @@ export class InternalApi extends HttpApiGroup.make("internal")
       payload: OrderUpsert,
       success: [OrderView, OrderView.pipe(HttpApiSchema.status(201))],
       error: ValidationFailed
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Create or update an order (integration layer)",
+      description: "Idempotent by the store's order id: 201 when created, 200 when updated. Service key (X-Service-Key) only."
+    })),
     HttpApiEndpoint.put("setSubscription", "/subscriptions/:userId", {
       params: { userId: UserId },
       payload: Schema.Struct({ plan: PlanId, status: SubscriptionStatus }),
       success: SubscriptionView,
       error: NotFound
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Set a user's plan and status (integration layer)",
+      description: "Service key (X-Service-Key) only. The subscription cache is refreshed at once."
+    })),
     HttpApiEndpoint.put("reportJob", "/jobs/:jobId", {
       params: { jobId: RenderJobId },
       payload: JobProgress,
       success: JobView,
       error: NotFound
-    })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Report a job's progress (render engine, PDF workers)",
+      description: "Service key (X-Service-Key) only. `resultUrl` must be an https URL."
+    }))
   )
   .middleware(ServiceAuthentication)
   .prefix("/api/v1/internal")

@@ -31,9 +31,18 @@ export const QuotaView = Schema.Struct({
 
 export class SubscriptionsApi extends HttpApiGroup.make("subscriptions")
   .add(
-    HttpApiEndpoint.get("get", "/", { success: SubscriptionView, error: NotFound }),
-    HttpApiEndpoint.get("usage", "/usage", { success: UsageView, error: NotFound }),
-    HttpApiEndpoint.get("quota", "/quota", { success: QuotaView, error: NotFound })
+    HttpApiEndpoint.get("get", "/", { success: SubscriptionView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "The caller's subscription",
+      description: "Plan, status, the current quota period (the calendar month in UTC) and the plan's limits."
+    })),
+    HttpApiEndpoint.get("usage", "/usage", { success: UsageView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "The caller's design usage this month",
+      description: "Designs created this month against the plan's limit."
+    })),
+    HttpApiEndpoint.get("quota", "/quota", { success: QuotaView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "Whether the caller can create a design now",
+      description: "`allowed` is false when the month's quota is spent or the subscription is not active."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1/subscriptions/me")

@@ -25,18 +25,30 @@ export const ProfileUpdate = Schema.Struct({
 
 export class MeApi extends HttpApiGroup.make("me")
   .add(
-    HttpApiEndpoint.get("get", "/", { success: UserView, error: NotFound }),
-    HttpApiEndpoint.patch("update", "/", { payload: ProfileUpdate, success: UserView, error: NotFound }),
+    HttpApiEndpoint.get("get", "/", { success: UserView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "The signed-in user",
+      description: "Never carries a password hash or a token."
+    })),
+    HttpApiEndpoint.patch("update", "/", { payload: ProfileUpdate, success: UserView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "Update the signed-in user's profile",
+      description: "Only `fullName` and `avatarUrl` (an https URL, shown by the dashboard and never fetched by this server); any other property is refused with 400."
+    })),
     HttpApiEndpoint.put("changePassword", "/password", {
       payload: Schema.Struct({ currentPassword: Schema.String.check(Schema.isMaxLength(1024)), newPassword: Password }),
       success: HttpApiSchema.NoContent,
       error: [IncorrectPassword, NotFound, ServiceUnavailable]
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Change the password",
+      description: "Needs the current password (403 `incorrect_password`). The account's other sessions end."
+    })),
     HttpApiEndpoint.delete("delete", "/", {
       payload: Schema.Struct({ password: Schema.String.check(Schema.isMaxLength(1024)) }),
       success: HttpApiSchema.NoContent,
       error: [IncorrectPassword, NotFound, ServiceUnavailable]
-    })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Delete the account",
+      description: "Needs the password. Every session ends at once; the account's uploads are deleted in the background."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1/users/me")
@@ -64,13 +76,19 @@ export class AdminApi extends HttpApiGroup.make("admin")
       },
       success: UserPage,
       error: Forbidden
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "List users (administrators)",
+      description: "Role `admin` only (403 otherwise). Ordered by email, optionally filtered by an email prefix; keyset pagination with `cursor`."
+    })),
     HttpApiEndpoint.patch("updateUser", "/users/:id", {
       params: { id: UserId },
       payload: Schema.Struct({ role: Schema.optionalKey(Role), disabled: Schema.optionalKey(Schema.Boolean) }),
       success: UserView,
       error: [Forbidden, NotFound, ServiceUnavailable]
-    })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Change a user's role or disable the account (administrators)",
+      description: "Role `admin` only. Ends the user's sessions so the change applies at once; administrators cannot change their own role or status."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1/admin")
