@@ -1,6 +1,6 @@
 import { Schema } from "effect"
-import { genericProblems, MAX_DETAIL_LENGTH, requestId } from "./Problems.ts"
 import { truncatedText } from "../domain/Primitives.ts"
+import { genericProblems, MAX_DETAIL_LENGTH, REQUEST_ID_PATTERN, requestId } from "./Problems.ts"
 
 /**
  * What the request pipeline (src/http/RequestPipeline.ts, server code) does around every
@@ -13,6 +13,9 @@ import { truncatedText } from "../domain/Primitives.ts"
 export const isRateLimitExempt = (path: string) =>
   path === "/health" || path === "/metrics" || path === "/openapi.json" || path === "/docs" ||
   path === "/redoc" || path.startsWith("/redoc/")
+
+/** What every 401 carries (the pipeline adds it to any 401 that has none). */
+export const WWW_AUTHENTICATE = 'Bearer realm="customify"'
 
 /** The 429 the pipeline answers when an address is over RATE_LIMIT_PER_MINUTE (a generic problem). */
 export const RateLimited = Schema.Struct({
@@ -37,7 +40,7 @@ const header = (description: string, schema: Record<string, unknown>, required =
 const headers = {
   "X-Request-Id": header(
     "The caller's X-Request-Id when well-formed (8 to 128 of A-Za-z0-9._:-), a new UUID otherwise; logged with the request",
-    { type: "string", pattern: "^[A-Za-z0-9._:-]{8,128}$", maxLength: 128 },
+    { type: "string", pattern: REQUEST_ID_PATTERN.source, maxLength: 128 },
     true
   ),
   "Access-Control-Allow-Origin": header(
@@ -59,8 +62,8 @@ const headers = {
     true
   ),
   "WWW-Authenticate": header(
-    "The authentication scheme expected, e.g. Bearer realm=\"customify\"",
-    { type: "string", maxLength: 256 },
+    "The authentication scheme expected",
+    { type: "string", enum: [WWW_AUTHENTICATE] },
     true
   )
 } as const

@@ -3,6 +3,7 @@ import { ByteSize, Cause, Clock, Duration, Effect, Exit, type Layer, type Types 
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { RateLimiter } from "effect/persistence"
 import { SqlError } from "effect/sql"
+import { WWW_AUTHENTICATE } from "../api/Gateway.ts"
 import { genericProblems, REQUEST_ID_PATTERN } from "../api/Problems.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { recordRequest } from "../observability/Metrics.ts"
@@ -208,7 +209,7 @@ export const layer = (
             response = HttpServerResponse.setHeader(response, "strict-transport-security", SecurityHeaders.HSTS)
           }
           if (response.status === 401 && response.headers["www-authenticate"] === undefined) {
-            response = HttpServerResponse.setHeader(response, "www-authenticate", 'Bearer realm="customify"')
+            response = HttpServerResponse.setHeader(response, "www-authenticate", WWW_AUTHENTICATE)
           }
           const seconds = Number((yield* Clock.currentTimeNanos) - startedAt) / 1e9
           // Routes outside the HttpApi (health, docs, uploads) are named by their path.
