@@ -29,9 +29,7 @@ const lenient = <S extends Schema.Top>(schema: S) =>
  * standard `detail` and `instance` (bounded, replacing the unbounded defaults) and `requestId`.
  */
 export const problemMembers = {
-  detail: lenient(truncatedText(MAX_DETAIL_LENGTH)).annotate({
-    description: "A human-readable explanation of this occurrence; not for programs to parse"
-  }),
+  detail: lenient(truncatedText(MAX_DETAIL_LENGTH, "A human-readable explanation of this occurrence; not for programs")),
   instance: lenient(Schema.String.annotate({ format: "uri-reference" }).check(Schema.isMaxLength(2048))),
   requestId
 }
@@ -40,14 +38,16 @@ export const problemMembers = {
 export const MAX_FIELD_ERRORS = 100
 
 export const FieldError = Schema.Struct({
-  path: truncatedText(500).annotate({ description: "Dotted path of the invalid value, e.g. document.layers.3.opacity" }),
+  path: truncatedText(500, "Dotted path of the invalid value, e.g. document.layers.3.opacity"),
   location: Schema.Literals(["body", "query", "path", "header"]),
   message: truncatedText(500)
 }).annotate({ identifier: "FieldError" })
 export type FieldError = typeof FieldError.Type
 
 /** Every invalid field on the way in; on the wire, the first MAX_FIELD_ERRORS of them. */
-const FieldErrors = Schema.Array(FieldError).check(Schema.isMaxLength(MAX_FIELD_ERRORS)).pipe(
+const FieldErrors = Schema.Array(FieldError).annotate({
+  description: `Every invalid field, in order; at most the first ${MAX_FIELD_ERRORS}`
+}).check(Schema.isMaxLength(MAX_FIELD_ERRORS)).pipe(
   Schema.decodeTo(
     Schema.Array(Schema.toType(FieldError)),
     SchemaTransformation.transform({
@@ -55,7 +55,7 @@ const FieldErrors = Schema.Array(FieldError).check(Schema.isMaxLength(MAX_FIELD_
       encode: (errors: ReadonlyArray<FieldError>): ReadonlyArray<FieldError> => errors.slice(0, MAX_FIELD_ERRORS)
     })
   )
-).annotate({ description: `Every invalid field, in order; at most the first ${MAX_FIELD_ERRORS}` })
+)
 
 export class ValidationFailed extends HttpApiError.Problem<ValidationFailed>()("ValidationFailed", {
   type: problemType("validation_failed"),

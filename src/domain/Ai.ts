@@ -35,9 +35,12 @@ export const SuggestionsReply = Schema.Struct({
   suggestions: Schema.Array(Suggestion).check(Schema.isMinLength(1), Schema.isMaxLength(MAX_SUGGESTIONS))
 })
 
-export const SuggestionPrompt = trimmedInput(MAX_PROMPT_LENGTH).pipe(
+export const SuggestionPrompt = trimmedInput(
+  MAX_PROMPT_LENGTH,
+  `What the design is about, 1 to ${MAX_PROMPT_LENGTH} characters`
+).pipe(
   Schema.decodeTo(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(MAX_PROMPT_LENGTH)))
-).annotate({ description: `What the design is about, 1 to ${MAX_PROMPT_LENGTH} characters` })
+)
 
 export const SuggestionRequest = Schema.Struct({
   productType: ProductType,

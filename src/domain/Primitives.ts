@@ -21,10 +21,13 @@ export const Uuid = Schema.String.check(Schema.isUUID().abort(), Schema.isMaxLen
 
 /**
  * Input text of at most `maxLength` characters as sent, trimmed before it is checked further
- * and stored (`Schema.Trim` with a bound on what arrives, so the document can state it).
+ * and stored (`Schema.Trim` with a bound on what arrives, so the document can state it). The
+ * document shows the form that arrives: a `description` goes there.
  */
-export const trimmedInput = (maxLength: number) =>
-  Schema.String.check(Schema.isMaxLength(maxLength)).pipe(Schema.decodeTo(Schema.Trimmed, SchemaTransformation.trim()))
+export const trimmedInput = (maxLength: number, description?: string) =>
+  Schema.String.annotate(description === undefined ? {} : { description }).check(Schema.isMaxLength(maxLength)).pipe(
+    Schema.decodeTo(Schema.Trimmed, SchemaTransformation.trim())
+  )
 
 const truncate = (text: string, maxLength: number) => {
   if (text.length <= maxLength) return text
@@ -37,10 +40,11 @@ const truncate = (text: string, maxLength: number) => {
 /**
  * Free text the server writes (a problem's `detail`, a validation message): at most `maxLength`
  * characters on the wire. A longer text is cut, ending in "…", when it is sent, never refused,
- * so no message can turn an answer into a 500.
+ * so no message can turn an answer into a 500. A `description` goes on the wire form, the one
+ * the document shows.
  */
-export const truncatedText = (maxLength: number) =>
-  Schema.String.check(Schema.isMaxLength(maxLength)).pipe(
+export const truncatedText = (maxLength: number, description?: string) =>
+  Schema.String.annotate(description === undefined ? {} : { description }).check(Schema.isMaxLength(maxLength)).pipe(
     Schema.decodeTo(
       Schema.String,
       SchemaTransformation.transform({ decode: (text: string) => text, encode: (text: string) => truncate(text, maxLength) })

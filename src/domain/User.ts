@@ -14,7 +14,7 @@ const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u
  * Trimmed and lower-cased before it is checked or stored, so one mailbox is one account. At
  * most 254 characters, as sent and as stored.
  */
-export const Email = trimmedInput(MAX_EMAIL_LENGTH).pipe(
+export const Email = trimmedInput(MAX_EMAIL_LENGTH, "An email address; compared case-insensitively").pipe(
   Schema.decodeTo(
     Schema.String.check(
       Schema.isMaxLength(MAX_EMAIL_LENGTH),
@@ -22,7 +22,7 @@ export const Email = trimmedInput(MAX_EMAIL_LENGTH).pipe(
     ),
     SchemaTransformation.toLowerCase()
   )
-).annotate({ description: "An email address; compared case-insensitively" })
+)
 
 /** An email address as stored (every one went through `Email`): what responses carry. */
 export const EmailAddress = matching(EMAIL_PATTERN, MAX_EMAIL_LENGTH)
