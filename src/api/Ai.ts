@@ -1,21 +1,24 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { Suggestion, SuggestionRequest } from "../domain/Ai.ts"
+import { MAX_SIMILAR_DESIGNS, MAX_SUGGESTIONS, Suggestion, SuggestionRequest } from "../domain/Ai.ts"
 import { DesignId } from "../domain/Design.ts"
+import { positiveIntFromString } from "../domain/Primitives.ts"
 import { AiRateLimited, BadGateway, FeatureUnavailable } from "./AiProblems.ts"
 import { DesignView } from "./Designs.ts"
 import { NotFound, ServiceUnavailable, ValidationFailed } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
 export const Suggestions = Schema.Struct({
-  suggestions: Schema.Array(Suggestion)
+  suggestions: Schema.Array(Suggestion).check(Schema.isMaxLength(MAX_SUGGESTIONS))
 }).annotate({ identifier: "Suggestions" })
 
 export const SimilarDesigns = Schema.Struct({
-  data: Schema.Array(DesignView).annotate({ description: "Most similar first; never another user's design" })
+  data: Schema.Array(DesignView).check(Schema.isMaxLength(MAX_SIMILAR_DESIGNS)).annotate({
+    description: "Most similar first; never another user's design"
+  })
 }).annotate({ identifier: "SimilarDesigns" })
 
-export const SimilarLimit = Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 20 }))
+export const SimilarLimit = positiveIntFromString(MAX_SIMILAR_DESIGNS, `1 to ${MAX_SIMILAR_DESIGNS}, default 5`)
 
 /**
  * AI design suggestions and similar designs. Without the provider's configuration each
@@ -34,10 +37,11 @@ export class AiApi extends HttpApiGroup.make("ai")
     })),
     HttpApiEndpoint.get("similar", "/api/v1/designs/:id/similar", {
       params: { id: DesignId },
-      query: { limit: Schema.optional(SimilarLimit).annotate({ description: "1 to 20, default 5" }) },
+      query: { limit: Schema.optional(SimilarLimit) },
       success: SimilarDesigns,
       error: [NotFound, ValidationFailed, FeatureUnavailable, ServiceUnavailable, BadGateway]
     }).annotateMerge(OpenApi.annotations({
+      description: "Searches only the caller's own designs. Needs OpenAI and Pinecone configured (503 `feature_unavailable` otherwise).",
       summary: "The caller's designs most similar to one of theirs"
     }))
   )

@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { HttpApiError } from "effect/http-api"
-import { problemType, requestId } from "./Problems.ts"
+import { Int32, matching } from "../domain/Primitives.ts"
+import { problemMembers, problemType } from "./Problems.ts"
 
 /**
  * Problems of the AI endpoints, in the shape of every other problem: a stable snake_case
@@ -14,8 +15,10 @@ export class FeatureUnavailable extends HttpApiError.Problem<FeatureUnavailable>
   title: "This feature is not available on this server"
 }, {
   code: Schema.tag("feature_unavailable"),
-  requestId,
-  feature: Schema.String.annotate({ description: "The feature that is off, e.g. ai_suggestions or similar_designs" })
+  ...problemMembers,
+  feature: matching(/^[a-z][a-z0-9_]{0,39}$/u, 40).annotate({
+    description: "The feature that is off, e.g. ai_suggestions or similar_designs"
+  })
 }) {}
 
 /** The upstream provider answered with something unusable (malformed, off-schema, too large). */
@@ -25,7 +28,7 @@ export class BadGateway extends HttpApiError.Problem<BadGateway>()("BadGateway",
   title: "The upstream provider sent an unusable reply"
 }, {
   code: Schema.tag("bad_gateway"),
-  requestId
+  ...problemMembers
 }) {}
 
 /** The caller's hourly AI budget is spent (AI_SUGGESTIONS_PER_HOUR). */
@@ -35,6 +38,6 @@ export class AiRateLimited extends HttpApiError.Problem<AiRateLimited>()("AiRate
   title: "Too many AI requests; try again later"
 }, {
   code: Schema.tag("ai_rate_limited"),
-  requestId,
-  retryAfter: Schema.Int.annotate({ description: "Seconds to wait, also sent as Retry-After" })
+  ...problemMembers,
+  retryAfter: Int32.annotate({ description: "Seconds to wait, also sent as Retry-After" })
 }) {}

@@ -3,6 +3,7 @@ import { AiApi } from "./Ai.ts"
 import { AssetsApi } from "./Assets.ts"
 import { AuthApi } from "./Auth.ts"
 import { DesignsApi } from "./Designs.ts"
+import { documentGateway, RateLimited } from "./Gateway.ts"
 import { HealthApi } from "./Health.ts"
 import { JobsApi } from "./Jobs.ts"
 import { InternalApi, OrdersApi } from "./Orders.ts"
@@ -30,7 +31,8 @@ export const withConventions = <Id extends string, Groups extends HttpApiGroup.C
  * The one definition of the Core API: routing, validation, the OpenAPI document and the
  * typed clients (`HttpApiClient.make(CoreApi)`) of the widget, the dashboard and the workers
  * all derive from it. Everything under `src/api/` and `src/domain/` is importable by clients:
- * it must never import server code (a test walks the imports to keep it so).
+ * it must never import server code (a test walks the imports to keep it so). The document also
+ * states what the request pipeline adds around the endpoints (`Gateway.ts`).
  */
 export class CoreApi extends withConventions(
   HttpApi.make("customify-core-api")
@@ -48,5 +50,6 @@ export class CoreApi extends withConventions(
 ).annotateMerge(OpenApi.annotations({
   title: "Customify Core API",
   version: "1.0.0",
-  description: "Auth, designs, subscriptions, orders and orchestration for the Customify widget and dashboard."
-})) {}
+  description: "Auth, designs, subscriptions, orders and orchestration for the Customify widget and dashboard.",
+  transform: documentGateway
+})).annotate(HttpApi.AdditionalSchemas, [RateLimited]) {}

@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { HttpApiError } from "effect/http-api"
-import { problemType, requestId } from "./Problems.ts"
+import { Int64 } from "../domain/Primitives.ts"
+import { problemMembers, problemType } from "./Problems.ts"
 
 /** Problems of the assets endpoints, in the shape of the shared ones in `Problems.ts`. */
 
@@ -10,8 +11,8 @@ export class AssetTooLarge extends HttpApiError.Problem<AssetTooLarge>()("AssetT
   title: "The file is larger than uploads may be"
 }, {
   code: Schema.tag("asset_too_large"),
-  requestId,
-  maxBytes: Schema.Int.annotate({ description: "The largest upload accepted, in bytes" })
+  ...problemMembers,
+  maxBytes: Int64.annotate({ description: "The largest upload accepted, in bytes" })
 }) {}
 
 export class AssetNotUploaded extends HttpApiError.Problem<AssetNotUploaded>()("AssetNotUploaded", {
@@ -20,7 +21,7 @@ export class AssetNotUploaded extends HttpApiError.Problem<AssetNotUploaded>()("
   title: "The file has not been uploaded as declared"
 }, {
   code: Schema.tag("asset_not_uploaded"),
-  requestId,
+  ...problemMembers,
   reason: Schema.Literals(["missing", "size_mismatch", "type_mismatch", "pending"]).annotate({
     description: "missing: upload it first; size_mismatch / type_mismatch: upload exactly what was declared; " +
       "pending: complete the upload first"

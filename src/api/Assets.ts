@@ -1,7 +1,8 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { AllowedContentType, AssetId, AssetStatus, ByteSize, FileName } from "../domain/Asset.ts"
+import { AllowedContentType, AssetId, AssetStatus, ByteSize, FileName, MAX_FILE_NAME } from "../domain/Asset.ts"
 import { DesignId } from "../domain/Design.ts"
+import { Int64, matching, Timestamp } from "../domain/Primitives.ts"
 import { AssetNotUploaded, AssetTooLarge } from "./AssetProblems.ts"
 import { NotFound, ServiceUnavailable, ValidationFailed } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
@@ -9,27 +10,36 @@ import { Authentication } from "./Security.ts"
 export const AssetView = Schema.Struct({
   id: AssetId,
   designId: DesignId,
-  fileName: Schema.String,
+  fileName: Schema.String.check(Schema.isMaxLength(MAX_FILE_NAME)),
   contentType: AllowedContentType,
-  byteSize: Schema.Int,
+  byteSize: Int64.check(Schema.isGreaterThanOrEqualTo(1)),
   status: AssetStatus,
-  createdAt: Schema.String,
-  completedAt: Schema.NullOr(Schema.String)
+  createdAt: Timestamp,
+  completedAt: Schema.NullOr(Timestamp)
 }).annotate({ identifier: "Asset" })
+
+/**
+ * A presigned URL (S3) or a signed URL of this API (local store). 8 KiB is what this API, S3
+ * and common proxies accept as a request URL, so a longer one could not be used anyway.
+ */
+const TransferUrl = Schema.String.annotate({ format: "uri" }).check(Schema.isMaxLength(8192))
 
 export const UploadTicket = Schema.Struct({
   assetId: AssetId,
-  uploadUrl: Schema.String.annotate({ description: "PUT the file's bytes here, before expiresAt" }),
+  uploadUrl: TransferUrl.annotate({ description: "PUT the file's bytes here, before expiresAt" }),
   method: Schema.Literal("PUT"),
-  headers: Schema.Record(Schema.String, Schema.String).annotate({
-    description: "Send these headers with the PUT; the body must be exactly byteSize bytes"
+  headers: Schema.Record(
+    matching(/^[A-Za-z0-9-]{1,64}$/u, 64),
+    Schema.String.check(Schema.isMaxLength(256))
+  ).check(Schema.isMaxProperties(8)).annotate({
+    description: "Send these headers with the PUT (today Content-Type); the body must be exactly byteSize bytes"
   }),
-  expiresAt: Schema.String
+  expiresAt: Timestamp
 }).annotate({ identifier: "UploadTicket" })
 
 export const DownloadLink = Schema.Struct({
-  url: Schema.String,
-  expiresAt: Schema.String
+  url: TransferUrl,
+  expiresAt: Timestamp
 }).annotate({ identifier: "DownloadLink" })
 
 const assetParams = { id: DesignId, assetId: AssetId }
@@ -45,17 +55,26 @@ export class AssetsApi extends HttpApiGroup.make("assets")
       }),
       success: UploadTicket.pipe(HttpApiSchema.status(201)),
       error: [NotFound, ValidationFailed, AssetTooLarge, ServiceUnavailable]
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Request an upload URL for an image",
+      description: "PNG, JPEG, WebP or SVG of at most UPLOAD_MAX_BYTES (413 `asset_too_large`). PUT exactly `byteSize` bytes to `uploadUrl` with `headers` before `expiresAt`, then complete the upload."
+    })),
     HttpApiEndpoint.post("complete", "/:id/assets/:assetId/complete", {
       params: assetParams,
       success: AssetView,
       error: [NotFound, AssetNotUploaded, ServiceUnavailable]
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Complete an upload",
+      description: "Checks that the stored file has the declared size and type (409 `asset_not_uploaded` otherwise). A completed asset may be shown by the design's image layers."
+    })),
     HttpApiEndpoint.get("download", "/:id/assets/:assetId", {
       params: assetParams,
       success: DownloadLink,
       error: [NotFound, AssetNotUploaded, ServiceUnavailable]
-    })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Get a download URL for an image",
+      description: "A short-lived URL (DOWNLOAD_URL_TTL) for a completed upload."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1/designs")

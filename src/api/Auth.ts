@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { Int32, matching } from "../domain/Primitives.ts"
 import { Email, FullName, Password } from "../domain/User.ts"
 import {
   AccountDisabled,
@@ -14,11 +15,18 @@ import {
 import { Authentication } from "./Security.ts"
 import { UserView } from "./Users.ts"
 
+/** The longest access token the server accepts back (AccessTokens.verify): it never issues longer. */
+export const MAX_ACCESS_TOKEN_LENGTH = 4096
+
 export const Tokens = Schema.Struct({
-  accessToken: Schema.String,
-  refreshToken: Schema.String,
+  accessToken: matching(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/u, MAX_ACCESS_TOKEN_LENGTH).annotate({
+    description: "A JWT (JWS compact serialization); send as Authorization: Bearer <token>"
+  }),
+  refreshToken: matching(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/u, 512).annotate({
+    description: "Opaque; single use (each refresh answers a new one)"
+  }),
   tokenType: Schema.Literal("Bearer"),
-  expiresIn: Schema.Int.annotate({ description: "Seconds until the access token expires" })
+  expiresIn: Int32.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ description: "Seconds until the access token expires" })
 }).annotate({ identifier: "Tokens" })
 
 export const SignedIn = Schema.Struct({ user: UserView, tokens: Tokens }).annotate({ identifier: "SignedIn" })
@@ -32,35 +40,51 @@ export class AuthApi extends HttpApiGroup.make("auth")
       payload: Schema.Struct({ email: Email, password: Password, fullName: FullName }),
       success: SignedIn.pipe(HttpApiSchema.status(201)),
       error: [EmailTaken, ServiceUnavailable]
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Create an account and sign in",
+      description: "Creates a user with an active free subscription and answers the user and their tokens. 409 `email_taken` when the email is registered already."
+    })),
     HttpApiEndpoint.post("login", "/login", {
       payload: Schema.Struct({ email: Email, password: Schema.String.check(Schema.isMaxLength(1024)) }),
       success: SignedIn,
       error: [InvalidCredentials, AccountDisabled, TooManyAttempts, ServiceUnavailable]
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Sign in with email and password",
+      description: "A wrong email and a wrong password answer alike (401 `invalid_credentials`). 10 failed attempts for one email from one address within 15 minutes lock that pair (429 `too_many_attempts` with Retry-After)."
+    })),
     HttpApiEndpoint.post("refresh", "/refresh", {
       payload: Schema.Struct({ refreshToken: OpaqueToken }),
       success: Schema.Struct({ tokens: Tokens }),
       error: [InvalidRefreshToken, RefreshTokenReused, ServiceUnavailable]
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Exchange a refresh token for new tokens",
+      description: "Refresh tokens rotate on every use. A used one presented again (after a 5 s grace) ends the whole session: 401 `refresh_token_reused`."
+    })),
     HttpApiEndpoint.post("requestPasswordReset", "/password-reset/request", {
       payload: Schema.Struct({ email: Email }),
       success: HttpApiSchema.Accepted,
       error: ServiceUnavailable
     }).annotateMerge(OpenApi.annotations({
+      summary: "Request a password reset email",
       description: "Always 202, whether or not the account exists. Emails a single-use link valid 30 minutes."
     })),
     HttpApiEndpoint.post("confirmPasswordReset", "/password-reset/confirm", {
       payload: Schema.Struct({ token: OpaqueToken, newPassword: Password }),
       success: HttpApiSchema.NoContent,
       error: [InvalidResetToken, ServiceUnavailable]
-    })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Set a new password with a reset token",
+      description: "The token is single use and valid 30 minutes; the account's sessions end."
+    }))
   )
   .add(
     HttpApiEndpoint.post("logout", "/logout", {
       success: HttpApiSchema.NoContent,
       error: ServiceUnavailable
-    }).middleware(Authentication)
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Sign out",
+      description: "Ends the session of the access token on every instance; its refresh token stops working."
+    })).middleware(Authentication)
   )
   .prefix("/api/v1/auth")
   .annotateMerge(OpenApi.annotations({ title: "Authentication", description: "Sign up, sign in, tokens, password reset" }))

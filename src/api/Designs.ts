@@ -1,7 +1,9 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { DesignId, DesignName, DesignStatus, ProductType } from "../domain/Design.ts"
+import { DesignId, DesignName, DesignStatus, MAX_DESIGN_NAME, ProductType } from "../domain/Design.ts"
 import { DesignDocument } from "../domain/DesignDocument.ts"
+import { Int32, Int64, Timestamp } from "../domain/Primitives.ts"
+import { Cursor, Limit, MAX_PAGE_SIZE, NextCursor } from "./Pagination.ts"
 import { UserId } from "../domain/User.ts"
 import { NotFound, QuotaExceeded, ServiceUnavailable, SubscriptionInactive, ValidationFailed, VersionConflict } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
@@ -9,24 +11,22 @@ import { Authentication } from "./Security.ts"
 export const DesignView = Schema.Struct({
   id: DesignId,
   ownerId: UserId,
-  name: Schema.String,
-  productType: Schema.String,
+  name: Schema.String.check(Schema.isMaxLength(MAX_DESIGN_NAME)),
+  productType: ProductType,
   status: DesignStatus,
   document: DesignDocument,
-  version: Schema.Int,
-  createdAt: Schema.String,
-  updatedAt: Schema.String
+  version: Int32.check(Schema.isGreaterThanOrEqualTo(1)),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
 }).annotate({ identifier: "Design" })
 
 export const DesignPage = Schema.Struct({
-  data: Schema.Array(DesignView),
-  nextCursor: Schema.NullOr(Schema.String)
+  data: Schema.Array(DesignView).check(Schema.isMaxLength(MAX_PAGE_SIZE)),
+  nextCursor: NextCursor
 }).annotate({ identifier: "DesignPage" })
 
-const Version = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
-
-export const Limit = Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 100 }))
-export const Cursor = Schema.String.check(Schema.isMaxLength(512))
+/** Any version number is well-formed; a stale one is a 409, not a 400. */
+const Version = Int64.check(Schema.isGreaterThanOrEqualTo(1))
 
 export class DesignsApi extends HttpApiGroup.make("designs")
   .add(
@@ -39,7 +39,10 @@ export class DesignsApi extends HttpApiGroup.make("designs")
       }),
       success: DesignView.pipe(HttpApiSchema.status(201)),
       error: [QuotaExceeded, SubscriptionInactive, ValidationFailed]
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Create a design",
+      description: "Charges the month's design quota (402 `quota_exceeded`; 402 `subscription_inactive` without an active subscription). The canvas must fit the product's printable area and image layers may only show completed uploads of the caller."
+    })),
     HttpApiEndpoint.get("list", "/", {
       query: {
         limit: Schema.optional(Limit),
@@ -49,12 +52,20 @@ export class DesignsApi extends HttpApiGroup.make("designs")
       },
       success: DesignPage,
       error: ValidationFailed
-    }),
-    HttpApiEndpoint.get("get", "/:id", { params: { id: DesignId }, success: DesignView, error: NotFound }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "List the caller's designs",
+      description: "Newest first, optionally filtered by product type and status; keyset pagination with `cursor`, stable while designs are added."
+    })),
+    HttpApiEndpoint.get("get", "/:id", { params: { id: DesignId }, success: DesignView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "Get a design",
+      description: "Someone else's design answers 404, exactly like a missing one."
+    })),
     HttpApiEndpoint.patch("update", "/:id", {
       params: { id: DesignId },
       headers: {
-        "if-match": Schema.optional(Schema.String).annotate({ description: "The version edited, instead of the body field" })
+        "if-match": Schema.optional(
+          Schema.String.check(Schema.isMaxLength(64)).annotate({ description: "The version edited, instead of the body field" })
+        )
       },
       payload: Schema.Struct({
         version: Schema.optionalKey(Version).annotate({ description: "The version the client edited" }),
@@ -64,13 +75,22 @@ export class DesignsApi extends HttpApiGroup.make("designs")
       }),
       success: DesignView,
       error: [NotFound, VersionConflict, ValidationFailed]
-    }),
-    HttpApiEndpoint.delete("delete", "/:id", { params: { id: DesignId }, success: HttpApiSchema.NoContent, error: NotFound }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Update a design",
+      description: "Send the version you edited (body `version` or If-Match). A stale version answers 409 `version_conflict` with `currentVersion`."
+    })),
+    HttpApiEndpoint.delete("delete", "/:id", { params: { id: DesignId }, success: HttpApiSchema.NoContent, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "Delete a design",
+      description: "Soft delete: the design is gone from reads and lists. The quota it used is not given back."
+    })),
     HttpApiEndpoint.post("duplicate", "/:id/duplicate", {
       params: { id: DesignId },
       success: DesignView.pipe(HttpApiSchema.status(201)),
       error: [NotFound, QuotaExceeded, SubscriptionInactive, ServiceUnavailable]
-    })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Duplicate a design",
+      description: "A draft copy named \"<name> (copy)\", charged to the month's quota like a new design."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1/designs")

@@ -29,4 +29,8 @@ export class HealthApi extends HttpApiGroup.make("health", { topLevel: true })
         description: "200 healthy or degraded (Redis unreachable); 503 when PostgreSQL is unreachable."
       }))
   )
+  .annotateMerge(OpenApi.annotations({
+    title: "Health",
+    description: "For load balancers and monitoring: public, never rate limited"
+  }))
 {}

@@ -2,10 +2,11 @@ import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { DesignId } from "../domain/Design.ts"
 import { RenderJobId } from "../domain/Jobs.ts"
-import { ExternalOrderId, OrderId, OrderStatus } from "../domain/Order.ts"
+import { Currency, ExternalOrderId, OrderId, OrderStatus } from "../domain/Order.ts"
+import { Int32, int32Between, Timestamp } from "../domain/Primitives.ts"
 import { PlanId, SubscriptionStatus } from "../domain/Subscription.ts"
 import { UserId } from "../domain/User.ts"
-import { Cursor, Limit } from "./Designs.ts"
+import { Cursor, Limit, MAX_PAGE_SIZE, NextCursor } from "./Pagination.ts"
 import { JobProgress, JobView } from "./Jobs.ts"
 import { NotFound, ValidationFailed } from "./Problems.ts"
 import { Authentication, ServiceAuthentication } from "./Security.ts"
@@ -13,24 +14,33 @@ import { SubscriptionView } from "./Subscriptions.ts"
 
 export const OrderView = Schema.Struct({
   id: OrderId,
-  externalId: Schema.String,
+  externalId: ExternalOrderId,
   designId: Schema.NullOr(DesignId),
   status: OrderStatus,
-  quantity: Schema.Int,
-  totalCents: Schema.Int,
-  currency: Schema.String,
-  createdAt: Schema.String,
-  updatedAt: Schema.String
+  quantity: Int32,
+  totalCents: Int32,
+  currency: Currency,
+  createdAt: Timestamp,
+  updatedAt: Timestamp
 }).annotate({ identifier: "Order" })
 
 export class OrdersApi extends HttpApiGroup.make("orders")
   .add(
     HttpApiEndpoint.get("list", "/", {
       query: { limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) },
-      success: Schema.Struct({ data: Schema.Array(OrderView), nextCursor: Schema.NullOr(Schema.String) }).annotate({ identifier: "OrderPage" }),
+      success: Schema.Struct({
+        data: Schema.Array(OrderView).check(Schema.isMaxLength(MAX_PAGE_SIZE)),
+        nextCursor: NextCursor
+      }).annotate({ identifier: "OrderPage" }),
       error: ValidationFailed
-    }),
-    HttpApiEndpoint.get("get", "/:id", { params: { id: OrderId }, success: OrderView, error: NotFound })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "List the caller's orders",
+      description: "Newest first; keyset pagination with `cursor`. Orders are written by the integration layer and read-only here."
+    })),
+    HttpApiEndpoint.get("get", "/:id", { params: { id: OrderId }, success: OrderView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "Get an order",
+      description: "Someone else's order answers 404, exactly like a missing one."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1/orders")
@@ -41,9 +51,9 @@ export const OrderUpsert = Schema.Struct({
   userId: UserId,
   designId: Schema.NullOr(DesignId),
   status: OrderStatus,
-  quantity: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10_000 })),
-  totalCents: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 100_000_000 })),
-  currency: Schema.String.check(Schema.isPattern(/^[A-Z]{3}$/, { message: "Expected an ISO 4217 code like EUR" }))
+  quantity: int32Between(1, 10_000),
+  totalCents: int32Between(0, 100_000_000),
+  currency: Currency
 }).annotate({ identifier: "OrderUpsert" })
 
 /** Written by the integration layer with a service key; users get 403. */
@@ -54,19 +64,28 @@ export class InternalApi extends HttpApiGroup.make("internal")
       payload: OrderUpsert,
       success: [OrderView, OrderView.pipe(HttpApiSchema.status(201))],
       error: ValidationFailed
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Create or update an order (integration layer)",
+      description: "Idempotent by the store's order id: 201 when created, 200 when updated. Service key (X-Service-Key) only."
+    })),
     HttpApiEndpoint.put("setSubscription", "/subscriptions/:userId", {
       params: { userId: UserId },
       payload: Schema.Struct({ plan: PlanId, status: SubscriptionStatus }),
       success: SubscriptionView,
       error: NotFound
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Set a user's plan and status (integration layer)",
+      description: "Service key (X-Service-Key) only. The subscription cache is refreshed at once."
+    })),
     HttpApiEndpoint.put("reportJob", "/jobs/:jobId", {
       params: { jobId: RenderJobId },
       payload: JobProgress,
       success: JobView,
       error: NotFound
-    })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Report a job's progress (render engine, PDF workers)",
+      description: "Service key (X-Service-Key) only. `resultUrl` must be an https URL."
+    }))
   )
   .middleware(ServiceAuthentication)
   .prefix("/api/v1/internal")

@@ -1,5 +1,7 @@
-import { Schema } from "effect"
+import { Effect, Schema, SchemaTransformation } from "effect"
 import { HttpApiError } from "effect/http-api"
+import { SubscriptionStatus } from "../domain/Subscription.ts"
+import { Int32, matching, Timestamp, truncatedText } from "../domain/Primitives.ts"
 
 /**
  * RFC 9457 problems shared by every endpoint. Each carries a stable snake_case `code` that
@@ -8,16 +10,52 @@ import { HttpApiError } from "effect/http-api"
  */
 export const problemType = (code: string) => `urn:customify:problem:${code}`
 
-export const requestId = Schema.optionalKey(Schema.String).annotate({
+/** What the server accepts as a caller's X-Request-Id (else it makes a UUID, which also fits). */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/u
+
+export const requestId = Schema.optionalKey(matching(REQUEST_ID_PATTERN, 128)).annotate({
   description: "The X-Request-Id of the request, to quote when reporting the problem"
 })
 
+/** A problem's `detail` is at most this long on the wire (a longer text is cut, never refused). */
+export const MAX_DETAIL_LENGTH = 500
+
+/** Like RFC 9457 asks of a reader: a member with an unusable value is ignored, not an error. */
+const lenient = <S extends Schema.Top>(schema: S) =>
+  Schema.optionalKey(schema).pipe(Schema.catchDecoding(() => Effect.succeedNone))
+
+/**
+ * The members every problem here carries besides `type`, `status`, `title` and `code`: the
+ * standard `detail` and `instance` (bounded, replacing the unbounded defaults) and `requestId`.
+ */
+export const problemMembers = {
+  detail: lenient(truncatedText(MAX_DETAIL_LENGTH, "A human-readable explanation of this occurrence; not for programs")),
+  instance: lenient(Schema.String.annotate({ format: "uri-reference" }).check(Schema.isMaxLength(2048))),
+  requestId
+}
+
+/** At most this many entries in a `validation_failed` problem's `errors`: the first ones found. */
+export const MAX_FIELD_ERRORS = 100
+
 export const FieldError = Schema.Struct({
-  path: Schema.String.annotate({ description: "Dotted path of the invalid value, e.g. document.layers.3.opacity" }),
+  path: truncatedText(500, "Dotted path of the invalid value, e.g. document.layers.3.opacity"),
   location: Schema.Literals(["body", "query", "path", "header"]),
-  message: Schema.String
+  message: truncatedText(500)
 }).annotate({ identifier: "FieldError" })
 export type FieldError = typeof FieldError.Type
+
+/** Every invalid field on the way in; on the wire, the first MAX_FIELD_ERRORS of them. */
+const FieldErrors = Schema.Array(FieldError).annotate({
+  description: `Every invalid field, in order; at most the first ${MAX_FIELD_ERRORS}`
+}).check(Schema.isMaxLength(MAX_FIELD_ERRORS)).pipe(
+  Schema.decodeTo(
+    Schema.Array(Schema.toType(FieldError)),
+    SchemaTransformation.transform({
+      decode: (errors: ReadonlyArray<FieldError>) => errors,
+      encode: (errors: ReadonlyArray<FieldError>): ReadonlyArray<FieldError> => errors.slice(0, MAX_FIELD_ERRORS)
+    })
+  )
+)
 
 export class ValidationFailed extends HttpApiError.Problem<ValidationFailed>()("ValidationFailed", {
   type: problemType("validation_failed"),
@@ -25,8 +63,8 @@ export class ValidationFailed extends HttpApiError.Problem<ValidationFailed>()("
   title: "Request validation failed"
 }, {
   code: Schema.tag("validation_failed"),
-  requestId,
-  errors: Schema.Array(FieldError)
+  ...problemMembers,
+  errors: FieldErrors
 }) {}
 
 export class InternalError extends HttpApiError.Problem<InternalError>()("InternalError", {
@@ -35,7 +73,7 @@ export class InternalError extends HttpApiError.Problem<InternalError>()("Intern
   title: "Internal server error"
 }, {
   code: Schema.tag("internal_error"),
-  requestId
+  ...problemMembers
 }) {}
 
 export class ServiceUnavailable extends HttpApiError.Problem<ServiceUnavailable>()("ServiceUnavailable", {
@@ -44,7 +82,7 @@ export class ServiceUnavailable extends HttpApiError.Problem<ServiceUnavailable>
   title: "Service unavailable"
 }, {
   code: Schema.tag("service_unavailable"),
-  requestId
+  ...problemMembers
 }) {}
 
 /**
@@ -80,62 +118,62 @@ export class Unauthorized extends HttpApiError.Problem<Unauthorized>()("Unauthor
   code: Schema.Literals(["unauthorized", "token_expired", "session_revoked"]).annotate({
     description: "unauthorized: no or unacceptable token; token_expired: refresh it; session_revoked: sign in again"
   }),
-  requestId
+  ...problemMembers
 }) {}
 
 export class InvalidCredentials extends HttpApiError.Problem<InvalidCredentials>()("InvalidCredentials", {
   type: problemType("invalid_credentials"),
   status: 401,
   title: "Invalid email or password"
-}, { code: Schema.tag("invalid_credentials"), requestId }) {}
+}, { code: Schema.tag("invalid_credentials"), ...problemMembers }) {}
 
 export class InvalidRefreshToken extends HttpApiError.Problem<InvalidRefreshToken>()("InvalidRefreshToken", {
   type: problemType("invalid_refresh_token"),
   status: 401,
   title: "Invalid or expired refresh token"
-}, { code: Schema.tag("invalid_refresh_token"), requestId }) {}
+}, { code: Schema.tag("invalid_refresh_token"), ...problemMembers }) {}
 
 export class RefreshTokenReused extends HttpApiError.Problem<RefreshTokenReused>()("RefreshTokenReused", {
   type: problemType("refresh_token_reused"),
   status: 401,
   title: "Refresh token already used; the session was ended"
-}, { code: Schema.tag("refresh_token_reused"), requestId }) {}
+}, { code: Schema.tag("refresh_token_reused"), ...problemMembers }) {}
 
 export class AccountDisabled extends HttpApiError.Problem<AccountDisabled>()("AccountDisabled", {
   type: problemType("account_disabled"),
   status: 403,
   title: "This account is disabled"
-}, { code: Schema.tag("account_disabled"), requestId }) {}
+}, { code: Schema.tag("account_disabled"), ...problemMembers }) {}
 
 export class IncorrectPassword extends HttpApiError.Problem<IncorrectPassword>()("IncorrectPassword", {
   type: problemType("incorrect_password"),
   status: 403,
   title: "The current password is incorrect"
-}, { code: Schema.tag("incorrect_password"), requestId }) {}
+}, { code: Schema.tag("incorrect_password"), ...problemMembers }) {}
 
 export class Forbidden extends HttpApiError.Problem<Forbidden>()("Forbidden", {
   type: problemType("forbidden"),
   status: 403,
   title: "Not allowed"
-}, { code: Schema.tag("forbidden"), requestId }) {}
+}, { code: Schema.tag("forbidden"), ...problemMembers }) {}
 
 export class NotFound extends HttpApiError.Problem<NotFound>()("NotFound", {
   type: problemType("not_found"),
   status: 404,
   title: "Not found"
-}, { code: Schema.tag("not_found"), requestId }) {}
+}, { code: Schema.tag("not_found"), ...problemMembers }) {}
 
 export class EmailTaken extends HttpApiError.Problem<EmailTaken>()("EmailTaken", {
   type: problemType("email_taken"),
   status: 409,
   title: "An account with this email already exists"
-}, { code: Schema.tag("email_taken"), requestId }) {}
+}, { code: Schema.tag("email_taken"), ...problemMembers }) {}
 
 export class InvalidResetToken extends HttpApiError.Problem<InvalidResetToken>()("InvalidResetToken", {
   type: problemType("invalid_reset_token"),
   status: 400,
   title: "Invalid, used or expired password reset token"
-}, { code: Schema.tag("invalid_reset_token"), requestId }) {}
+}, { code: Schema.tag("invalid_reset_token"), ...problemMembers }) {}
 
 export class TooManyAttempts extends HttpApiError.Problem<TooManyAttempts>()("TooManyAttempts", {
   type: problemType("too_many_attempts"),
@@ -143,8 +181,8 @@ export class TooManyAttempts extends HttpApiError.Problem<TooManyAttempts>()("To
   title: "Too many failed attempts; try again later"
 }, {
   code: Schema.tag("too_many_attempts"),
-  requestId,
-  retryAfter: Schema.Int.annotate({ description: "Seconds to wait, also sent as Retry-After" })
+  ...problemMembers,
+  retryAfter: Int32.annotate({ description: "Seconds to wait, also sent as Retry-After" })
 }) {}
 
 // ---- Designs, quota and subscriptions ---------------------------------------------------------
@@ -155,8 +193,8 @@ export class VersionConflict extends HttpApiError.Problem<VersionConflict>()("Ve
   title: "The design changed since you read it"
 }, {
   code: Schema.tag("version_conflict"),
-  requestId,
-  currentVersion: Schema.Int.annotate({ description: "Re-read the design at this version, merge, and retry" })
+  ...problemMembers,
+  currentVersion: Int32.annotate({ description: "Re-read the design at this version, merge, and retry" })
 }) {}
 
 export class QuotaExceeded extends HttpApiError.Problem<QuotaExceeded>()("QuotaExceeded", {
@@ -165,10 +203,10 @@ export class QuotaExceeded extends HttpApiError.Problem<QuotaExceeded>()("QuotaE
   title: "Monthly design quota exceeded"
 }, {
   code: Schema.tag("quota_exceeded"),
-  requestId,
-  limit: Schema.Int,
-  used: Schema.Int,
-  resetsAt: Schema.String.annotate({ description: "When the next month's quota starts (UTC)" })
+  ...problemMembers,
+  limit: Int32,
+  used: Int32,
+  resetsAt: Timestamp.annotate({ description: "When the next month's quota starts (UTC)" })
 }) {}
 
 export class SubscriptionInactive extends HttpApiError.Problem<SubscriptionInactive>()("SubscriptionInactive", {
@@ -177,6 +215,8 @@ export class SubscriptionInactive extends HttpApiError.Problem<SubscriptionInact
   title: "The subscription is not active"
 }, {
   code: Schema.tag("subscription_inactive"),
-  requestId,
-  subscriptionStatus: Schema.String
+  ...problemMembers,
+  subscriptionStatus: Schema.Literals([...SubscriptionStatus.literals, "none"]).annotate({
+    description: "none: the account has no subscription"
+  })
 }) {}

@@ -1,23 +1,24 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { Int32, Timestamp } from "../domain/Primitives.ts"
 import { PlanId, SubscriptionStatus } from "../domain/Subscription.ts"
 import { NotFound } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
-const MonthlyLimit = Schema.NullOr(Schema.Int).annotate({ description: "null: unlimited" })
+const MonthlyLimit = Schema.NullOr(Int32.check(Schema.isGreaterThanOrEqualTo(0))).annotate({ description: "null: unlimited" })
 
 export const SubscriptionView = Schema.Struct({
   plan: PlanId,
   status: SubscriptionStatus,
-  currentPeriodStart: Schema.String,
-  currentPeriodEnd: Schema.String,
+  currentPeriodStart: Timestamp,
+  currentPeriodEnd: Timestamp,
   limits: Schema.Struct({ designsPerMonth: MonthlyLimit })
 }).annotate({ identifier: "Subscription" })
 
 export const UsageView = Schema.Struct({
-  periodStart: Schema.String,
-  periodEnd: Schema.String,
-  designsCreated: Schema.Int,
+  periodStart: Timestamp,
+  periodEnd: Timestamp,
+  designsCreated: Int32.check(Schema.isGreaterThanOrEqualTo(0)),
   designsLimit: MonthlyLimit,
   remaining: MonthlyLimit
 }).annotate({ identifier: "Usage" })
@@ -25,14 +26,23 @@ export const UsageView = Schema.Struct({
 export const QuotaView = Schema.Struct({
   allowed: Schema.Boolean,
   remaining: MonthlyLimit,
-  resetsAt: Schema.String
+  resetsAt: Timestamp
 }).annotate({ identifier: "Quota" })
 
 export class SubscriptionsApi extends HttpApiGroup.make("subscriptions")
   .add(
-    HttpApiEndpoint.get("get", "/", { success: SubscriptionView, error: NotFound }),
-    HttpApiEndpoint.get("usage", "/usage", { success: UsageView, error: NotFound }),
-    HttpApiEndpoint.get("quota", "/quota", { success: QuotaView, error: NotFound })
+    HttpApiEndpoint.get("get", "/", { success: SubscriptionView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "The caller's subscription",
+      description: "Plan, status, the current quota period (the calendar month in UTC) and the plan's limits."
+    })),
+    HttpApiEndpoint.get("usage", "/usage", { success: UsageView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "The caller's design usage this month",
+      description: "Designs created this month against the plan's limit."
+    })),
+    HttpApiEndpoint.get("quota", "/quota", { success: QuotaView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "Whether the caller can create a design now",
+      description: "`allowed` is false when the month's quota is spent or the subscription is not active."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1/subscriptions/me")

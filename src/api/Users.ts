@@ -1,19 +1,21 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { AvatarUrl, FullName, Password, Role, UserId } from "../domain/User.ts"
+import { Timestamp } from "../domain/Primitives.ts"
+import { AvatarUrl, EmailAddress, FullName, MAX_EMAIL_LENGTH, MAX_FULL_NAME, Password, Role, UserId } from "../domain/User.ts"
+import { Limit, MAX_PAGE_SIZE } from "./Pagination.ts"
 import { Forbidden, IncorrectPassword, NotFound, ServiceUnavailable } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
 /** A user as the API shows it: never a password hash, never a token. */
 export const UserView = Schema.Struct({
   id: UserId,
-  email: Schema.String,
-  fullName: Schema.String,
-  avatarUrl: Schema.NullOr(Schema.String),
+  email: EmailAddress,
+  fullName: Schema.String.check(Schema.isMaxLength(MAX_FULL_NAME)),
+  avatarUrl: Schema.NullOr(AvatarUrl),
   role: Role,
   disabled: Schema.Boolean,
-  createdAt: Schema.String,
-  updatedAt: Schema.String
+  createdAt: Timestamp,
+  updatedAt: Timestamp
 }).annotate({ identifier: "User" })
 
 export const ProfileUpdate = Schema.Struct({
@@ -23,46 +25,70 @@ export const ProfileUpdate = Schema.Struct({
 
 export class MeApi extends HttpApiGroup.make("me")
   .add(
-    HttpApiEndpoint.get("get", "/", { success: UserView, error: NotFound }),
-    HttpApiEndpoint.patch("update", "/", { payload: ProfileUpdate, success: UserView, error: NotFound }),
+    HttpApiEndpoint.get("get", "/", { success: UserView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "The signed-in user",
+      description: "Never carries a password hash or a token."
+    })),
+    HttpApiEndpoint.patch("update", "/", { payload: ProfileUpdate, success: UserView, error: NotFound }).annotateMerge(OpenApi.annotations({
+      summary: "Update the signed-in user's profile",
+      description: "Only `fullName` and `avatarUrl` (an https URL, shown by the dashboard and never fetched by this server); any other property is refused with 400."
+    })),
     HttpApiEndpoint.put("changePassword", "/password", {
       payload: Schema.Struct({ currentPassword: Schema.String.check(Schema.isMaxLength(1024)), newPassword: Password }),
       success: HttpApiSchema.NoContent,
       error: [IncorrectPassword, NotFound, ServiceUnavailable]
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Change the password",
+      description: "Needs the current password (403 `incorrect_password`). The account's other sessions end."
+    })),
     HttpApiEndpoint.delete("delete", "/", {
       payload: Schema.Struct({ password: Schema.String.check(Schema.isMaxLength(1024)) }),
       success: HttpApiSchema.NoContent,
       error: [IncorrectPassword, NotFound, ServiceUnavailable]
-    })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Delete the account",
+      description: "Needs the password. Every session ends at once; the account's uploads are deleted in the background."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1/users/me")
   .annotateMerge(OpenApi.annotations({ title: "Users", description: "The signed-in user's own account" }))
 {}
 
+/**
+ * The cursor of the users list is the base64url of the last email on the page: up to 254
+ * UTF-16 units of at most 3 UTF-8 bytes each, so at most 1016 characters.
+ */
 export const UserPage = Schema.Struct({
-  data: Schema.Array(UserView),
-  nextCursor: Schema.NullOr(Schema.String)
+  data: Schema.Array(UserView).check(Schema.isMaxLength(MAX_PAGE_SIZE)),
+  nextCursor: Schema.NullOr(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_-]+$/u), Schema.isMaxLength(1016))).annotate({
+    description: "Pass as `cursor` for the next page; null on the last page"
+  })
 }).annotate({ identifier: "UserPage" })
 
 export class AdminApi extends HttpApiGroup.make("admin")
   .add(
     HttpApiEndpoint.get("listUsers", "/users", {
       query: {
-        limit: Schema.optional(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 100 }))),
+        limit: Schema.optional(Limit),
         cursor: Schema.optional(Schema.String.check(Schema.isMaxLength(512))),
-        email: Schema.optional(Schema.String.check(Schema.isMaxLength(254))).annotate({ description: "Email prefix" })
+        email: Schema.optional(Schema.String.check(Schema.isMaxLength(MAX_EMAIL_LENGTH)).annotate({ description: "Email prefix" }))
       },
       success: UserPage,
       error: Forbidden
-    }),
+    }).annotateMerge(OpenApi.annotations({
+      summary: "List users (administrators)",
+      description: "Role `admin` only (403 otherwise). Ordered by email, optionally filtered by an email prefix; keyset pagination with `cursor`."
+    })),
     HttpApiEndpoint.patch("updateUser", "/users/:id", {
       params: { id: UserId },
       payload: Schema.Struct({ role: Schema.optionalKey(Role), disabled: Schema.optionalKey(Schema.Boolean) }),
       success: UserView,
       error: [Forbidden, NotFound, ServiceUnavailable]
-    })
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Change a user's role or disable the account (administrators)",
+      description: "Role `admin` only. Ends the user's sessions so the change applies at once; administrators cannot change their own role or status."
+    }))
   )
   .middleware(Authentication)
   .prefix("/api/v1/admin")

@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { ProductType } from "./Design.ts"
 import { FONT_FAMILIES, HexColor } from "./DesignDocument.ts"
+import { trimmedInput } from "./Primitives.ts"
 
 /**
  * AI design suggestions and similar designs: the schemas shared by the HTTP contract, the use
@@ -13,6 +14,8 @@ export const SUGGESTIONS_PER_CALL = 3
 /** A reply with more suggestions than this is refused, not truncated. */
 export const MAX_SUGGESTIONS = 5
 export const MAX_PALETTE = 6
+/** Similar designs answered per call, at most. */
+export const MAX_SIMILAR_DESIGNS = 20
 
 export const SUGGESTION_STYLES = ["minimal", "playful", "vintage", "bold", "elegant", "modern", "handwritten"] as const
 export const SuggestionStyle = Schema.Literals(SUGGESTION_STYLES)
@@ -32,9 +35,12 @@ export const SuggestionsReply = Schema.Struct({
   suggestions: Schema.Array(Suggestion).check(Schema.isMinLength(1), Schema.isMaxLength(MAX_SUGGESTIONS))
 })
 
-export const SuggestionPrompt = Schema.Trim.pipe(
+export const SuggestionPrompt = trimmedInput(
+  MAX_PROMPT_LENGTH,
+  `What the design is about, 1 to ${MAX_PROMPT_LENGTH} characters`
+).pipe(
   Schema.decodeTo(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(MAX_PROMPT_LENGTH)))
-).annotate({ description: `What the design is about, 1 to ${MAX_PROMPT_LENGTH} characters` })
+)
 
 export const SuggestionRequest = Schema.Struct({
   productType: ProductType,

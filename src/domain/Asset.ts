@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import type { DesignId } from "./Design.ts"
 import type { DesignDocument } from "./DesignDocument.ts"
+import { Int64, trimmedInput, Uuid } from "./Primitives.ts"
 import type { UserId } from "./User.ts"
 
 /**
@@ -8,7 +9,7 @@ import type { UserId } from "./User.ts"
  * straight to storage through a presigned URL; the API only records the asset, checks the
  * stored object on completion, and hands out short-lived download URLs.
  */
-export const AssetId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("AssetId"))
+export const AssetId = Uuid.pipe(Schema.brand("AssetId"))
 export type AssetId = typeof AssetId.Type
 
 export const ALLOWED_CONTENT_TYPES = ["image/png", "image/jpeg", "image/webp", "image/svg+xml"] as const
@@ -22,12 +23,14 @@ export const AssetStatus = Schema.Literals(["pending", "complete"])
 export type AssetStatus = typeof AssetStatus.Type
 
 /** The name the client gave the file; only a sanitised form of it ever reaches a storage key. */
-export const FileName = Schema.Trim.pipe(
-  Schema.decodeTo(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(255)))
+export const MAX_FILE_NAME = 255
+
+export const FileName = trimmedInput(MAX_FILE_NAME).pipe(
+  Schema.decodeTo(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(MAX_FILE_NAME)))
 )
 
 /** Declared before the upload; the configured maximum is checked by the use case. */
-export const ByteSize = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+export const ByteSize = Int64.check(Schema.isGreaterThanOrEqualTo(1))
 
 export interface Asset {
   readonly id: AssetId

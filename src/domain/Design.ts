@@ -1,20 +1,22 @@
 import { Schema } from "effect"
 import type { DesignDocument } from "./DesignDocument.ts"
+import { matching, trimmedInput, Uuid } from "./Primitives.ts"
 import type { UserId } from "./User.ts"
 
-export const DesignId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("DesignId"))
+export const DesignId = Uuid.pipe(Schema.brand("DesignId"))
 export type DesignId = typeof DesignId.Type
 
 export const DesignStatus = Schema.Literals(["draft", "ready", "archived"])
 export type DesignStatus = typeof DesignStatus.Type
 
-export const DesignName = Schema.Trim.pipe(
-  Schema.decodeTo(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)))
+export const MAX_DESIGN_NAME = 200
+
+/** 1 to 200 characters once trimmed; what arrives may be no longer than that either. */
+export const DesignName = trimmedInput(MAX_DESIGN_NAME).pipe(
+  Schema.decodeTo(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(MAX_DESIGN_NAME)))
 )
 
-export const ProductType = Schema.String.check(
-  Schema.isPattern(/^[a-z0-9-]{1,40}$/, { message: "Expected a product type like t-shirt" })
-)
+export const ProductType = matching(/^[a-z0-9-]{1,40}$/u, 40, { message: "Expected a product type like t-shirt" })
 
 export interface Design {
   readonly id: DesignId

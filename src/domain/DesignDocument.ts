@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { int32Between, matching, Uuid } from "./Primitives.ts"
 
 /**
  * The design document: the one schema behind request validation, database writes and the
@@ -24,12 +25,11 @@ export const FONT_FAMILIES = [
 ] as const
 
 const between = (minimum: number, maximum: number) => Schema.Finite.check(Schema.isBetween({ minimum, maximum }))
-const intBetween = (minimum: number, maximum: number) =>
-  Schema.Int.check(Schema.isBetween({ minimum, maximum }))
+const intBetween = int32Between
 
-export const HexColor = Schema.String.check(
-  Schema.isPattern(/^#[0-9a-fA-F]{6}$/, { message: "Expected a color like #1a2b3c" })
-).annotate({ description: "#rrggbb" })
+export const HexColor = matching(/^#[0-9a-fA-F]{6}$/u, 7, { message: "Expected a color like #1a2b3c" }).annotate({
+  description: "#rrggbb"
+})
 
 /** Coordinates and sizes, in the canvas unit; generous but finite. */
 const coordinate = between(-100_000, 100_000)
@@ -45,9 +45,7 @@ export const Canvas = Schema.Struct({
 export type Canvas = typeof Canvas.Type
 
 const layerFields = {
-  id: Schema.String.check(
-    Schema.isPattern(/^[A-Za-z0-9_-]{1,64}$/, { message: "Expected 1 to 64 letters, digits, _ or -" })
-  ),
+  id: matching(/^[A-Za-z0-9_-]{1,64}$/u, 64, { message: "Expected 1 to 64 letters, digits, _ or -" }),
   x: coordinate,
   y: coordinate,
   width: extent,
@@ -71,7 +69,7 @@ export const TextLayer = Schema.Struct({
 export const ImageLayer = Schema.Struct({
   type: Schema.Literal("image"),
   ...layerFields,
-  assetId: Schema.String.check(Schema.isUUID())
+  assetId: Uuid
 }).annotate({ identifier: "ImageLayer" })
 
 export const ShapeLayer = Schema.Struct({

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { SubscriptionStatus } from "./Subscription.ts"
 
 /** Missing, deleted, or someone else's: indistinguishable on purpose. */
 export class DesignNotFound extends Schema.TaggedError<DesignNotFound>()("DesignNotFound", {}) {}
@@ -13,8 +14,9 @@ export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExc
   resetsAt: Schema.String
 }) {}
 
+/** `none`: the account has no subscription at all. */
 export class SubscriptionInactive extends Schema.TaggedError<SubscriptionInactive>()("SubscriptionInactive", {
-  status: Schema.String
+  status: Schema.Literals([...SubscriptionStatus.literals, "none"])
 }) {}
 
 /** A document or product the schema accepts but the rules do not, each problem at its path. */

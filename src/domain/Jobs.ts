@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { DesignId } from "./Design.ts"
+import { Uuid } from "./Primitives.ts"
 import { UserId } from "./User.ts"
 
 /**
@@ -24,7 +25,7 @@ export const DesignIndex = Schema.TaggedStruct("design.index", {
   ownerId: Schema.optionalKey(UserId)
 })
 
-export const RenderJobId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("RenderJobId"))
+export const RenderJobId = Uuid.pipe(Schema.brand("RenderJobId"))
 export type RenderJobId = typeof RenderJobId.Type
 
 export const RenderRequested = Schema.TaggedStruct("render.requested", {

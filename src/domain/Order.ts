@@ -1,17 +1,21 @@
 import { Schema } from "effect"
 import type { DesignId } from "./Design.ts"
+import { matching, Uuid } from "./Primitives.ts"
 import type { UserId } from "./User.ts"
 
-export const OrderId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("OrderId"))
+export const OrderId = Uuid.pipe(Schema.brand("OrderId"))
 export type OrderId = typeof OrderId.Type
 
 export const OrderStatus = Schema.Literals(["pending", "paid", "in_production", "shipped", "delivered", "canceled", "refunded"])
 export type OrderStatus = typeof OrderStatus.Type
 
 /** The store platform's order id, e.g. `shopify:1234`: the idempotency key of upserts. */
-export const ExternalOrderId = Schema.String.check(
-  Schema.isPattern(/^[A-Za-z0-9:._-]{1,128}$/, { message: "Expected 1 to 128 letters, digits, :, ., _ or -" })
-)
+export const ExternalOrderId = matching(/^[A-Za-z0-9:._-]{1,128}$/u, 128, {
+  message: "Expected 1 to 128 letters, digits, :, ., _ or -"
+})
+
+/** An ISO 4217 currency code. */
+export const Currency = matching(/^[A-Z]{3}$/u, 3, { message: "Expected an ISO 4217 code like EUR" })
 
 export interface Order {
   readonly id: OrderId

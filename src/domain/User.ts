@@ -1,21 +1,31 @@
 import { Schema, SchemaTransformation } from "effect"
+import { matching, trimmedInput, Uuid } from "./Primitives.ts"
 
-export const UserId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("UserId"))
+export const UserId = Uuid.pipe(Schema.brand("UserId"))
 export type UserId = typeof UserId.Type
 
 export const Role = Schema.Literals(["user", "admin"])
 export type Role = typeof Role.Type
 
-/** Trimmed and lower-cased before it is checked or stored, so one mailbox is one account. */
-export const Email = Schema.Trim.pipe(
+export const MAX_EMAIL_LENGTH = 254
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u
+
+/**
+ * Trimmed and lower-cased before it is checked or stored, so one mailbox is one account. At
+ * most 254 characters, as sent and as stored.
+ */
+export const Email = trimmedInput(MAX_EMAIL_LENGTH, "An email address; compared case-insensitively").pipe(
   Schema.decodeTo(
     Schema.String.check(
-      Schema.isMaxLength(254),
-      Schema.isPattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: "Expected an email address like name@example.com" })
+      Schema.isMaxLength(MAX_EMAIL_LENGTH),
+      Schema.isPattern(EMAIL_PATTERN, { message: "Expected an email address like name@example.com" })
     ),
     SchemaTransformation.toLowerCase()
   )
-).annotate({ description: "An email address; compared case-insensitively" })
+)
+
+/** An email address as stored (every one went through `Email`): what responses carry. */
+export const EmailAddress = matching(EMAIL_PATTERN, MAX_EMAIL_LENGTH)
 
 const utf8Length = (s: string) => new TextEncoder().encode(s).length
 
@@ -23,20 +33,27 @@ const utf8Length = (s: string) => new TextEncoder().encode(s).length
  * bcrypt reads at most 72 bytes: a longer password is refused, never silently truncated.
  * Bytes, not characters: "é" is two.
  */
-export const Password = Schema.String.check(
+export const Password = Schema.String.annotate({ description: "8 to 72 bytes of UTF-8", format: "password" }).check(
   Schema.makeFilter((s: string) => utf8Length(s) >= 8 || "Expected at least 8 bytes"),
-  Schema.makeFilter((s: string) =>
-    utf8Length(s) <= 72 || "Expected at most 72 bytes (bcrypt's limit); use a shorter passphrase")
-).annotate({ description: "8 to 72 bytes of UTF-8", format: "password" })
+  Schema.makeFilter(
+    (s: string) => utf8Length(s) <= 72 || "Expected at most 72 bytes (bcrypt's limit); use a shorter passphrase",
+    undefined,
+    true
+  ),
+  // Implied by the 72 bytes (a UTF-16 unit is at least one byte), stated for the document.
+  Schema.isMaxLength(72)
+)
 
-export const FullName = Schema.Trim.pipe(
-  Schema.decodeTo(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(120)))
+export const MAX_FULL_NAME = 120
+
+export const FullName = trimmedInput(MAX_FULL_NAME).pipe(
+  Schema.decodeTo(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(MAX_FULL_NAME)))
 )
 
 /** Only https URLs: an avatar is shown in the dashboard, never fetched by this server. */
 export const AvatarUrl = Schema.String.check(
   Schema.isMaxLength(2048),
-  Schema.isPattern(/^https:\/\/[^\s]+$/, { message: "Expected an https:// URL" })
+  Schema.isPattern(/^https:\/\/[^\s]+$/u, { message: "Expected an https:// URL" })
 )
 
 export class User extends Schema.Class<User>("User")({

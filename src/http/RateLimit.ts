@@ -1,14 +1,13 @@
 import { Duration, Effect } from "effect"
 import { RateLimiter } from "effect/persistence"
+import { isRateLimitExempt } from "../api/Gateway.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 
 const WINDOW = Duration.minutes(1)
 const WINDOW_SECONDS = 60
 
-/** Health, metrics and documentation stay reachable whatever a client's budget. */
-export const isExempt = (path: string) =>
-  path === "/health" || path === "/metrics" || path === "/openapi.json" || path === "/docs" ||
-  path === "/redoc" || path.startsWith("/redoc/")
+/** Health, metrics and documentation stay reachable whatever a client's budget (shared with the document). */
+export const isExempt = isRateLimitExempt
 
 export type RateLimitDecision =
   | { readonly _tag: "Allowed"; readonly headers: Record<string, string> }

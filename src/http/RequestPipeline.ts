@@ -3,7 +3,8 @@ import { ByteSize, Cause, Clock, Duration, Effect, Exit, type Layer, type Types 
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { RateLimiter } from "effect/persistence"
 import { SqlError } from "effect/sql"
-import { genericProblems } from "../api/Problems.ts"
+import { WWW_AUTHENTICATE } from "../api/Gateway.ts"
+import { genericProblems, REQUEST_ID_PATTERN } from "../api/Problems.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { recordRequest } from "../observability/Metrics.ts"
 import { ClientIp } from "./ClientIp.ts"
@@ -14,13 +15,12 @@ import type { RouteTable } from "./RouteTable.ts"
 import * as SecurityHeaders from "./SecurityHeaders.ts"
 
 export const REQUEST_ID_HEADER = "x-request-id"
-const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
 const PROBLEM_JSON = "application/problem+json"
 const MAX_URL_LENGTH = 8 * 1024
 
 /** The client's X-Request-Id when it is safe to echo and log, a fresh UUID otherwise. */
 export const requestIdOf = (header: string | undefined): string =>
-  header !== undefined && WELL_FORMED_REQUEST_ID.test(header) ? header : randomUUID()
+  header !== undefined && REQUEST_ID_PATTERN.test(header) ? header : randomUUID()
 
 type GenericStatus = keyof typeof genericProblems
 
@@ -209,7 +209,7 @@ export const layer = (
             response = HttpServerResponse.setHeader(response, "strict-transport-security", SecurityHeaders.HSTS)
           }
           if (response.status === 401 && response.headers["www-authenticate"] === undefined) {
-            response = HttpServerResponse.setHeader(response, "www-authenticate", 'Bearer realm="customify"')
+            response = HttpServerResponse.setHeader(response, "www-authenticate", WWW_AUTHENTICATE)
           }
           const seconds = Number((yield* Clock.currentTimeNanos) - startedAt) / 1e9
           // Routes outside the HttpApi (health, docs, uploads) are named by their path.

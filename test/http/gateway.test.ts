@@ -5,6 +5,7 @@ import { HttpRouter, HttpServer } from "effect/http"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { withConventions } from "../../src/api/Api.ts"
+import { RateLimited } from "../../src/api/Gateway.ts"
 import * as RequestPipeline from "../../src/http/RequestPipeline.ts"
 import * as RequestValidationLive from "../../src/http/RequestValidationLive.ts"
 import * as RouteTable from "../../src/http/RouteTable.ts"
@@ -83,6 +84,8 @@ const expectCounted = (result: Sent, remaining: number) => {
 
 const expectLimited = (result: Sent) => {
   expectProblem(result, 429, "rate_limited")
+  // Exactly the body the OpenAPI document declares for the gateway's 429.
+  expect(() => Schema.decodeUnknownSync(RateLimited)(result.body, { onExcessProperty: "error" })).not.toThrow()
   const retryAfter = Number(result.headers.get("retry-after"))
   expect(Number.isInteger(retryAfter)).toBe(true)
   expect(retryAfter).toBeGreaterThanOrEqual(1)

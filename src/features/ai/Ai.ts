@@ -9,6 +9,7 @@ import {
   AiUnavailable,
   designNamespace,
   FeatureUnavailable,
+  MAX_SIMILAR_DESIGNS,
   type Suggestion,
   type SuggestionRequest
 } from "../../domain/Ai.ts"
@@ -153,7 +154,7 @@ export const forgetUser = Effect.fn("forgetUser")(function*(userId: UserId) {
 })
 
 export const DEFAULT_SIMILAR_LIMIT = 5
-export const MAX_SIMILAR_LIMIT = 20
+export const MAX_SIMILAR_LIMIT = MAX_SIMILAR_DESIGNS
 
 const isDesignId = Schema.is(DesignId)
 

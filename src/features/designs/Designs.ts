@@ -6,7 +6,14 @@ import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import { VectorIndex } from "../../capabilities/vectors/VectorIndex.ts"
 import { InvalidCursor } from "../../domain/CommonErrors.ts"
-import { type Design, type DesignChanges, type DesignId, DesignStatus, type Product } from "../../domain/Design.ts"
+import {
+  type Design,
+  type DesignChanges,
+  type DesignId,
+  DesignStatus,
+  MAX_DESIGN_NAME,
+  type Product
+} from "../../domain/Design.ts"
 import { canvasSizeMm, type DesignDocument } from "../../domain/DesignDocument.ts"
 import { DesignInvalid, DesignNotFound, QuotaExceeded, SubscriptionInactive, VersionConflict } from "../../domain/DesignErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
@@ -209,7 +216,7 @@ export const deleteDesign = Effect.fn("deleteDesign")(function*(actor: Actor, id
   yield* (yield* DesignLookup).invalidate(id)
 })
 
-const MAX_NAME = 200
+const MAX_NAME = MAX_DESIGN_NAME
 /** "<name> (copy)", shortened to fit without splitting a character (a surrogate pair). */
 const copyName = (name: string) => {
   const suffix = " (copy)"
