@@ -71,7 +71,7 @@ export class AdminApi extends HttpApiGroup.make("admin")
     HttpApiEndpoint.get("listUsers", "/users", {
       query: {
         limit: Schema.optional(Limit),
-        cursor: Schema.optional(Schema.String.check(Schema.isMaxLength(512))),
+        cursor: Schema.optional(Schema.String.check(Schema.isMaxLength(1016))),
         email: Schema.optional(Schema.String.check(Schema.isMaxLength(MAX_EMAIL_LENGTH)).annotate({ description: "Email prefix" }))
       },
       success: UserPage,

@@ -367,6 +367,19 @@ describe("roles", () => {
     expect(me.body.role).toBe("user")
   })
 
+  it("accepts back every cursor it hands out, even after a long non-ASCII email", async () => {
+    const admin = await makeAdmin()
+    const prefix = `long${Date.now()}`
+    // 3 UTF-8 bytes per character: the cursor (base64url of the email) is about 800 characters.
+    const created = await Promise.all([1, 2].map((i) => register(`${prefix}${"€".repeat(200)}-${i}@example.com`)))
+    const first = await call("GET", `/api/v1/admin/users?limit=1&email=${prefix}`, { token: admin.tokens.accessToken })
+    expect(first.status).toBe(200)
+    expect(first.body.nextCursor.length).toBeGreaterThan(512)
+    const second = await call("GET", `/api/v1/admin/users?limit=1&email=${prefix}&cursor=${first.body.nextCursor}`, { token: admin.tokens.accessToken })
+    expect(second.status).toBe(200)
+    expect([...first.body.data, ...second.body.data].map((u: { email: string }) => u.email)).toEqual(created.map((u) => u.email).sort())
+  })
+
   it("lets an admin page through users by email prefix, and disable one (sessions end, login refused)", async () => {
     const admin = await makeAdmin()
     const prefix = `page${Date.now()}`
