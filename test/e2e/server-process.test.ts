@@ -87,7 +87,7 @@ describe("the server process", () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true })
     }
-  })
+  }, 90_000) // initdb of the embedded database: ~9 s on a quiet machine, over 30 s under load
 
   it("refuses to start on a bad configuration, naming every bad variable", async () => {
     const server = startServer({ PORT: "not-a-port", LOG_LEVEL: "chatty", NODE_ENV: "production" })
