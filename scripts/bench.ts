@@ -232,11 +232,14 @@ const main = async () => {
     readonly kind: Run["server"]
     readonly requests: () => Array<RequestSpec>
     readonly beforeMeasure?: () => Promise<void>
+    /** Of the alternating rounds of scenarios 2 and 4; only the first warms up. */
+    readonly round?: number
   }): Promise<Run> => {
-    log(`scenario ${spec.scenario} ${spec.label} on the ${spec.kind}: ${warmupSeconds} s warm-up, ${durationSeconds} s measured`)
+    const warmup = (spec.round ?? 1) === 1 ? warmupSeconds : 0
+    log(`scenario ${spec.scenario} ${spec.label} on the ${spec.kind}${spec.round === undefined ? "" : `, round ${spec.round}`}: ${warmup} s warm-up, ${durationSeconds} s measured`)
     await idle(spec.server)
-    if (warmupSeconds > 0) {
-      await runLoad({ url: spec.server.url, connections, durationSeconds: warmupSeconds, requests: spec.requests() })
+    if (warmup > 0) {
+      await runLoad({ url: spec.server.url, connections, durationSeconds: warmup, requests: spec.requests() })
       await idle(spec.server)
     }
     await spec.beforeMeasure?.()
@@ -252,6 +255,7 @@ const main = async () => {
       scenario: spec.scenario,
       label: spec.label,
       server: spec.kind,
+      ...(spec.round === undefined ? {} : { round: spec.round }),
       summary,
       peakRssKiB: rss.peakKiB,
       ...(summary.responses > 0 ? { cpuMicrosPerRequest: Math.round((ticks * (1e6 / CLOCK_TICKS_PER_SECOND)) / summary.responses) } : {}),
@@ -273,8 +277,10 @@ const main = async () => {
   if (wants(1)) await measure({ scenario: 1, label: "GET /health", server: api, kind: "api", requests: Scenarios.health })
 
   if (wants(2)) {
-    for (const [server, kind] of [[api, "api"], [baseline, "baseline"]] as const) {
-      await measure({ scenario: 2, label: getLabel, server, kind, requests: () => Scenarios.getDesign(seeded.hot, seeded.tokens) })
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const [server, kind] of [[api, "api"], [baseline, "baseline"]] as const) {
+        await measure({ scenario: 2, label: getLabel, server, kind, round, requests: () => Scenarios.getDesign(seeded.hot, seeded.tokens) })
+      }
     }
   }
 
@@ -289,8 +295,10 @@ const main = async () => {
   }
 
   if (wants(4)) {
-    for (const [server, kind] of [[api, "api"], [baseline, "baseline"]] as const) {
-      await measure({ scenario: 4, label: createLabel, server, kind, requests: () => Scenarios.createDesign(userIds, seeded.tokens) })
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const [server, kind] of [[api, "api"], [baseline, "baseline"]] as const) {
+        await measure({ scenario: 4, label: createLabel, server, kind, round, requests: () => Scenarios.createDesign(userIds, seeded.tokens) })
+      }
     }
   }
 
@@ -355,10 +363,11 @@ const main = async () => {
   }
 
   for (const scenario of [2, 4]) {
-    const mine = find(runs, scenario, "api")
-    const theirs = find(runs, scenario, "baseline")
-    if (mine !== undefined && theirs !== undefined) {
-      runs[runs.indexOf(mine)] = { ...mine, vsBaseline: mine.summary.requestsPerSecond / Math.max(theirs.summary.requestsPerSecond, 0.001) }
+    for (const mine of runs.filter((run) => run.scenario === scenario && run.server === "api")) {
+      const theirs = runs.find((run) => run.scenario === scenario && run.server === "baseline" && run.round === mine.round)
+      if (theirs !== undefined) {
+        runs[runs.indexOf(mine)] = { ...mine, vsBaseline: mine.summary.requestsPerSecond / Math.max(theirs.summary.requestsPerSecond, 0.001) }
+      }
     }
   }
 
@@ -370,6 +379,9 @@ const main = async () => {
   const goals = evaluateGoals(runs, { read: find(runs, 6, "api", stormReadLabel) }, soak)
   const notes = [
     `req/s counts 2xx responses; p50/p99 are of 2xx responses. Every request is expected to succeed, so any non-2xx (a 409 included) is unexpected.`,
+    ...(options.rounds > 1
+      ? [`Scenarios 2 and 4 alternate the API and the baseline in ${options.rounds} rounds (#1, #2, ...; only the first warms up): the machine's speed drifts between runs, so their goals use the round with the median API/baseline ratio, and the median p99.`]
+      : []),
     ...(wants(6)
       ? [
         `Scenario 6 runs two autocannon instances at once for ${stormSeconds} s (${connections} connections each): logins of ` +

@@ -12,6 +12,8 @@ process, seeds them, and drives them with autocannon from this process.
   --warmup <s>         warm-up seconds before each scenario (default 5)
   --users <n>          enterprise users to seed (default 8; quick 4)
   --designs <n>        designs to seed in all (default 4000; quick 200)
+  --rounds <n>         scenarios 2 and 4 alternate the API and the baseline n times; their goals
+                       use the median round (default 3; quick 1)
   --scenarios <list>   only these scenarios, e.g. 2,4 (default 1,2,3,4,5,6; none with --soak only: "none")
   --soak <s>           after the scenarios, a mixed workload for <s> seconds
   --cpu-prof           run the API with --cpu-prof (profile under bench/results/profiles/)
@@ -29,6 +31,7 @@ export interface BenchOptions {
   readonly users: number
   readonly designs: number
   readonly soakSeconds: number | undefined
+  readonly rounds: number
   readonly scenarios: ReadonlySet<number>
   readonly cpuProf: boolean
   readonly help: boolean
@@ -66,6 +69,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): BenchOptions => {
       designs: { type: "string" },
       soak: { type: "string" },
       scenarios: { type: "string" },
+      rounds: { type: "string" },
       "cpu-prof": { type: "boolean", default: false },
       help: { type: "boolean", default: false }
     },
@@ -83,6 +87,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): BenchOptions => {
     users,
     designs: Math.max(users * 4, Math.floor(positive("designs", values.designs, quick ? 200 : 4000))),
     soakSeconds: values.soak === undefined ? undefined : positive("soak", values.soak, 0),
+    rounds: Math.floor(positive("rounds", values.rounds, quick ? 1 : 3)),
     scenarios: parseScenarios(values.scenarios),
     cpuProf: values["cpu-prof"],
     help: values.help
