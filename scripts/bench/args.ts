@@ -10,6 +10,8 @@ process, seeds them, and drives them with autocannon from this process.
   --duration <s>       seconds per scenario (default 15; the login storm at least 10)
   --connections <n>    concurrent connections per scenario (default 64)
   --warmup <s>         warm-up seconds before each scenario (default 5)
+  --jit-warmup <s>     mixed load before the first scenario, until V8 has optimised the servers'
+                       code (default 40; quick 0)
   --users <n>          enterprise users to seed (default 8; quick 4)
   --designs <n>        designs to seed in all (default 4000; quick 200)
   --rounds <n>         scenarios 2 and 4 alternate the API and the baseline n times; their goals
@@ -20,7 +22,8 @@ process, seeds them, and drives them with autocannon from this process.
   --help
 
 Environment: DATABASE_URL, REDIS_URL (use these servers instead of throwaway ones; the bench
-only adds rows), DATABASE_POOL_MAX (default 10, API and baseline), BCRYPT_COST (default 12).
+only adds rows), DATABASE_POOL_MAX (default 10, API and baseline), BCRYPT_COST (default 12),
+API_NODE_OPTIONS (Node flags for the API only, e.g. --max-semi-space-size=16).
 `
 
 export interface BenchOptions {
@@ -32,6 +35,7 @@ export interface BenchOptions {
   readonly designs: number
   readonly soakSeconds: number | undefined
   readonly rounds: number
+  readonly jitWarmupSeconds: number
   readonly scenarios: ReadonlySet<number>
   readonly cpuProf: boolean
   readonly help: boolean
@@ -70,6 +74,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): BenchOptions => {
       soak: { type: "string" },
       scenarios: { type: "string" },
       rounds: { type: "string" },
+      "jit-warmup": { type: "string" },
       "cpu-prof": { type: "boolean", default: false },
       help: { type: "boolean", default: false }
     },
@@ -88,6 +93,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): BenchOptions => {
     designs: Math.max(users * 4, Math.floor(positive("designs", values.designs, quick ? 200 : 4000))),
     soakSeconds: values.soak === undefined ? undefined : positive("soak", values.soak, 0),
     rounds: Math.floor(positive("rounds", values.rounds, quick ? 1 : 3)),
+    jitWarmupSeconds: positive("jit-warmup", values["jit-warmup"], quick ? 0 : 40, { allowZero: true }),
     scenarios: parseScenarios(values.scenarios),
     cpuProf: values["cpu-prof"],
     help: values.help
