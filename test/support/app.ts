@@ -12,7 +12,7 @@ import * as ClientIp from "../../src/http/ClientIp.ts"
 import * as Server from "../../src/http/Server.ts"
 
 export interface TestAppOptions {
-  /** Real PostgreSQL; undefined: an in-memory PGlite. */
+  /** Real PostgreSQL; undefined: an embedded PGlite in a throwaway directory. */
   readonly databaseUrl?: string | undefined
   /** Real Redis; undefined: the in-memory cache. */
   readonly redisUrl?: string | undefined
@@ -31,6 +31,9 @@ export const testConfig = (options: TestAppOptions) =>
       redisUrl: Option.map(Option.fromNullishOr(options.redisUrl), Redacted.make),
       logLevel: "None",
       healthCheckTimeout: Duration.seconds(1),
+      // Without a database URL: an embedded database of its own, never the developer's ./.data
+      // (whose lock another test file running at the same time would hold).
+      dataDir: mkdtempSync(join(tmpdir(), "customify-test-data-")),
       ...options.config
     }),
     // Local uploads in a throwaway directory, never the developer's ./.data.
