@@ -62,16 +62,27 @@ export const designIndexingEnabled: Effect.Effect<boolean, never, LanguageModel 
 })
 
 /**
- * Asks the worker to (re)index the design for similar-design search, when that search is
- * configured (otherwise the job would be a no-op costing a queue write per design write). Best
- * effort: a queue outage must not fail a design write; the next write indexes it again.
+ * Runs a design write and, when similar-design search is configured, queues the (re)indexing of
+ * the design it names in the same unit of work. Without that search the job would be a no-op, and
+ * the write runs alone: no queue write, no transaction around a single statement. The job is best
+ * effort: a queue outage must not fail the write; the next write indexes the design again.
  */
-const requestIndexing = Effect.fnUntraced(function*(id: DesignId, ownerId: UserId) {
-  if (!(yield* designIndexingEnabled)) return
-  yield* Effect.flatMap(Effect.service(JobQueue), (queue) => queue.enqueue({ _tag: "design.index", designId: id, ownerId })).pipe(
-    Effect.catch((error) => Effect.logWarning("designs: indexing not queued", error.cause))
-  )
-})
+const writeAndIndex = <A, E, R>(
+  write: Effect.Effect<A, E, R>,
+  indexed: (result: A) => { readonly id: DesignId; readonly ownerId: UserId } | undefined
+) =>
+  Effect.gen(function*() {
+    if (!(yield* designIndexingEnabled)) return yield* write
+    const queue = yield* JobQueue
+    return yield* (yield* Transactions).atomically(Effect.tap(write, (result) => {
+      const design = indexed(result)
+      return design === undefined
+        ? Effect.void
+        : queue.enqueue({ _tag: "design.index", designId: design.id, ownerId: design.ownerId }).pipe(
+          Effect.catch((error) => Effect.logWarning("designs: indexing not queued", error.cause))
+        )
+    }))
+  })
 
 /** The product exists and the canvas fits its printable area. */
 const checkProduct = Effect.fnUntraced(function*(productType: string, document: DesignDocument) {
@@ -140,9 +151,7 @@ export const createDesign = Effect.fn("createDesign")(function*(actor: Actor, in
 > {
   yield* checkProduct(input.productType, input.document)
   yield* checkImageReferences(actor.userId, input.document)
-  return yield* (yield* Transactions).atomically(
-    Effect.tap(insertWithinQuota(actor, { ...input, status: input.status ?? "draft" }), (design) => requestIndexing(design.id, design.ownerId))
-  )
+  return yield* writeAndIndex(insertWithinQuota(actor, { ...input, status: input.status ?? "draft" }), (design) => design)
 })
 
 export const getDesign = Effect.fn("getDesign")(function*(actor: Actor, id: DesignId) {
@@ -196,9 +205,9 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
     yield* checkImageReferences(current.ownerId, changes.document)
   }
   const repository = yield* DesignsRepository
-  const updated = yield* (yield* Transactions).atomically(
-    Effect.tap(repository.update(id, expectedVersion, changes), (updated) =>
-      Option.isSome(updated) ? requestIndexing(id, current.ownerId) : Effect.void)
+  const updated = yield* writeAndIndex(
+    repository.update(id, expectedVersion, changes),
+    (updated) => Option.isSome(updated) ? updated.value : undefined
   )
   // After the commit: a read between an earlier invalidation and the commit would cache the old row.
   yield* (yield* DesignLookup).invalidate(id)
@@ -212,7 +221,7 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
 export const deleteDesign = Effect.fn("deleteDesign")(function*(actor: Actor, id: DesignId) {
   const design = yield* owned(actor, id, "write")
   const repository = yield* DesignsRepository
-  yield* (yield* Transactions).atomically(Effect.andThen(repository.softDelete(id), requestIndexing(id, design.ownerId)))
+  yield* writeAndIndex(repository.softDelete(id), () => design)
   yield* (yield* DesignLookup).invalidate(id)
 })
 
@@ -229,15 +238,13 @@ const copyName = (name: string) => {
 /** A draft copy, counted against the quota like any new design. */
 export const duplicateDesign = Effect.fn("duplicateDesign")(function*(actor: Actor, id: DesignId) {
   const original = yield* owned(actor, id, "read")
-  return yield* (yield* Transactions).atomically(
-    Effect.tap(
-      insertWithinQuota(actor, {
-        name: copyName(original.name),
-        productType: original.productType,
-        status: "draft",
-        document: original.document
-      }),
-      (copy) => requestIndexing(copy.id, copy.ownerId)
-    )
+  return yield* writeAndIndex(
+    insertWithinQuota(actor, {
+      name: copyName(original.name),
+      productType: original.productType,
+      status: "draft",
+      document: original.document
+    }),
+    (copy) => copy
   )
 })
