@@ -212,8 +212,10 @@ export const layer = (
             response = HttpServerResponse.setHeader(response, "www-authenticate", WWW_AUTHENTICATE)
           }
           const seconds = Number((yield* Clock.currentTimeNanos) - startedAt) / 1e9
-          // Routes outside the HttpApi (health, docs, uploads) are named by their path.
-          const route = log.route ?? (note?.unmatched === true ? "unmatched" : path)
+          // Never the raw path (a label per path would grow without bound): the template of a
+          // route outside the HttpApi (docs, uploads) or of one refused before routing (413, 429).
+          const route = log.route ?? routes.templateOf(request.method, path) ??
+            (path === "/metrics" ? path : note?.unmatched === true ? "unmatched" : "unrouted")
           yield* recordRequest({ route, method: request.method, status: response.status }, seconds)
           yield* Effect.logInfo("request").pipe(Effect.annotateLogs({
             method: request.method,

@@ -19,8 +19,8 @@ export const queueDepth = Metric.gauge("job_queue_depth", { description: "Jobs w
 
 /**
  * The request metrics of one series, made once: labelling a metric per request was a measurable
- * share of a cached read. Series are bounded (route templates, the methods Node's parser
- * accepts, statuses), and so is this map.
+ * share of a cached read. Series are bounded (route templates, never raw paths; the methods
+ * Node's parser accepts; statuses), and so is this map.
  */
 const series = new Map<string, { readonly count: Metric.Counter<number>; readonly duration: Metric.Histogram<number> }>()
 

@@ -231,6 +231,10 @@ describe("GET /metrics", () => {
     for (let i = 0; i < 3; i++) expect((await call("GET", `/api/v1/designs/${id}`, { token })).status).toBe(200)
     expect((await call("GET", "/api/v1/designs/00000000-0000-4000-8000-000000000000", { token })).status).toBe(404)
     expect((await call("GET", `/nowhere/${id}`)).status).toBe(404)
+    // Refused before routing (URL too long): still counted under a template, never the path.
+    const pad = "a".repeat(9000)
+    expect((await call("GET", `/api/v1/designs/${id}?pad=${pad}`, { token })).status).toBe(414)
+    expect((await call("GET", `/nowhere/${id}?pad=${pad}`)).status).toBe(414)
 
     const result = await metrics(`Bearer ${METRICS_TOKEN}`)
     expect(result.status).toBe(200)
@@ -254,6 +258,8 @@ describe("GET /metrics", () => {
     expect(designReads, result.text).toBeDefined()
     expect(Number(designReads!.split(" ")[1])).toBeGreaterThanOrEqual(3)
     expect(counters.some((line) => labelsOf(line)["route"] === "unmatched")).toBe(true)
+    expect(counters.some((line) => labelsOf(line)["route"] === "/api/v1/designs/:id" && labelsOf(line)["status"] === "414")).toBe(true)
+    expect(counters.some((line) => labelsOf(line)["route"] === "unrouted" && labelsOf(line)["status"] === "414")).toBe(true)
     // Bounded series: no raw id in any label.
     expect(result.text).not.toContain(id)
 
