@@ -57,12 +57,13 @@ it.effect("deleting an account empties its storage prefix (and only its) through
     yield* Fiber.interrupt(worker)
   }).pipe(Effect.provide(layer())))
 
-it.effect("the clean-up job of an account that still exists removes nothing", () =>
+it.effect("the clean-up job of an account that still exists fails (to be retried) and removes nothing", () =>
   Effect.gen(function*() {
     const objects = yield* Storage.MemoryObjects
     const alive = yield* Auth.register({ email: "alive@example.com", password: "correct horse", fullName: "A" })
     yield* objects.put(`users/${alive.account.id}/designs/d1/a1/logo.png`, new Uint8Array([137, 80, 78, 71]), "image/png")
-    yield* Worker.handleJob({ _tag: "account.cleanup", userId: alive.account.id }, { id: "job-1", attempts: 0 })
+    const error = yield* Effect.flip(Worker.handleJob({ _tag: "account.cleanup", userId: alive.account.id }, { id: "job-1", attempts: 0 }))
+    expect(error._tag).toBe("AccountStillExists")
     expect(yield* objects.keys).toEqual([`users/${alive.account.id}/designs/d1/a1/logo.png`])
   }).pipe(Effect.provide(layer())))
 

@@ -1,4 +1,4 @@
-import { Clock, Effect, Layer, Option } from "effect"
+import { Clock, Data, Effect, Layer, Option } from "effect"
 import { Mailer } from "../../capabilities/mail/Mailer.ts"
 import { type JobMeta, JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import type { CoreJob } from "../../domain/Jobs.ts"
@@ -7,11 +7,13 @@ import { deleteUserObjects } from "../assets/Assets.ts"
 import * as DesignsRepository from "../designs/DesignsRepository.ts"
 import * as AccountsRepository from "../users/AccountsRepository.ts"
 
+class AccountStillExists extends Data.TaggedError("AccountStillExists")<{ readonly userId: string }> {}
+
 /**
  * Runs one job with the very use cases the API uses. Each handler is idempotent, since a job
  * may be delivered more than once: a reset email past its expiry is skipped, deleting an empty
  * prefix deletes nothing, indexing writes the same vector again. The clean-up of an account that
- * still exists is refused.
+ * still exists fails (and is retried) instead of removing anything.
  */
 export const handleJob = Effect.fn("handleJob")(function*(job: CoreJob, meta: JobMeta) {
   yield* Effect.annotateCurrentSpan({ "job.type": job._tag, "job.id": meta.id, "job.attempts": meta.attempts })
@@ -23,9 +25,11 @@ export const handleJob = Effect.fn("handleJob")(function*(job: CoreJob, meta: Jo
       return yield* (yield* Mailer).sendPasswordReset({ to: job.email, token: job.token, expiresAt: job.expiresAt })
     }
     case "account.cleanup": {
-      // Only ever for a deleted account: a message whose deletion did not commit (SQS) removes nothing.
+      // Only ever for a deleted account. An SQS message can arrive before its deletion commits:
+      // failing (not skipping) retries it with backoff; if the deletion never commits, the job
+      // is dead-lettered and nothing is removed.
       if (Option.isSome(yield* (yield* AccountsRepository.AccountsRepository).findById(job.userId))) {
-        return yield* Effect.logWarning("jobs: account cleanup skipped, the account still exists")
+        return yield* new AccountStillExists({ userId: job.userId })
       }
       const deleted = yield* deleteUserObjects(job.userId)
       yield* forgetUser(job.userId)
