@@ -23,9 +23,10 @@ export const joinOrBegin = (sql: SqlClient.SqlClient) =>
   )
 
 /**
- * A database that fails to begin or commit is an outage, not a client error: a defect (the
- * request pipeline answers 503). Repositories already turn their own SQL errors into defects,
- * so the only `SqlError`s left here are the transaction's.
+ * A database that fails to begin or commit is a defect (a 500; 503 when it is unreachable).
+ * Repositories already turn their own SQL errors into defects, so the only `SqlError`s left
+ * here are the transaction's own. Nested, `atomically` is a savepoint: its failure undoes only
+ * its own statements.
  */
 export const layerSql = Layer.effect(
   Transactions,

@@ -74,11 +74,13 @@ const writeAndIndex = <A, E, R>(
   Effect.gen(function*() {
     if (!(yield* designIndexingEnabled)) return yield* write
     const queue = yield* JobQueue
-    return yield* (yield* Transactions).atomically(Effect.tap(write, (result) => {
+    const { atomically } = yield* Transactions
+    return yield* atomically(Effect.tap(write, (result) => {
       const design = indexed(result)
       return design === undefined
         ? Effect.void
-        : queue.enqueue({ _tag: "design.index", designId: design.id, ownerId: design.ownerId }).pipe(
+        // Nested: a savepoint, so a failed queue write is undone alone and the design still commits.
+        : atomically(queue.enqueue({ _tag: "design.index", designId: design.id, ownerId: design.ownerId })).pipe(
           Effect.catch((error) => Effect.logWarning("designs: indexing not queued", error.cause))
         )
     }))
