@@ -92,7 +92,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): BenchOptions => {
     users,
     designs: Math.max(users * 4, Math.floor(positive("designs", values.designs, quick ? 200 : 4000))),
     soakSeconds: values.soak === undefined ? undefined : positive("soak", values.soak, 0),
-    rounds: Math.floor(positive("rounds", values.rounds, quick ? 1 : 3)),
+    rounds: Math.max(1, Math.floor(positive("rounds", values.rounds, quick ? 1 : 3))),
     jitWarmupSeconds: positive("jit-warmup", values["jit-warmup"], quick ? 0 : 40, { allowZero: true }),
     scenarios: parseScenarios(values.scenarios),
     cpuProf: values["cpu-prof"],

@@ -165,7 +165,7 @@ export const evaluateGoals = (runs: ReadonlyArray<Run>, storm: { readonly read: 
       goal: `Soak ${soak.seconds} s: idle RSS after the soak vs after the warm-up`,
       target: "within 10%",
       measured: `${growth >= 0 ? "+" : ""}${(growth * 100).toFixed(1)}% (${mib(soak.rssAfterWarmupKiB)} → ${mib(soak.rssAtEndKiB)} MiB)`,
-      pass: Math.abs(growth) <= 0.1
+      pass: growth <= 0.1
     })
   }
   if (get !== undefined && storm.read !== undefined) {
