@@ -1,5 +1,6 @@
 import { errors, jwtVerify, SignJWT } from "jose"
 import { Cache, Clock, Context, Duration, Effect, Exit, Layer, Redacted, Schema } from "effect"
+import { MAX_ACCESS_TOKEN_LENGTH } from "../../api/Auth.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { InvalidAccessToken } from "../../domain/AuthErrors.ts"
 import type { Actor } from "../../domain/Policy.ts"
@@ -13,8 +14,10 @@ const CLOCK_SKEW_SECONDS = 5
 /**
  * Tokens verified recently, kept so that a client's next requests skip the HMAC check (a
  * WebCrypto job on the thread pool, the largest single cost of a cached read). Only tokens that
- * passed verification are kept, keyed by their whole text, signature included, and never past
+ * passed verification stay, keyed by their whole text, signature included, and never past
  * their expiry; revocation does not depend on it (sessions are checked on every request).
+ * Empty and oversized tokens are refused before the cache; a flood of other junk can at worst
+ * evict valid entries while it is being checked, which costs speed, never correctness.
  */
 const VERIFIED_CAPACITY = 10_000
 
@@ -64,9 +67,15 @@ export const layer = Layer.effect(AccessTokens, Effect.gen(function*() {
     return { token, expiresInSeconds: ttlSeconds }
   })
 
+  const refuseUnusable = (token: string) =>
+    token.length === 0
+      ? new InvalidAccessToken({ reason: "missing" })
+      : token.length > MAX_ACCESS_TOKEN_LENGTH
+      ? new InvalidAccessToken({ reason: "malformed" })
+      : undefined
+
+  /** The full check, behind the cache (`refuseUnusable` has run). */
   const verify = Effect.fn("AccessTokens.verify")(function*(token: string) {
-    if (token.length === 0) return yield* new InvalidAccessToken({ reason: "missing" })
-    if (token.length > 4096) return yield* new InvalidAccessToken({ reason: "malformed" })
     const now = yield* Clock.currentTimeMillis
     const { payload } = yield* Effect.tryPromise({
       try: () =>
@@ -106,6 +115,9 @@ export const layer = Layer.effect(AccessTokens, Effect.gen(function*() {
 
   return AccessTokens.of({
     issue,
-    verify: (token) => Effect.map(Cache.get(verified, token), ({ actor }) => actor)
+    verify: (token) => {
+      const unusable = refuseUnusable(token)
+      return unusable !== undefined ? Effect.fail(unusable) : Effect.map(Cache.get(verified, token), ({ actor }) => actor)
+    }
   })
 }))
