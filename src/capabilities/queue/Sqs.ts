@@ -13,6 +13,11 @@ const WAIT_SECONDS = 20
 /** A job not finished in this long is delivered again (to this or another worker). */
 const VISIBILITY_SECONDS = 60
 const CALL_TIMEOUT = Duration.seconds(WAIT_SECONDS + 10)
+/**
+ * Sends happen inside the unit of work that needs the job (ADR 0012), holding a database
+ * connection: a slow SQS must fail them quickly, not starve the pool.
+ */
+const SEND_TIMEOUT = Duration.seconds(5)
 
 /** Retry delays grow with each delivery: 2, 4, 8 ... seconds, at most 15 minutes. */
 export const retryDelaySeconds = (attempts: number) => Math.min(900, 2 ** Math.min(attempts + 1, 10))
@@ -43,14 +48,14 @@ export const makeClient = Effect.fnUntraced(function*(options: {
     ),
     (client) => Effect.sync(() => client.destroy())
   )
-  const call = <A>(name: string, run: (signal: AbortSignal) => Promise<A>) =>
+  const call = <A>(name: string, run: (signal: AbortSignal) => Promise<A>, timeout = CALL_TIMEOUT) =>
     Effect.tryPromise({ try: run, catch: (cause) => cause }).pipe(
-      Effect.timeout(CALL_TIMEOUT),
+      Effect.timeout(timeout),
       Effect.withSpan(`sqs.${name}`)
     )
   return {
     send: (queueUrl: string, body: string) =>
-      call("send", (abortSignal) => client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }), { abortSignal })).pipe(
+      call("send", (abortSignal) => client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }), { abortSignal }), SEND_TIMEOUT).pipe(
         Effect.asVoid
       ),
     receive: (queueUrl: string) =>
