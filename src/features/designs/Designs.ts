@@ -207,12 +207,12 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
     yield* checkImageReferences(current.ownerId, changes.document)
   }
   const repository = yield* DesignsRepository
+  // After the commit (a read between an earlier invalidation and the commit would cache the old
+  // row), and also when the write failed: a commit whose outcome is unknown may have happened.
   const updated = yield* writeAndIndex(
     repository.update(id, expectedVersion, changes),
     (updated) => Option.isSome(updated) ? updated.value : undefined
-  )
-  // After the commit: a read between an earlier invalidation and the commit would cache the old row.
-  yield* (yield* DesignLookup).invalidate(id)
+  ).pipe(Effect.ensuring((yield* DesignLookup).invalidate(id)))
   if (Option.isSome(updated)) return updated.value
   const now = yield* repository.findLive(id)
   if (Option.isNone(now)) return yield* new DesignNotFound()
@@ -223,8 +223,7 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
 export const deleteDesign = Effect.fn("deleteDesign")(function*(actor: Actor, id: DesignId) {
   const design = yield* owned(actor, id, "write")
   const repository = yield* DesignsRepository
-  yield* writeAndIndex(repository.softDelete(id), () => design)
-  yield* (yield* DesignLookup).invalidate(id)
+  yield* writeAndIndex(repository.softDelete(id), () => design).pipe(Effect.ensuring((yield* DesignLookup).invalidate(id)))
 })
 
 const MAX_NAME = MAX_DESIGN_NAME
