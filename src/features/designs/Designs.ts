@@ -226,12 +226,11 @@ export const deleteDesign = Effect.fn("deleteDesign")(function*(actor: Actor, id
   yield* writeAndIndex(repository.softDelete(id), () => design).pipe(Effect.ensuring((yield* DesignLookup).invalidate(id)))
 })
 
-const MAX_NAME = MAX_DESIGN_NAME
 /** "<name> (copy)", shortened to fit without splitting a character (a surrogate pair). */
 const copyName = (name: string) => {
   const suffix = " (copy)"
-  if (name.length + suffix.length <= MAX_NAME) return `${name}${suffix}`
-  let kept = name.slice(0, MAX_NAME - suffix.length)
+  if (name.length + suffix.length <= MAX_DESIGN_NAME) return `${name}${suffix}`
+  let kept = name.slice(0, MAX_DESIGN_NAME - suffix.length)
   if (/[\uD800-\uDBFF]$/.test(kept)) kept = kept.slice(0, -1)
   return `${kept}${suffix}`
 }
