@@ -80,6 +80,8 @@ const problems = {
   AiBadReply: () => new AiProblems.BadGateway({ detail: "The AI provider sent an unusable reply; retry" }),
   AiRateLimited: (error: AiErrors.AiRateLimited) =>
     new AiProblems.AiRateLimited({ retryAfter: error.retryAfterSeconds, detail: "Hourly AI budget spent; retry later" }),
+  DatabaseUnavailable: () =>
+    new Problems.ServiceUnavailable({ detail: "The database is unreachable; retry shortly" }),
   CacheError: () =>
     new Problems.ServiceUnavailable({ detail: "A backing service is unavailable; retry shortly" }),
   QueueError: () =>

@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto"
 import { ByteSize, Cause, Clock, Duration, Effect, Exit, type Layer, type Types } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { RateLimiter } from "effect/persistence"
-import { SqlError } from "effect/sql"
 import { WWW_AUTHENTICATE } from "../api/Gateway.ts"
 import { genericProblems, REQUEST_ID_PATTERN } from "../api/Problems.ts"
 import { AppConfig } from "../config/AppConfig.ts"
@@ -17,6 +16,7 @@ import * as SecurityHeaders from "./SecurityHeaders.ts"
 export const REQUEST_ID_HEADER = "x-request-id"
 const PROBLEM_JSON = "application/problem+json"
 const MAX_URL_LENGTH = 8 * 1024
+const OUTAGE_RETRY_AFTER_SECONDS = "5"
 
 /** The client's X-Request-Id when it is safe to echo and log, a fresh UUID otherwise. */
 export const requestIdOf = (header: string | undefined): string =>
@@ -45,17 +45,10 @@ const genericProblem = (status: number, requestId: string, note?: FailureNote) =
   }
 }
 
-/** A database that cannot be reached is an outage to wait out (503), not a bug (500). */
-const isDatabaseUnreachable = (defect: unknown) =>
-  SqlError.isSqlError(defect) && (defect.reason._tag === "ConnectionError" || defect.reason._tag === "AuthenticationError")
-
 /** What the server can say about a failure that no endpoint declared, without internals. */
 const describeFailure = (cause: Cause.Cause<unknown>): FailureNote | undefined => {
   for (const reason of cause.reasons) {
     const error = reason._tag === "Fail" ? reason.error : reason._tag === "Die" ? reason.defect : undefined
-    if (isDatabaseUnreachable(error)) {
-      return { status: 503, code: "service_unavailable", detail: "The database is unreachable; retry shortly" }
-    }
     if (!HttpServerError.isHttpServerError(error)) continue
     const inner = error.reason
     if (inner._tag === "RequestParseError") {
@@ -94,8 +87,12 @@ const toProblem = (
     const parsed = JSON.parse(new TextDecoder().decode(body.body)) as Record<string, unknown>
     const generic = genericProblem(response.status, requestId)
     const rendered = withHeaders(response, problemResponse({ code: generic.code, ...parsed, requestId }, response.status))
-    return typeof parsed["retryAfter"] === "number"
-      ? HttpServerResponse.setHeader(rendered, "retry-after", String(parsed["retryAfter"]))
+    if (typeof parsed["retryAfter"] === "number") {
+      return HttpServerResponse.setHeader(rendered, "retry-after", String(parsed["retryAfter"]))
+    }
+    // An outage (a backing service out) is waited out: say when to come back.
+    return response.status === 503 && rendered.headers["retry-after"] === undefined
+      ? HttpServerResponse.setHeader(rendered, "retry-after", OUTAGE_RETRY_AFTER_SECONDS)
       : rendered
   }
   if (contentType.includes("json") && body._tag === "Uint8Array") return response
@@ -155,7 +152,7 @@ export const layer = (
             Effect.timeoutOrElse({
               duration: isUpload ? Duration.times(config.requestTimeout, 10) : config.requestTimeout,
               orElse: () =>
-                Effect.succeed(problem(503, "request_timeout", "The request took too long; retry shortly", { "retry-after": "5" }))
+                Effect.succeed(problem(503, "request_timeout", "The request took too long; retry shortly", { "retry-after": OUTAGE_RETRY_AFTER_SECONDS }))
             }),
             Effect.exit
           )
@@ -166,7 +163,7 @@ export const layer = (
           let response = derived
           let note = describeFailure(exit.cause)
           if (note?.status !== undefined) {
-            response = HttpServerResponse.empty({ status: note.status, headers: note.status === 503 ? { "retry-after": "5" } : {} })
+            response = HttpServerResponse.empty({ status: note.status })
           } else if (response.status === 404 && note !== undefined) {
             const allowed = routes.allowedMethods(request.url)
             if (allowed.length > 0) {

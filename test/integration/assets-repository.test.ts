@@ -33,7 +33,7 @@ const run = <A, E>(effect: Effect.Effect<A, E, AssetsRepository.AssetsRepository
   Effect.runPromise(Effect.provide(effect, layer))
 
 type Repository = AssetsRepository.AssetsRepository["Service"]
-const repo = <A>(f: (repository: Repository) => Effect.Effect<A>) =>
+const repo = <A, E>(f: (repository: Repository) => Effect.Effect<A, E>) =>
   run(Effect.gen(function*() {
     return yield* f(yield* AssetsRepository.AssetsRepository)
   }))

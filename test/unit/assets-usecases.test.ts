@@ -3,7 +3,7 @@ import { describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
-import { expect } from "vitest"
+import { assert, expect } from "vitest"
 import * as Storage from "../../src/capabilities/storage/Storage.ts"
 import * as StorageConfig from "../../src/config/StorageConfig.ts"
 import { ALLOWED_CONTENT_TYPES, type AllowedContentType, type AssetId, assetKey, sanitizeFileName } from "../../src/domain/Asset.ts"
@@ -259,7 +259,7 @@ describe("checkImageReferences", () => {
         ]
       }
       const error = yield* Effect.flip(Assets.checkImageReferences(owner.userId, document))
-      expect(error._tag).toBe("InvalidAssetReference")
+      assert(error._tag === "InvalidAssetReference")
       expect(error.paths).toEqual(["document.layers.2.assetId", "document.layers.3.assetId", "document.layers.4.assetId"])
 
       yield* Assets.checkImageReferences(owner.userId, { ...DOCUMENT, layers: [imageLayer("a", mine.id), textLayer("b")] })

@@ -1,5 +1,6 @@
 import { Context, Effect, Layer, Option } from "effect"
-import { SqlClient, SqlError } from "effect/sql"
+import { SqlClient, type SqlError } from "effect/sql"
+import { DatabaseUnavailable, orUnavailable } from "./DatabaseUnavailable.ts"
 
 /**
  * Units of work that span repositories and the job queue. Jobs offered to the PostgreSQL queue
@@ -8,7 +9,7 @@ import { SqlClient, SqlError } from "effect/sql"
  * a failed commit leaves at most a message about rows that do not exist, which workers skip.
  */
 export class Transactions extends Context.Service<Transactions, {
-  readonly atomically: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  readonly atomically: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DatabaseUnavailable, R>
 }>()("customify/capabilities/database/Transactions") {}
 
 /**
@@ -23,17 +24,20 @@ export const joinOrBegin = (sql: SqlClient.SqlClient) =>
   )
 
 /**
- * A database that fails to begin or commit is a defect (a 500; 503 when it is unreachable).
- * Repositories already turn their own SQL errors into defects, so the only `SqlError`s left
- * here are the transaction's own. Nested, `atomically` is a savepoint: its failure undoes only
- * its own statements.
+ * A transaction that cannot begin or commit for want of a database is `DatabaseUnavailable`
+ * like any statement. Nested, `atomically` is a savepoint: its failure undoes only its own
+ * statements.
  */
 export const layerSql = Layer.effect(
   Transactions,
   Effect.map(Effect.service(SqlClient.SqlClient), (sql) =>
     Transactions.of({
       atomically: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-        sql.withTransaction(effect).pipe(Effect.catchIf(SqlError.isSqlError, Effect.die)) as Effect.Effect<A, E, R>
+        orUnavailable(sql.withTransaction(effect) as Effect.Effect<A, E | SqlError.SqlError, R>) as Effect.Effect<
+          A,
+          E | DatabaseUnavailable,
+          R
+        >
     }))
 )
 

@@ -20,6 +20,7 @@ import { type Actor, authorize } from "../../domain/Policy.ts"
 import type { UserId } from "../../domain/User.ts"
 import { DesignLookup, designIndexingEnabled } from "../designs/Designs.ts"
 import { DesignsRepository } from "../designs/DesignsRepository.ts"
+import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 const BUDGET_WINDOW = Duration.hours(1)
 
@@ -64,7 +65,7 @@ export const suggestDesigns = Effect.fn("suggestDesigns")(function*(
   input: SuggestionRequest
 ): Effect.fn.Return<
   ReadonlyArray<Suggestion>,
-  InvalidInput | AiRateLimited | AiUnavailable | AiBadReply | FeatureUnavailable,
+  InvalidInput | AiRateLimited | AiUnavailable | AiBadReply | FeatureUnavailable | DatabaseUnavailable,
   LanguageModel | AiConfig | DesignsRepository | RateLimiter.RateLimiterStore
 > {
   const model = yield* LanguageModel
@@ -111,7 +112,11 @@ export type IndexOutcome = "indexed" | "removed" | "skipped"
 export const indexDesign = Effect.fn("indexDesign")(function*(
   designId: DesignId,
   ownerId?: UserId
-): Effect.fn.Return<IndexOutcome, AiUnavailable | AiBadReply, DesignsRepository | LanguageModel | VectorIndex> {
+): Effect.fn.Return<
+  IndexOutcome,
+  AiUnavailable | AiBadReply | DatabaseUnavailable,
+  DesignsRepository | LanguageModel | VectorIndex
+> {
   if (!(yield* designIndexingEnabled)) return "skipped" as const
   const vectors = yield* VectorIndex
   const model = yield* LanguageModel
@@ -169,7 +174,7 @@ export const similarDesigns = Effect.fn("similarDesigns")(function*(
   limit: number = DEFAULT_SIMILAR_LIMIT
 ): Effect.fn.Return<
   ReadonlyArray<Design>,
-  DesignNotFound | AiUnavailable | AiBadReply | FeatureUnavailable,
+  DesignNotFound | AiUnavailable | AiBadReply | FeatureUnavailable | DatabaseUnavailable,
   DesignLookup | LanguageModel | VectorIndex
 > {
   const lookup = yield* DesignLookup

@@ -22,6 +22,7 @@ import { type Actor, authorize } from "../../domain/Policy.ts"
 import type { UserId } from "../../domain/User.ts"
 import { DesignsRepository } from "../designs/DesignsRepository.ts"
 import { AssetsRepository } from "./AssetsRepository.ts"
+import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 export interface UploadGrant {
   readonly asset: Asset
@@ -65,7 +66,7 @@ export const requestUpload = Effect.fn("requestUpload")(function*(
   input: { readonly fileName: string; readonly contentType: AllowedContentType; readonly byteSize: number }
 ): Effect.fn.Return<
   UploadGrant,
-  DesignNotFound | AssetTooLarge | StorageUnavailable,
+  DesignNotFound | AssetTooLarge | StorageUnavailable | DatabaseUnavailable,
   DesignsRepository | AssetsRepository | Storage | StorageConfig
 > {
   const design = yield* ownedDesign(actor, designId, "write")
@@ -104,7 +105,7 @@ export const completeUpload = Effect.fn("completeUpload")(function*(
   assetId: AssetId
 ): Effect.fn.Return<
   Asset,
-  DesignNotFound | AssetNotFound | AssetNotUploaded | StorageUnavailable,
+  DesignNotFound | AssetNotFound | AssetNotUploaded | StorageUnavailable | DatabaseUnavailable,
   DesignsRepository | AssetsRepository | Storage
 > {
   yield* ownedDesign(actor, designId, "write")
@@ -137,7 +138,7 @@ export const getDownload = Effect.fn("getDownload")(function*(
   assetId: AssetId
 ): Effect.fn.Return<
   DownloadGrant,
-  DesignNotFound | AssetNotFound | AssetNotUploaded | StorageUnavailable,
+  DesignNotFound | AssetNotFound | AssetNotUploaded | StorageUnavailable | DatabaseUnavailable,
   DesignsRepository | AssetsRepository | Storage | StorageConfig
 > {
   yield* ownedDesign(actor, designId, "read")
@@ -156,7 +157,7 @@ export const getDownload = Effect.fn("getDownload")(function*(
 export const checkImageReferences = Effect.fn("checkImageReferences")(function*(
   ownerId: UserId,
   document: DesignDocument
-): Effect.fn.Return<void, InvalidAssetReference, AssetsRepository> {
+): Effect.fn.Return<void, InvalidAssetReference | DatabaseUnavailable, AssetsRepository> {
   const references = imageReferences(document)
   if (references.length === 0) return
   const completed = yield* (yield* AssetsRepository).completedOf(

@@ -3,18 +3,19 @@ import { SqlClient } from "effect/sql"
 import type { AllowedContentType, Asset, AssetId, AssetStatus } from "../../domain/Asset.ts"
 import type { DesignId } from "../../domain/Design.ts"
 import type { UserId } from "../../domain/User.ts"
+import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 /** A pending asset: the stored one before its upload is completed. */
 export type NewAsset = Omit<Asset, "status" | "completedAt">
 
 export class AssetsRepository extends Context.Service<AssetsRepository, {
-  readonly insert: (asset: NewAsset) => Effect.Effect<Asset>
+  readonly insert: (asset: NewAsset) => Effect.Effect<Asset, DatabaseUnavailable>
   /** An asset of a design, whoever owns it: the caller applies the policy. */
-  readonly find: (designId: DesignId, id: AssetId) => Effect.Effect<Option.Option<Asset>>
+  readonly find: (designId: DesignId, id: AssetId) => Effect.Effect<Option.Option<Asset>, DatabaseUnavailable>
   /** Marks a pending asset complete (a complete one is returned as it is). */
-  readonly markComplete: (id: AssetId, at: Date) => Effect.Effect<Option.Option<Asset>>
+  readonly markComplete: (id: AssetId, at: Date) => Effect.Effect<Option.Option<Asset>, DatabaseUnavailable>
   /** Which of `ids` are completed assets of `ownerId`. */
-  readonly completedOf: (ownerId: UserId, ids: ReadonlyArray<AssetId>) => Effect.Effect<ReadonlySet<AssetId>>
+  readonly completedOf: (ownerId: UserId, ids: ReadonlyArray<AssetId>) => Effect.Effect<ReadonlySet<AssetId>, DatabaseUnavailable>
 }>()("customify/features/assets/AssetsRepository") {}
 
 interface Row {
@@ -42,13 +43,13 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
     insert: Effect.fn("AssetsRepository.insert")(function*(asset: NewAsset) {
       const [row] = yield* sql<Row>`
         INSERT INTO assets ${sql.insert({ ...asset, status: "pending", completedAt: null })}
-        RETURNING ${columns}`.pipe(Effect.orDie)
+        RETURNING ${columns}`.pipe(orUnavailable)
       return toAsset(row!)
     }),
     find: (designId, id) =>
       sql<Row>`SELECT ${columns} FROM assets WHERE id = ${id} AND design_id = ${designId}`.pipe(
         Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toAsset)),
-        Effect.orDie
+        orUnavailable
       ),
     markComplete: (id, at) =>
       sql<Row>`
@@ -56,7 +57,7 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
         WHERE id = ${id}
         RETURNING ${columns}`.pipe(
         Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toAsset)),
-        Effect.orDie
+        orUnavailable
       ),
     completedOf: (ownerId, ids) => {
       // Only well-formed ids reach the query (the document schema checks them already).
@@ -66,7 +67,7 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
         SELECT id FROM assets
         WHERE owner_id = ${ownerId} AND status = 'complete' AND id IN ${sql.in(wanted)}`.pipe(
         Effect.map((rows) => new Set(rows.map((row) => row.id.toLowerCase() as AssetId))),
-        Effect.orDie
+        orUnavailable
       )
     }
   })

@@ -24,6 +24,7 @@ import { checkImageReferences } from "../assets/Assets.ts"
 import type { AssetsRepository } from "../assets/AssetsRepository.ts"
 import { SubscriptionLookup } from "../subscriptions/Subscriptions.ts"
 import { type DesignCursor, DesignsRepository } from "./DesignsRepository.ts"
+import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 /** Tolerance for rounding between units when comparing a canvas with a printable area. */
 const PRINTABLE_TOLERANCE_MM = 0.5
@@ -43,7 +44,7 @@ const CachedDesign = Schema.Struct({
 
 /** Design reads, cached in the shared cache (60 s, invalidated on every write). */
 export class DesignLookup extends Context.Service<DesignLookup, {
-  readonly live: (id: DesignId) => Effect.Effect<Option.Option<Design>>
+  readonly live: (id: DesignId) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
   readonly invalidate: (id: DesignId) => Effect.Effect<void>
 }>()("customify/features/designs/DesignLookup") {}
 
@@ -51,7 +52,7 @@ export const layerLookup = Layer.effect(DesignLookup, Effect.gen(function*() {
   const repository = yield* DesignsRepository
   const cache = yield* ReadThrough.make({ namespace: "design", version: 1, schema: CachedDesign, timeToLive: Duration.seconds(60) })
   return DesignLookup.of({
-    live: (id) => cache.get(id, repository.findLive(id)) as Effect.Effect<Option.Option<Design>>,
+    live: (id) => cache.get(id, repository.findLive(id)) as Effect.Effect<Option.Option<Design>, DatabaseUnavailable>,
     invalidate: (id) => cache.invalidate(id)
   })
 }))
@@ -136,8 +137,8 @@ const insertWithinQuota = Effect.fnUntraced(function*(actor: Actor, design: {
     { id: randomUUID() as DesignId, ownerId: actor.userId, ...design },
     { periodStart: period.start, limit }
   ).pipe(
-    Effect.mapError(({ used }) =>
-      new QuotaExceeded({ limit: limit ?? used, used, resetsAt: period.end.toISOString() }))
+    Effect.catchTag("QuotaSpent", ({ used }) =>
+      Effect.fail(new QuotaExceeded({ limit: limit ?? used, used, resetsAt: period.end.toISOString() })))
   )
 })
 
@@ -148,7 +149,7 @@ export const createDesign = Effect.fn("createDesign")(function*(actor: Actor, in
   readonly status?: DesignStatus | undefined
 }): Effect.fn.Return<
   Design,
-  QuotaExceeded | SubscriptionInactive | DesignInvalid | InvalidAssetReference,
+  QuotaExceeded | SubscriptionInactive | DesignInvalid | InvalidAssetReference | DatabaseUnavailable,
   DesignsRepository | SubscriptionLookup | JobQueue | AssetsRepository | LanguageModel | VectorIndex | Transactions
 > {
   yield* checkProduct(input.productType, input.document)

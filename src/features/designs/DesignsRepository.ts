@@ -1,9 +1,10 @@
-import { Clock, Context, Duration, Effect, Layer, Option, Ref } from "effect"
+import { Clock, Context, Data, Duration, Effect, Layer, Option, Ref } from "effect"
 import { SqlClient } from "effect/sql"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import type { Design, DesignChanges, DesignId, DesignStatus, Product } from "../../domain/Design.ts"
 import type { DesignDocument } from "../../domain/DesignDocument.ts"
 import type { UserId } from "../../domain/User.ts"
+import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 export interface NewDesign {
   readonly id: DesignId
@@ -20,6 +21,9 @@ export interface QuotaCharge {
   readonly limit: number | null
 }
 
+/** The month's quota is spent: nothing was inserted. */
+export class QuotaSpent extends Data.TaggedError("QuotaSpent")<{ readonly used: number }> {}
+
 /** Keyset position: designs strictly older than this one. */
 export interface DesignCursor {
   readonly createdAt: Date
@@ -35,20 +39,20 @@ export interface DesignQuery {
 }
 
 export class DesignsRepository extends Context.Service<DesignsRepository, {
-  readonly products: Effect.Effect<ReadonlyArray<Product>>
+  readonly products: Effect.Effect<ReadonlyArray<Product>, DatabaseUnavailable>
   /**
    * Counts the design against the month's quota and inserts it, in one transaction; the
    * counter's row lock serialises a user's concurrent creates, so no race can exceed the limit.
    * Fails with the count already used when the quota is spent (and inserts nothing).
    */
-  readonly insertCharged: (design: NewDesign, charge: QuotaCharge) => Effect.Effect<Design, { readonly used: number }>
+  readonly insertCharged: (design: NewDesign, charge: QuotaCharge) => Effect.Effect<Design, QuotaSpent | DatabaseUnavailable>
   /** A live (not deleted) design, whoever owns it: the caller applies the policy. */
-  readonly findLive: (id: DesignId) => Effect.Effect<Option.Option<Design>>
-  readonly list: (query: DesignQuery) => Effect.Effect<ReadonlyArray<Design>>
+  readonly findLive: (id: DesignId) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
+  readonly list: (query: DesignQuery) => Effect.Effect<ReadonlyArray<Design>, DatabaseUnavailable>
   /** Applies the changes and bumps the version if `expectedVersion` is current; None otherwise. */
-  readonly update: (id: DesignId, expectedVersion: number, changes: DesignChanges) => Effect.Effect<Option.Option<Design>>
-  readonly softDelete: (id: DesignId) => Effect.Effect<boolean>
-  readonly usage: (userId: UserId, periodStart: Date) => Effect.Effect<number>
+  readonly update: (id: DesignId, expectedVersion: number, changes: DesignChanges) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
+  readonly softDelete: (id: DesignId) => Effect.Effect<boolean, DatabaseUnavailable>
+  readonly usage: (userId: UserId, periodStart: Date) => Effect.Effect<number, DatabaseUnavailable>
 }>()("customify/features/designs/DesignsRepository") {}
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
@@ -78,14 +82,14 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
         printableHeightMm: Number(row.printableHeightMm)
       }))
     ),
-    Effect.orDie,
+    orUnavailable,
     Effect.cachedWithTTL(PRODUCT_CACHE_TTL)
   )
 
   const insertCharged = Effect.fn("DesignsRepository.insertCharged")(function*(design: NewDesign, charge: QuotaCharge) {
     const at = yield* now
     return yield* joinOrBegin(sql)(Effect.gen(function*() {
-      if (charge.limit !== null && charge.limit <= 0) return yield* Effect.fail({ used: 0 })
+      if (charge.limit !== null && charge.limit <= 0) return yield* new QuotaSpent({ used: 0 })
       const counted = yield* (charge.limit === null
         ? sql<{ designsCreated: number }>`
             INSERT INTO design_usage (user_id, period_start, designs_created)
@@ -98,7 +102,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
             ON CONFLICT (user_id, period_start) DO UPDATE SET designs_created = design_usage.designs_created + 1
             WHERE design_usage.designs_created < ${charge.limit}
             RETURNING designs_created`)
-      if (counted.length === 0) return yield* Effect.fail({ used: charge.limit ?? 0 })
+      if (counted.length === 0) return yield* new QuotaSpent({ used: charge.limit ?? 0 })
       const [row] = yield* sql<Row>`
         INSERT INTO designs ${sql.insert({
           id: design.id,
@@ -112,7 +116,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
           updatedAt: at
         })} RETURNING ${columns}`
       return toDesign(row!)
-    })).pipe(Effect.catchTag("SqlError", Effect.die))
+    })).pipe(orUnavailable)
   })
 
   return DesignsRepository.of({
@@ -121,7 +125,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
     findLive: (id) =>
       sql<Row>`SELECT ${columns} FROM designs WHERE id = ${id} AND deleted_at IS NULL`.pipe(
         Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toDesign)),
-        Effect.orDie
+        orUnavailable
       ),
     list: ({ after, limit, ownerId, productType, status }) =>
       sql<Row>`
@@ -134,7 +138,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
           ...(after === undefined ? [] : [sql`(created_at, id) < (${after.createdAt}, ${after.id})`])
         ])}
         ORDER BY created_at DESC, id DESC
-        LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map(toDesign)), Effect.orDie),
+        LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map(toDesign)), orUnavailable),
     update: (id, expectedVersion, changes) =>
       Effect.gen(function*() {
         const at = yield* now
@@ -148,18 +152,18 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
           WHERE id = ${id} AND version = ${expectedVersion} AND deleted_at IS NULL
           RETURNING ${columns}`
         return Option.map(Option.fromNullishOr(rows[0]), toDesign)
-      }).pipe(Effect.orDie),
+      }).pipe(orUnavailable),
     softDelete: (id) =>
       Effect.flatMap(now, (at) =>
         sql`UPDATE designs SET deleted_at = ${at} WHERE id = ${id} AND deleted_at IS NULL RETURNING id`).pipe(
         Effect.map((rows) => rows.length > 0),
-        Effect.orDie
+        orUnavailable
       ),
     usage: (userId, periodStart) =>
       sql<{ designsCreated: number }>`
         SELECT designs_created FROM design_usage WHERE user_id = ${userId} AND period_start = ${periodKey(periodStart)}`.pipe(
         Effect.map((rows) => rows[0]?.designsCreated ?? 0),
-        Effect.orDie
+        orUnavailable
       )
   })
 }))
@@ -195,7 +199,7 @@ export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*(
         const key = `${design.ownerId}:${periodKey(charge.periodStart)}`
         const counts = yield* Ref.get(usage)
         const used = counts.get(key) ?? 0
-        if (charge.limit !== null && used >= charge.limit) return yield* Effect.fail({ used })
+        if (charge.limit !== null && used >= charge.limit) return yield* new QuotaSpent({ used })
         counts.set(key, used + 1)
         const created: Design = { ...design, version: 1, createdAt: at, updatedAt: at }
         ;(yield* Ref.get(designs)).set(design.id, { ...created, deletedAt: null })

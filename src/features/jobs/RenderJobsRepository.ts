@@ -3,6 +3,7 @@ import { SqlClient } from "effect/sql"
 import type { DesignId } from "../../domain/Design.ts"
 import type { RenderJob, RenderJobId, RenderJobStatus } from "../../domain/Jobs.ts"
 import type { UserId } from "../../domain/User.ts"
+import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 export interface RenderJobUpdate {
   readonly status: RenderJobStatus
@@ -11,9 +12,9 @@ export interface RenderJobUpdate {
 }
 
 export class RenderJobsRepository extends Context.Service<RenderJobsRepository, {
-  readonly create: (job: { readonly id: RenderJobId; readonly ownerId: UserId; readonly designId: DesignId; readonly kind: "render" | "pdf" }) => Effect.Effect<RenderJob>
-  readonly findById: (id: RenderJobId) => Effect.Effect<Option.Option<RenderJob>>
-  readonly update: (id: RenderJobId, update: RenderJobUpdate) => Effect.Effect<Option.Option<RenderJob>>
+  readonly create: (job: { readonly id: RenderJobId; readonly ownerId: UserId; readonly designId: DesignId; readonly kind: "render" | "pdf" }) => Effect.Effect<RenderJob, DatabaseUnavailable>
+  readonly findById: (id: RenderJobId) => Effect.Effect<Option.Option<RenderJob>, DatabaseUnavailable>
+  readonly update: (id: RenderJobId, update: RenderJobUpdate) => Effect.Effect<Option.Option<RenderJob>, DatabaseUnavailable>
 }>()("customify/features/jobs/RenderJobsRepository") {}
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
@@ -26,11 +27,11 @@ export const layerSql = Layer.effect(RenderJobsRepository, Effect.gen(function*(
       Effect.flatMap(now, (at) =>
         sql<RenderJob>`
           INSERT INTO render_jobs ${sql.insert({ ...job, status: "queued", createdAt: at, updatedAt: at })}
-          RETURNING ${columns}`).pipe(Effect.map((rows) => rows[0]!), Effect.orDie),
+          RETURNING ${columns}`).pipe(Effect.map((rows) => rows[0]!), orUnavailable),
     findById: (id) =>
       sql<RenderJob>`SELECT ${columns} FROM render_jobs WHERE id = ${id}`.pipe(
         Effect.map((rows) => Option.fromNullishOr(rows[0])),
-        Effect.orDie
+        orUnavailable
       ),
     update: (id, update) =>
       Effect.flatMap(now, (at) =>
@@ -41,7 +42,7 @@ export const layerSql = Layer.effect(RenderJobsRepository, Effect.gen(function*(
             ...(update.error === undefined ? {} : { error: update.error }),
             updatedAt: at
           })}
-          WHERE id = ${id} RETURNING ${columns}`).pipe(Effect.map((rows) => Option.fromNullishOr(rows[0])), Effect.orDie)
+          WHERE id = ${id} RETURNING ${columns}`).pipe(Effect.map((rows) => Option.fromNullishOr(rows[0])), orUnavailable)
   })
 }))
 

@@ -3,6 +3,7 @@ import { Clock, Context, Effect, Layer, Option, Ref } from "effect"
 import { SqlClient } from "effect/sql"
 import type { Order, OrderId, OrderWrite } from "../../domain/Order.ts"
 import type { UserId } from "../../domain/User.ts"
+import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 export interface OrderCursor {
   readonly createdAt: Date
@@ -14,9 +15,9 @@ export class OrdersRepository extends Context.Service<OrdersRepository, {
    * Inserts or updates by external id in one statement, so retries and duplicate deliveries of
    * the same order converge on one row. `None` when the user or design does not exist.
    */
-  readonly upsert: (externalId: string, order: OrderWrite) => Effect.Effect<Option.Option<{ readonly order: Order; readonly created: boolean }>>
-  readonly findById: (id: OrderId) => Effect.Effect<Option.Option<Order>>
-  readonly listForUser: (userId: UserId, limit: number, after?: OrderCursor) => Effect.Effect<ReadonlyArray<Order>>
+  readonly upsert: (externalId: string, order: OrderWrite) => Effect.Effect<Option.Option<{ readonly order: Order; readonly created: boolean }>, DatabaseUnavailable>
+  readonly findById: (id: OrderId) => Effect.Effect<Option.Option<Order>, DatabaseUnavailable>
+  readonly listForUser: (userId: UserId, limit: number, after?: OrderCursor) => Effect.Effect<ReadonlyArray<Order>, DatabaseUnavailable>
 }>()("customify/features/orders/OrdersRepository") {}
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
@@ -51,18 +52,18 @@ export const layerSql = Layer.effect(OrdersRepository, Effect.gen(function*() {
           (error) => error._tag === "SqlError" && error.reason._tag === "ConstraintError",
           () => Effect.succeed(Option.none())
         ),
-        Effect.orDie
+        orUnavailable
       ),
     findById: (id) =>
       sql<Order>`SELECT ${columns} FROM orders WHERE id = ${id}`.pipe(
         Effect.map((rows) => Option.fromNullishOr(rows[0])),
-        Effect.orDie
+        orUnavailable
       ),
     listForUser: (userId, limit, after) =>
       sql<Order>`
         SELECT ${columns} FROM orders
         WHERE user_id = ${userId} ${after === undefined ? sql`` : sql`AND (created_at, id) < (${after.createdAt}, ${after.id})`}
-        ORDER BY created_at DESC, id DESC LIMIT ${limit}`.pipe(Effect.orDie)
+        ORDER BY created_at DESC, id DESC LIMIT ${limit}`.pipe(orUnavailable)
   })
 }))
 

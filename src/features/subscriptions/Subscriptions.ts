@@ -7,6 +7,7 @@ import { PlanId, SubscriptionStatus } from "../../domain/Subscription.ts"
 import { UserId } from "../../domain/User.ts"
 import { DesignsRepository } from "../designs/DesignsRepository.ts"
 import { type Subscription, SubscriptionsRepository } from "./SubscriptionsRepository.ts"
+import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 const CachedSubscription = Schema.Struct({
   userId: UserId,
@@ -18,7 +19,7 @@ const CachedSubscription = Schema.Struct({
 
 /** Subscription look-ups, cached in the shared cache (30 s, invalidated on every change). */
 export class SubscriptionLookup extends Context.Service<SubscriptionLookup, {
-  readonly forUser: (userId: UserId) => Effect.Effect<Option.Option<Subscription>>
+  readonly forUser: (userId: UserId) => Effect.Effect<Option.Option<Subscription>, DatabaseUnavailable>
   readonly invalidate: (userId: UserId) => Effect.Effect<void>
 }>()("customify/features/subscriptions/SubscriptionLookup") {}
 

@@ -2,6 +2,7 @@ import { Clock, Context, Effect, Layer, Option, Ref } from "effect"
 import { SqlClient } from "effect/sql"
 import type { PlanId, SubscriptionStatus } from "../../domain/Subscription.ts"
 import type { UserId } from "../../domain/User.ts"
+import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 export interface Plan {
   readonly id: PlanId
@@ -19,9 +20,9 @@ export interface Subscription {
 }
 
 export class SubscriptionsRepository extends Context.Service<SubscriptionsRepository, {
-  readonly findForUser: (userId: UserId) => Effect.Effect<Option.Option<Subscription>>
+  readonly findForUser: (userId: UserId) => Effect.Effect<Option.Option<Subscription>, DatabaseUnavailable>
   /** Sets plan and status (creating the row if the user has none); None when the user does not exist. */
-  readonly set: (userId: UserId, plan: PlanId, status: SubscriptionStatus) => Effect.Effect<Option.Option<Subscription>>
+  readonly set: (userId: UserId, plan: PlanId, status: SubscriptionStatus) => Effect.Effect<Option.Option<Subscription>, DatabaseUnavailable>
 }>()("customify/features/subscriptions/SubscriptionsRepository") {}
 
 interface Row {
@@ -50,7 +51,7 @@ export const layerSql = Layer.effect(SubscriptionsRepository, Effect.gen(functio
       FROM subscriptions s JOIN plans p ON p.id = s.plan_id
       WHERE s.user_id = ${userId}`.pipe(
       Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toSubscription)),
-      Effect.orDie
+      orUnavailable
     )
   return SubscriptionsRepository.of({
     findForUser,
@@ -63,7 +64,7 @@ export const layerSql = Layer.effect(SubscriptionsRepository, Effect.gen(functio
           ON CONFLICT (user_id) DO UPDATE SET plan_id = EXCLUDED.plan_id, status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
           RETURNING user_id`
         return written.length === 0 ? Option.none() : yield* findForUser(userId)
-      }).pipe(Effect.orDie)
+      }).pipe(orUnavailable)
   })
 }))
 

@@ -4,6 +4,7 @@ import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import type { Account, AdminChanges, NewAccount, ProfileChanges } from "../../domain/Account.ts"
 import { EmailTaken } from "../../domain/AuthErrors.ts"
 import type { UserId } from "../../domain/User.ts"
+import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 export interface AccountPageRequest {
   readonly limit: number
@@ -18,18 +19,18 @@ export interface AccountPageRequest {
  */
 export class AccountsRepository extends Context.Service<AccountsRepository, {
   /** The account and its active subscription on `plan`, in one transaction. */
-  readonly create: (account: NewAccount) => Effect.Effect<Account, EmailTaken>
-  readonly findByEmail: (email: string) => Effect.Effect<Option.Option<Account>>
-  readonly findById: (id: UserId) => Effect.Effect<Option.Option<Account>>
-  readonly updateProfile: (id: UserId, changes: ProfileChanges) => Effect.Effect<Option.Option<Account>>
-  readonly updateAdminFields: (id: UserId, changes: AdminChanges) => Effect.Effect<Option.Option<Account>>
-  readonly setPasswordHash: (id: UserId, passwordHash: string) => Effect.Effect<void>
+  readonly create: (account: NewAccount) => Effect.Effect<Account, EmailTaken | DatabaseUnavailable>
+  readonly findByEmail: (email: string) => Effect.Effect<Option.Option<Account>, DatabaseUnavailable>
+  readonly findById: (id: UserId) => Effect.Effect<Option.Option<Account>, DatabaseUnavailable>
+  readonly updateProfile: (id: UserId, changes: ProfileChanges) => Effect.Effect<Option.Option<Account>, DatabaseUnavailable>
+  readonly updateAdminFields: (id: UserId, changes: AdminChanges) => Effect.Effect<Option.Option<Account>, DatabaseUnavailable>
+  readonly setPasswordHash: (id: UserId, passwordHash: string) => Effect.Effect<void, DatabaseUnavailable>
   /** Deletes the account and everything it owns (cascading), in one transaction. */
-  readonly delete: (id: UserId) => Effect.Effect<boolean>
-  readonly list: (request: AccountPageRequest) => Effect.Effect<ReadonlyArray<Account>>
-  readonly createResetToken: (tokenHash: string, userId: UserId, expiresAt: Date) => Effect.Effect<void>
+  readonly delete: (id: UserId) => Effect.Effect<boolean, DatabaseUnavailable>
+  readonly list: (request: AccountPageRequest) => Effect.Effect<ReadonlyArray<Account>, DatabaseUnavailable>
+  readonly createResetToken: (tokenHash: string, userId: UserId, expiresAt: Date) => Effect.Effect<void, DatabaseUnavailable>
   /** Marks the token used if it is unused and unexpired, atomically; returns its user. */
-  readonly consumeResetToken: (tokenHash: string) => Effect.Effect<Option.Option<UserId>>
+  readonly consumeResetToken: (tokenHash: string) => Effect.Effect<Option.Option<UserId>, DatabaseUnavailable>
 }>()("customify/features/users/AccountsRepository") {}
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
@@ -67,7 +68,8 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
         })}`
       return row!
     })).pipe(
-      Effect.catch((error) => isUniqueViolation(error) ? Effect.fail(new EmailTaken()) : Effect.die(error))
+      Effect.catchIf(isUniqueViolation, () => Effect.fail(new EmailTaken())),
+      orUnavailable
     )
   })
 
@@ -75,19 +77,19 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
     Effect.gen(function*() {
       const at = yield* now
       return one(yield* sql<Account>`UPDATE users SET ${sql.update({ ...changes, updatedAt: at })} WHERE id = ${id} RETURNING *`)
-    }).pipe(Effect.orDie)
+    }).pipe(orUnavailable)
 
   return AccountsRepository.of({
     create,
-    findByEmail: (email) => sql<Account>`SELECT * FROM users WHERE email = ${email}`.pipe(Effect.map(one), Effect.orDie),
-    findById: (id) => sql<Account>`SELECT * FROM users WHERE id = ${id}`.pipe(Effect.map(one), Effect.orDie),
+    findByEmail: (email) => sql<Account>`SELECT * FROM users WHERE email = ${email}`.pipe(Effect.map(one), orUnavailable),
+    findById: (id) => sql<Account>`SELECT * FROM users WHERE id = ${id}`.pipe(Effect.map(one), orUnavailable),
     updateProfile: (id, changes) => updateWith(id, { ...changes }),
     updateAdminFields: (id, changes) => updateWith(id, { ...changes }),
     setPasswordHash: (id, passwordHash) => Effect.asVoid(updateWith(id, { passwordHash })),
     delete: (id) =>
       joinOrBegin(sql)(
         sql`DELETE FROM users WHERE id = ${id} RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
-      ).pipe(Effect.orDie),
+      ).pipe(orUnavailable),
     list: ({ afterEmail, emailPrefix, limit }) => {
       const conditions = [
         ...(emailPrefix === undefined ? [] : [sql`email LIKE ${likePrefix(emailPrefix)}`]),
@@ -95,13 +97,13 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
       ]
       return sql<Account>`
         SELECT * FROM users ${conditions.length === 0 ? sql`` : sql`WHERE ${sql.and(conditions)}`}
-        ORDER BY email COLLATE "C" LIMIT ${limit}`.pipe(Effect.orDie)
+        ORDER BY email COLLATE "C" LIMIT ${limit}`.pipe(orUnavailable)
     },
     createResetToken: (tokenHash, userId, expiresAt) =>
       Effect.flatMap(now, (at) =>
         sql`INSERT INTO password_reset_tokens ${sql.insert({ tokenHash, userId, expiresAt, createdAt: at })}`).pipe(
         Effect.asVoid,
-        Effect.orDie
+        orUnavailable
       ),
     consumeResetToken: (tokenHash) =>
       Effect.flatMap(now, (at) =>
@@ -110,7 +112,7 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
           WHERE token_hash = ${tokenHash} AND used_at IS NULL AND expires_at > ${at}
           RETURNING user_id`).pipe(
         Effect.map((rows) => Option.fromNullishOr(rows[0]?.userId)),
-        Effect.orDie
+        orUnavailable
       )
   })
 }))

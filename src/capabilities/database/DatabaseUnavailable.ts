@@ -1,0 +1,37 @@
+import { Data, Effect } from "effect"
+import { SqlError } from "effect/sql"
+
+/**
+ * The database cannot serve the statement now: unreachable, refusing connections, shutting
+ * down, or a transient conflict (deadlock, serialization failure, lock or statement timeout)
+ * that a retry may clear. An outage to wait out (503), never a bug.
+ */
+export class DatabaseUnavailable extends Data.TaggedError("DatabaseUnavailable")<{ readonly cause: unknown }> {}
+
+/** SQLSTATE classes PostgreSQL uses for a server going away or out of resources. */
+const OUTAGE_STATES = /^(?:08|53|57P)/
+
+const sqlState = (error: SqlError.SqlError): string | undefined => {
+  const cause = error.reason.cause as { readonly code?: unknown } | undefined
+  return typeof cause?.code === "string" ? cause.code : undefined
+}
+
+/**
+ * Whether a failed statement is an outage (typed, 503) rather than a programming error. Refused
+ * credentials count: a rotated password is an operator's outage, not a client's fault.
+ */
+export const isOutage = (error: SqlError.SqlError): boolean =>
+  error.isRetryable || error.reason._tag === "AuthenticationError" || OUTAGE_STATES.test(sqlState(error) ?? "")
+
+/**
+ * A repository's SQL failures in its error channel: outages as `DatabaseUnavailable`, anything
+ * else (bad SQL, a violated constraint the code should have prevented) stays a defect.
+ */
+export const orUnavailable = <A, E, R>(
+  effect: Effect.Effect<A, E | SqlError.SqlError, R>
+): Effect.Effect<A, Exclude<E, SqlError.SqlError> | DatabaseUnavailable, R> =>
+  Effect.catchIf(
+    effect,
+    SqlError.isSqlError,
+    (error) => isOutage(error) ? Effect.fail(new DatabaseUnavailable({ cause: error })) : Effect.die(error)
+  ) as Effect.Effect<A, Exclude<E, SqlError.SqlError> | DatabaseUnavailable, R>
