@@ -9,8 +9,8 @@ import { Effect, Layer, Option } from "effect"
 import * as Database from "../src/capabilities/database/Database.ts"
 import * as AppConfig from "../src/config/AppConfig.ts"
 import type { UserId } from "../src/domain/User.ts"
-import * as Passwords from "../src/features/auth/Passwords.ts"
-import { AccountsRepository, layerSql } from "../src/features/users/AccountsRepository.ts"
+import * as Passwords from "../src/features/accounts/Passwords.ts"
+import { AccountsRepository, layerSql } from "../src/features/accounts/AccountsRepository.ts"
 import * as Logging from "../src/observability/Logging.ts"
 
 const demo = [

@@ -9,15 +9,16 @@ import { AppConfig } from "../config/AppConfig.ts"
 import * as Transactions from "../capabilities/database/Transactions.ts"
 import * as Storage from "../capabilities/storage/Storage.ts"
 import { makeAiHandlers } from "../features/ai/Http.ts"
+import * as Assets from "../features/assets/Assets.ts"
 import * as AssetsRepository from "../features/assets/AssetsRepository.ts"
 import { AssetsHandlers } from "../features/assets/Http.ts"
 import * as AccessTokens from "../features/auth/AccessTokens.ts"
 import * as AuthenticationLive from "../features/auth/AuthenticationLive.ts"
 import { AuthHandlers } from "../features/auth/Http.ts"
 import * as LoginThrottle from "../features/auth/LoginThrottle.ts"
-import * as Passwords from "../features/auth/Passwords.ts"
+import * as Passwords from "../features/accounts/Passwords.ts"
 import * as ServiceAuthenticationLive from "../features/auth/ServiceAuthenticationLive.ts"
-import * as Sessions from "../features/auth/Sessions.ts"
+import * as Sessions from "../features/accounts/Sessions.ts"
 import * as DesignsLookup from "../features/designs/Designs.ts"
 import * as DesignsRepository from "../features/designs/DesignsRepository.ts"
 import { DesignsHandlers } from "../features/designs/Http.ts"
@@ -29,7 +30,7 @@ import * as OrdersRepository from "../features/orders/OrdersRepository.ts"
 import { SubscriptionsHandlers } from "../features/subscriptions/Http.ts"
 import * as SubscriptionsLookup from "../features/subscriptions/Subscriptions.ts"
 import * as SubscriptionsRepository from "../features/subscriptions/SubscriptionsRepository.ts"
-import * as AccountsRepository from "../features/users/AccountsRepository.ts"
+import * as AccountsRepository from "../features/accounts/AccountsRepository.ts"
 import { AdminHandlers, MeHandlers } from "../features/users/Http.ts"
 import * as ClientIp from "./ClientIp.ts"
 import * as Metrics from "../observability/Metrics.ts"
@@ -51,10 +52,11 @@ export const FeatureServices = Layer.mergeAll(
   Sessions.layer,
   OrdersRepository.layerSql,
   RenderJobsRepository.layerSql,
-  AssetsRepository.layerSql,
   DesignsLookup.layerLookup,
-  SubscriptionsLookup.layerLookup
-).pipe(Layer.provideMerge(Layer.mergeAll(DesignsRepository.layerSql, SubscriptionsRepository.layerSql, Transactions.layerSql)))
+  SubscriptionsLookup.layerLookup,
+  DesignsLookup.layerDesignUsage,
+  Assets.layerImageReferences
+).pipe(Layer.provideMerge(Layer.mergeAll(DesignsRepository.layerSql, SubscriptionsRepository.layerSql, Transactions.layerSql, AssetsRepository.layerSql)))
 
 const ApiRoutes = HttpApiBuilder.layer(ServerApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([

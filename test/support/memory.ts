@@ -7,9 +7,10 @@ import * as VectorIndex from "../../src/capabilities/vectors/VectorIndex.ts"
 import * as AppConfig from "../../src/config/AppConfig.ts"
 import * as AccessTokens from "../../src/features/auth/AccessTokens.ts"
 import * as LoginThrottle from "../../src/features/auth/LoginThrottle.ts"
-import * as Passwords from "../../src/features/auth/Passwords.ts"
-import * as Sessions from "../../src/features/auth/Sessions.ts"
-import * as AccountsRepository from "../../src/features/users/AccountsRepository.ts"
+import * as Passwords from "../../src/features/accounts/Passwords.ts"
+import * as Sessions from "../../src/features/accounts/Sessions.ts"
+import * as AccountsRepository from "../../src/features/accounts/AccountsRepository.ts"
+import * as Assets from "../../src/features/assets/Assets.ts"
 import * as AssetsRepository from "../../src/features/assets/AssetsRepository.ts"
 import * as Designs from "../../src/features/designs/Designs.ts"
 import * as DesignsRepository from "../../src/features/designs/DesignsRepository.ts"
@@ -31,12 +32,13 @@ export const memoryLayer = (config: Partial<AppConfig.AppSettings> = {}) =>
     AccessTokens.layer,
     LoginThrottle.layer,
     OrdersRepository.layerMemory,
-    AssetsRepository.layerMemory,
     RenderJobsRepository.layerMemory,
     Designs.layerLookup,
-    Subscriptions.layerLookup
+    Subscriptions.layerLookup,
+    Designs.layerDesignUsage,
+    Assets.layerImageReferences
   ).pipe(
-    Layer.provideMerge(Layer.mergeAll(Sessions.layer, DesignsRepository.layerMemory, SubscriptionsRepository.layerMemory)),
+    Layer.provideMerge(Layer.mergeAll(Sessions.layer, DesignsRepository.layerMemory, SubscriptionsRepository.layerMemory, AssetsRepository.layerMemory)),
     Layer.provideMerge(Layer.mergeAll(CacheStore.layerMemory, JobQueue.layerMemory, Transactions.layerMemory, LanguageModel.layerMemory, VectorIndex.layerMemory)),
     Layer.provideMerge(AppConfig.layerTest(config))
   )

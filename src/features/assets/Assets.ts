@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect, Layer, Option } from "effect"
 import { Storage, type StorageUnavailable } from "../../capabilities/storage/Storage.ts"
 import { StorageConfig } from "../../config/StorageConfig.ts"
 import {
@@ -21,6 +21,7 @@ import { DesignNotFound } from "../../domain/DesignErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import type { UserId } from "../../domain/User.ts"
 import { DesignsRepository } from "../designs/DesignsRepository.ts"
+import { ImageReferences } from "../designs/ImageReferences.ts"
 import { AssetsRepository } from "./AssetsRepository.ts"
 import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
@@ -169,6 +170,15 @@ export const checkImageReferences = Effect.fn("checkImageReferences")(function*(
     .map((reference) => `document.layers.${reference.index}.assetId`)
   if (paths.length > 0) return yield* new InvalidAssetReference({ paths })
 })
+
+/** Implements the designs feature's image-reference check. */
+export const layerImageReferences = Layer.effect(
+  ImageReferences,
+  Effect.map(Effect.service(AssetsRepository), (repository) =>
+    ImageReferences.of({
+      check: (ownerId, document) => checkImageReferences(ownerId, document).pipe(Effect.provideService(AssetsRepository, repository))
+    }))
+)
 
 /** Deletes every stored object of a user (the account.cleanup job); returns how many. */
 export const deleteUserObjects = Effect.fn("deleteUserObjects")(function*(

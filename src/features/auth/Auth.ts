@@ -11,11 +11,11 @@ import {
 } from "../../domain/AuthErrors.ts"
 import type { Actor } from "../../domain/Policy.ts"
 import type { UserId } from "../../domain/User.ts"
-import { AccountsRepository } from "../users/AccountsRepository.ts"
+import { AccountsRepository } from "../accounts/AccountsRepository.ts"
 import { AccessTokens } from "./AccessTokens.ts"
 import { LoginThrottle } from "./LoginThrottle.ts"
-import { Passwords } from "./Passwords.ts"
-import { Sessions } from "./Sessions.ts"
+import { Passwords } from "../accounts/Passwords.ts"
+import { Sessions } from "../accounts/Sessions.ts"
 
 export const PASSWORD_RESET_TTL = Duration.minutes(30)
 

@@ -4,7 +4,7 @@ import { SessionRevoked } from "../../domain/AuthErrors.ts"
 import { toProblem } from "../../http/DomainProblems.ts"
 import { RequestLog } from "../../http/RequestLog.ts"
 import { AccessTokens } from "./AccessTokens.ts"
-import { Sessions } from "./Sessions.ts"
+import { Sessions } from "../accounts/Sessions.ts"
 
 /** Verifies the bearer token, then that its session is still alive, and provides the actor. */
 export const layer = Layer.effect(Authentication, Effect.gen(function*() {

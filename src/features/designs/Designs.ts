@@ -20,10 +20,10 @@ import { type Actor, authorize } from "../../domain/Policy.ts"
 import { canCreate, periodContaining } from "../../domain/Quota.ts"
 import { UserId } from "../../domain/User.ts"
 import type { InvalidAssetReference } from "../../domain/Asset.ts"
-import { checkImageReferences } from "../assets/Assets.ts"
-import type { AssetsRepository } from "../assets/AssetsRepository.ts"
+import { DesignUsage } from "../subscriptions/DesignUsage.ts"
 import { SubscriptionLookup } from "../subscriptions/Subscriptions.ts"
 import { type DesignCursor, DesignsRepository } from "./DesignsRepository.ts"
+import { ImageReferences } from "./ImageReferences.ts"
 import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 /** Tolerance for rounding between units when comparing a canvas with a printable area. */
@@ -56,6 +56,12 @@ export const layerLookup = Layer.effect(DesignLookup, Effect.gen(function*() {
     invalidate: (id) => cache.invalidate(id)
   })
 }))
+
+/** The quota counter creates and duplicates charge, for the subscriptions feature's usage reports. */
+export const layerDesignUsage = Layer.effect(
+  DesignUsage,
+  Effect.map(Effect.service(DesignsRepository), (repository) => DesignUsage.of({ used: repository.usage }))
+)
 
 /** Similar-design search needs an embedding model and a vector index; without both, indexing does nothing. */
 export const designIndexingEnabled: Effect.Effect<boolean, never, LanguageModel | VectorIndex> = Effect.gen(function*() {
@@ -150,10 +156,10 @@ export const createDesign = Effect.fn("createDesign")(function*(actor: Actor, in
 }): Effect.fn.Return<
   Design,
   QuotaExceeded | SubscriptionInactive | DesignInvalid | InvalidAssetReference | DatabaseUnavailable,
-  DesignsRepository | SubscriptionLookup | JobQueue | AssetsRepository | LanguageModel | VectorIndex | Transactions
+  DesignsRepository | SubscriptionLookup | JobQueue | ImageReferences | LanguageModel | VectorIndex | Transactions
 > {
   yield* checkProduct(input.productType, input.document)
-  yield* checkImageReferences(actor.userId, input.document)
+  yield* (yield* ImageReferences).check(actor.userId, input.document)
   return yield* writeAndIndex(insertWithinQuota(actor, { ...input, status: input.status ?? "draft" }), (design) => design)
 })
 
@@ -205,7 +211,7 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
   const current = yield* owned(actor, id, "write")
   if (changes.document !== undefined) {
     yield* checkProduct(current.productType, changes.document)
-    yield* checkImageReferences(current.ownerId, changes.document)
+    yield* (yield* ImageReferences).check(current.ownerId, changes.document)
   }
   const repository = yield* DesignsRepository
   // After the commit (a read between an earlier invalidation and the commit would cache the old

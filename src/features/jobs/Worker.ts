@@ -5,7 +5,7 @@ import type { CoreJob } from "../../domain/Jobs.ts"
 import { forgetUser, indexDesign } from "../ai/Ai.ts"
 import { deleteUserObjects } from "../assets/Assets.ts"
 import * as DesignsRepository from "../designs/DesignsRepository.ts"
-import * as AccountsRepository from "../users/AccountsRepository.ts"
+import * as AccountsRepository from "../accounts/AccountsRepository.ts"
 
 class AccountStillExists extends Data.TaggedError("AccountStillExists")<{ readonly userId: string }> {}
 

@@ -5,7 +5,7 @@ import type { Actor } from "../../domain/Policy.ts"
 import { canCreate, periodContaining, remaining } from "../../domain/Quota.ts"
 import { PlanId, SubscriptionStatus } from "../../domain/Subscription.ts"
 import { UserId } from "../../domain/User.ts"
-import { DesignsRepository } from "../designs/DesignsRepository.ts"
+import { DesignUsage } from "./DesignUsage.ts"
 import { type Subscription, SubscriptionsRepository } from "./SubscriptionsRepository.ts"
 import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
@@ -53,7 +53,7 @@ export const getSubscription = Effect.fn("getSubscription")(function*(actor: Act
 export const getUsage = Effect.fn("getUsage")(function*(actor: Actor) {
   const subscription = yield* mine(actor)
   const period = yield* currentPeriod
-  const used = yield* (yield* DesignsRepository).usage(actor.userId, period.start)
+  const used = yield* (yield* DesignUsage).used(actor.userId, period.start)
   return {
     period,
     designsCreated: used,

@@ -5,9 +5,9 @@ import type { Account, AdminChanges, ProfileChanges } from "../../domain/Account
 import { Forbidden, IncorrectPassword, UserNotFound } from "../../domain/AuthErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import type { UserId } from "../../domain/User.ts"
-import { Passwords } from "../auth/Passwords.ts"
-import { Sessions } from "../auth/Sessions.ts"
-import { AccountsRepository } from "./AccountsRepository.ts"
+import { Passwords } from "../accounts/Passwords.ts"
+import { Sessions } from "../accounts/Sessions.ts"
+import { AccountsRepository } from "../accounts/AccountsRepository.ts"
 
 const orNotFound = <A, E, R>(effect: Effect.Effect<Option.Option<A>, E, R>) =>
   Effect.flatMap(effect, Option.match({ onNone: () => Effect.fail(new UserNotFound()), onSome: Effect.succeed }))
