@@ -11,7 +11,7 @@ export class VersionConflict extends Schema.TaggedError<VersionConflict>()("Vers
 export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", {
   limit: Schema.Int,
   used: Schema.Int,
-  resetsAt: Schema.String
+  resetsAt: Schema.Date
 }) {}
 
 /** `none`: the account has no subscription at all. */

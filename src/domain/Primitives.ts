@@ -55,12 +55,20 @@ export const truncatedText = (maxLength: number, description?: string) =>
  * An instant as `Date.prototype.toISOString` writes it (UTC, milliseconds): 24 characters, 27
  * for years beyond 9999.
  */
-export const Timestamp = Schema.String.annotate({ format: "date-time" }).check(
+export const TimestampString = Schema.String.annotate({ format: "date-time" }).check(
   Schema.isPattern(/^(?:\d{4}|[+-]\d{6})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/u, {
     expected: "an ISO 8601 UTC timestamp like 2025-01-31T12:00:00.000Z"
   }).abort(),
   Schema.isMaxLength(27)
 )
+
+/**
+ * A point in time: a `Date` in code, in SQL rows and in typed clients; a `TimestampString` in
+ * JSON and in the OpenAPI document (`format: date-time`).
+ */
+export const Timestamp = Schema.Date.annotate({
+  toCodecJson: () => Schema.link<Date>()(TimestampString, SchemaTransformation.dateFromString)
+})
 
 // ---- Integers ---------------------------------------------------------------------------------
 

@@ -233,7 +233,7 @@ describe("monthly quota", () => {
       if (error._tag !== "QuotaExceeded") return
       expect(error.limit).toBe(10)
       expect(error.used).toBe(10)
-      expect(error.resetsAt).toBe("2025-04-01T00:00:00.000Z")
+      expect(error.resetsAt).toEqual(new Date("2025-04-01T00:00:00.000Z"))
       // Nothing was inserted by the refused create.
       expect((yield* Designs.listDesigns(actor, { limit: 100 })).data).toHaveLength(10)
     }).pipe(Effect.provide(memoryLayer())))
@@ -243,7 +243,7 @@ describe("monthly quota", () => {
       const actor = yield* subscriber("free")
       yield* createMany(actor, 10)
       const error = yield* Effect.flip(create(actor))
-      expect(error).toMatchObject({ _tag: "QuotaExceeded", limit: 10, used: 10, resetsAt: "1970-02-01T00:00:00.000Z" })
+      expect(error).toMatchObject({ _tag: "QuotaExceeded", limit: 10, used: 10, resetsAt: new Date("1970-02-01T00:00:00.000Z") })
     }).pipe(Effect.provide(memoryLayer())))
 
   it.effect("in December the quota resets on January 1st of the next year", () =>
@@ -252,7 +252,7 @@ describe("monthly quota", () => {
       const actor = yield* subscriber("free")
       yield* createMany(actor, 10)
       const error = yield* Effect.flip(create(actor))
-      expect(error).toMatchObject({ _tag: "QuotaExceeded", resetsAt: "2025-01-01T00:00:00.000Z" })
+      expect(error).toMatchObject({ _tag: "QuotaExceeded", resetsAt: new Date("2025-01-01T00:00:00.000Z") })
       yield* TestClock.setTime(Date.UTC(2025, 0, 1))
       yield* create(actor)
     }).pipe(Effect.provide(memoryLayer())))
@@ -292,7 +292,7 @@ describe("monthly quota", () => {
       const actor = yield* subscriber("free")
       yield* createMany(actor, 10)
       const error = yield* Effect.flip(create(actor))
-      expect(error).toMatchObject({ _tag: "QuotaExceeded", used: 10, resetsAt: "2025-02-01T00:00:00.000Z" })
+      expect(error).toMatchObject({ _tag: "QuotaExceeded", used: 10, resetsAt: new Date("2025-02-01T00:00:00.000Z") })
 
       yield* TestClock.setTime(Date.UTC(2025, 1, 1, 0, 0))
       const february = yield* create(actor, { name: "February" })
@@ -300,7 +300,7 @@ describe("monthly quota", () => {
       // A full new month: 9 more, then refused again with March as the reset.
       yield* createMany(actor, 9)
       const again = yield* Effect.flip(create(actor))
-      expect(again).toMatchObject({ _tag: "QuotaExceeded", used: 10, resetsAt: "2025-03-01T00:00:00.000Z" })
+      expect(again).toMatchObject({ _tag: "QuotaExceeded", used: 10, resetsAt: new Date("2025-03-01T00:00:00.000Z") })
     }).pipe(Effect.provide(memoryLayer())))
 
   it.effect("one millisecond before the boundary is still the old month", () =>

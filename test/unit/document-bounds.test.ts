@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 import { Limit } from "../../src/api/Pagination.ts"
 import { MAX_DETAIL_LENGTH, MAX_FIELD_ERRORS, NotFound, ValidationFailed } from "../../src/api/Problems.ts"
 import { DesignName } from "../../src/domain/Design.ts"
-import { Int32, int32Between, Timestamp, Uuid } from "../../src/domain/Primitives.ts"
+import { Int32, int32Between, TimestampString, Uuid } from "../../src/domain/Primitives.ts"
 
 /**
  * The bounds the OpenAPI document declares (`npm run lint:openapi`) hold on the wire: what the
@@ -63,9 +63,9 @@ describe("primitives", () => {
 
   it("accept the timestamps Date.toISOString writes, and nothing else", () => {
     for (const date of [new Date(0), new Date("2025-01-31T12:00:00Z"), new Date(8.64e15)]) {
-      expect(decode(Timestamp)(date.toISOString())._tag, date.toISOString()).toBe("Success")
+      expect(decode(TimestampString)(date.toISOString())._tag, date.toISOString()).toBe("Success")
     }
-    expect(decode(Timestamp)("yesterday")._tag).toBe("Failure")
+    expect(decode(TimestampString)("yesterday")._tag).toBe("Failure")
   })
 
   it("read a page limit in decimal digits only", () => {

@@ -14,8 +14,8 @@ export const toAssetView = (asset: Asset): typeof AssetView.Type => ({
   contentType: asset.contentType,
   byteSize: asset.byteSize,
   status: asset.status,
-  createdAt: asset.createdAt.toISOString(),
-  completedAt: asset.completedAt === null ? null : asset.completedAt.toISOString()
+  createdAt: asset.createdAt,
+  completedAt: asset.completedAt
 })
 
 type AssetsGroup = typeof ServerApi extends HttpApi.HttpApi<string, infer Groups>
@@ -33,7 +33,7 @@ export const buildAssetsHandlers = (handlers: HttpApiBuilder.Handlers.FromGroup<
             uploadUrl: grant.url,
             method: grant.method,
             headers: grant.headers,
-            expiresAt: grant.expiresAt.toISOString()
+            expiresAt: grant.expiresAt
           }))
         )))
     .handle("complete", ({ params }) =>
@@ -42,7 +42,7 @@ export const buildAssetsHandlers = (handlers: HttpApiBuilder.Handlers.FromGroup<
     .handle("download", ({ params }) =>
       Effect.flatMap(Effect.service(CurrentActor), (actor) =>
         answer(Assets.getDownload(actor, params.id, params.assetId)).pipe(
-          Effect.map((link) => ({ url: link.url, expiresAt: link.expiresAt.toISOString() }))
+          Effect.map((link) => ({ url: link.url, expiresAt: link.expiresAt }))
         )))
 
 export const AssetsHandlers = HttpApiBuilder.group(ServerApi, "assets", (handlers) =>

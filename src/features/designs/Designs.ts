@@ -144,7 +144,7 @@ const insertWithinQuota = Effect.fnUntraced(function*(actor: Actor, design: {
     { periodStart: period.start, limit }
   ).pipe(
     Effect.catchTag("QuotaSpent", ({ used }) =>
-      Effect.fail(new QuotaExceeded({ limit: limit ?? used, used, resetsAt: period.end.toISOString() })))
+      Effect.fail(new QuotaExceeded({ limit: limit ?? used, used, resetsAt: period.end })))
   )
 })
 

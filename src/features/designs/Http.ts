@@ -16,8 +16,8 @@ export const toDesignView = (design: Design): typeof DesignView.Type => ({
   status: design.status,
   document: design.document,
   version: design.version,
-  createdAt: design.createdAt.toISOString(),
-  updatedAt: design.updatedAt.toISOString()
+  createdAt: design.createdAt,
+  updatedAt: design.updatedAt
 })
 
 /** `If-Match: "3"`, `W/"3"` or `3`. */

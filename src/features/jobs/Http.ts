@@ -14,8 +14,8 @@ export const toJobView = (job: RenderJob): typeof JobView.Type => ({
   status: job.status,
   resultUrl: job.resultUrl,
   error: job.error,
-  createdAt: job.createdAt.toISOString(),
-  updatedAt: job.updatedAt.toISOString()
+  createdAt: job.createdAt,
+  updatedAt: job.updatedAt
 })
 
 export const JobsHandlers = HttpApiBuilder.group(ServerApi, "jobs", (handlers) =>

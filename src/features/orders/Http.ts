@@ -20,8 +20,8 @@ export const toOrderView = (order: Order): typeof OrderView.Type => ({
   quantity: order.quantity,
   totalCents: order.totalCents,
   currency: order.currency,
-  createdAt: order.createdAt.toISOString(),
-  updatedAt: order.updatedAt.toISOString()
+  createdAt: order.createdAt,
+  updatedAt: order.updatedAt
 })
 
 export const OrdersHandlers = HttpApiBuilder.group(ServerApi, "orders", (handlers) =>

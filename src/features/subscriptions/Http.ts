@@ -11,8 +11,8 @@ import type { Subscription } from "./SubscriptionsRepository.ts"
 export const toSubscriptionView = (subscription: Subscription, period: Period): typeof SubscriptionView.Type => ({
   plan: subscription.plan.id,
   status: subscription.status,
-  currentPeriodStart: period.start.toISOString(),
-  currentPeriodEnd: period.end.toISOString(),
+  currentPeriodStart: period.start,
+  currentPeriodEnd: period.end,
   limits: { designsPerMonth: subscription.plan.monthlyDesignQuota }
 })
 
@@ -27,8 +27,8 @@ export const SubscriptionsHandlers = HttpApiBuilder.group(ServerApi, "subscripti
       .handle("usage", () =>
         Effect.flatMap(Effect.service(CurrentActor), (actor) =>
           answer(Subscriptions.getUsage(actor)).pipe(Effect.map((usage) => ({
-            periodStart: usage.period.start.toISOString(),
-            periodEnd: usage.period.end.toISOString(),
+            periodStart: usage.period.start,
+            periodEnd: usage.period.end,
             designsCreated: usage.designsCreated,
             designsLimit: usage.designsLimit,
             remaining: usage.remaining
@@ -38,6 +38,6 @@ export const SubscriptionsHandlers = HttpApiBuilder.group(ServerApi, "subscripti
           answer(Subscriptions.getQuota(actor)).pipe(Effect.map((quota) => ({
             allowed: quota.allowed,
             remaining: quota.remaining,
-            resetsAt: quota.resetsAt.toISOString()
+            resetsAt: quota.resetsAt
           })))))
   ))

@@ -15,8 +15,8 @@ export const toUserView = (account: Account): typeof UserView.Type => ({
   avatarUrl: account.avatarUrl,
   role: account.role,
   disabled: account.disabled,
-  createdAt: account.createdAt.toISOString(),
-  updatedAt: account.updatedAt.toISOString()
+  createdAt: account.createdAt,
+  updatedAt: account.updatedAt
 })
 
 const withActor = <A, E, R>(f: (actor: CurrentActor["Service"]) => Effect.Effect<A, E, R>) =>
