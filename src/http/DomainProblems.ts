@@ -1,4 +1,6 @@
 import { Effect } from "effect"
+import { CurrentActor } from "../api/Security.ts"
+import type { Actor } from "../domain/Policy.ts"
 import * as AiProblems from "../api/AiProblems.ts"
 import * as AssetProblems from "../api/AssetProblems.ts"
 import * as Problems from "../api/Problems.ts"
@@ -98,3 +100,8 @@ export const toProblem = <E extends Known>(error: E): ProblemOf<E> =>
 /** Runs a use case and answers its domain errors with their problems. */
 export const answer = <A, E extends Known, R>(useCase: Effect.Effect<A, E, R>): Effect.Effect<A, ProblemOf<E>, R> =>
   Effect.mapError(useCase, toProblem)
+
+/** Runs a use case as the signed-in actor (set by the Authentication middleware), answering its domain errors with their problems. */
+export const answerAs = <A, E extends Known, R>(
+  useCase: (actor: Actor) => Effect.Effect<A, E, R>
+): Effect.Effect<A, ProblemOf<E>, R | CurrentActor> => Effect.flatMap(Effect.service(CurrentActor), (actor) => answer(useCase(actor)))

@@ -1,8 +1,7 @@
 import { Effect } from "effect"
 import { type HttpApi, HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import type { AiApi } from "../../api/Ai.ts"
-import { CurrentActor } from "../../api/Security.ts"
-import { answer } from "../../http/DomainProblems.ts"
+import { answerAs } from "../../http/DomainProblems.ts"
 import { toDesignView } from "../designs/Http.ts"
 import * as Ai from "./Ai.ts"
 
@@ -18,11 +17,9 @@ export const makeAiHandlers = <ApiId extends string, Groups extends HttpApiGroup
     Effect.succeed(
       handlers
         .handle("suggest", ({ payload }) =>
-          Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-            answer(Ai.suggestDesigns(actor, payload)).pipe(Effect.map((suggestions) => ({ suggestions })))))
+          answerAs((actor) => Ai.suggestDesigns(actor, payload)).pipe(Effect.map((suggestions) => ({ suggestions }))))
         .handle("similar", ({ params, query }) =>
-          Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-            answer(Ai.similarDesigns(actor, params.id, query.limit ?? Ai.DEFAULT_SIMILAR_LIMIT)).pipe(
+          answerAs((actor) => Ai.similarDesigns(actor, params.id, query.limit ?? Ai.DEFAULT_SIMILAR_LIMIT)).pipe(
               Effect.map((designs) => ({ data: designs.map(toDesignView) }))
-            )))
+            ))
     ))

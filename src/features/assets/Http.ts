@@ -2,9 +2,8 @@ import { Effect } from "effect"
 import { type HttpApi, HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import { ServerApi } from "../../http/ServerApi.ts"
 import type { AssetView } from "../../api/Assets.ts"
-import { CurrentActor } from "../../api/Security.ts"
 import type { Asset } from "../../domain/Asset.ts"
-import { answer } from "../../http/DomainProblems.ts"
+import { answerAs } from "../../http/DomainProblems.ts"
 import * as Assets from "./Assets.ts"
 
 export const toAssetView = (asset: Asset): typeof AssetView.Type => ({
@@ -26,8 +25,7 @@ type AssetsGroup = typeof ServerApi extends HttpApi.HttpApi<string, infer Groups
 export const buildAssetsHandlers = (handlers: HttpApiBuilder.Handlers.FromGroup<AssetsGroup>) =>
   handlers
     .handle("requestUpload", ({ params, payload }) =>
-      Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-        answer(Assets.requestUpload(actor, params.id, payload)).pipe(
+      answerAs((actor) => Assets.requestUpload(actor, params.id, payload)).pipe(
           Effect.map((grant) => ({
             assetId: grant.asset.id,
             uploadUrl: grant.url,
@@ -35,15 +33,13 @@ export const buildAssetsHandlers = (handlers: HttpApiBuilder.Handlers.FromGroup<
             headers: grant.headers,
             expiresAt: grant.expiresAt
           }))
-        )))
+        ))
     .handle("complete", ({ params }) =>
-      Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-        answer(Assets.completeUpload(actor, params.id, params.assetId)).pipe(Effect.map(toAssetView))))
+      answerAs((actor) => Assets.completeUpload(actor, params.id, params.assetId)).pipe(Effect.map(toAssetView)))
     .handle("download", ({ params }) =>
-      Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-        answer(Assets.getDownload(actor, params.id, params.assetId)).pipe(
+      answerAs((actor) => Assets.getDownload(actor, params.id, params.assetId)).pipe(
           Effect.map((link) => ({ url: link.url, expiresAt: link.expiresAt }))
-        )))
+        ))
 
 export const AssetsHandlers = HttpApiBuilder.group(ServerApi, "assets", (handlers) =>
   Effect.succeed(buildAssetsHandlers(handlers)))

@@ -1,9 +1,8 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { ServerApi } from "../../http/ServerApi.ts"
-import { CurrentActor } from "../../api/Security.ts"
 import { ClientIp } from "../../http/ClientIp.ts"
-import { answer } from "../../http/DomainProblems.ts"
+import { answer, answerAs } from "../../http/DomainProblems.ts"
 import { toUserView } from "../users/Http.ts"
 import * as Auth from "./Auth.ts"
 
@@ -22,5 +21,5 @@ export const AuthHandlers = HttpApiBuilder.group(ServerApi, "auth", Effect.fnUnt
       answer(Auth.refresh(payload.refreshToken)).pipe(Effect.map((tokens) => ({ tokens }))))
     .handle("requestPasswordReset", ({ payload }) => answer(Auth.requestPasswordReset(payload.email)))
     .handle("confirmPasswordReset", ({ payload }) => answer(Auth.confirmPasswordReset(payload)))
-    .handle("logout", () => Effect.flatMap(Effect.service(CurrentActor), (actor) => answer(Auth.logout(actor))))
+    .handle("logout", () => answerAs((actor) => Auth.logout(actor)))
 }))

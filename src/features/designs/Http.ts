@@ -3,9 +3,8 @@ import { HttpApiBuilder } from "effect/http-api"
 import { ServerApi } from "../../http/ServerApi.ts"
 import type { DesignView } from "../../api/Designs.ts"
 import { ValidationFailed } from "../../api/Problems.ts"
-import { CurrentActor } from "../../api/Security.ts"
 import type { Design } from "../../domain/Design.ts"
-import { answer } from "../../http/DomainProblems.ts"
+import { answerAs } from "../../http/DomainProblems.ts"
 import * as Designs from "./Designs.ts"
 
 export const toDesignView = (design: Design): typeof DesignView.Type => ({
@@ -44,26 +43,21 @@ export const DesignsHandlers = HttpApiBuilder.group(ServerApi, "designs", (handl
   Effect.succeed(
     handlers
       .handle("create", ({ payload }) =>
-        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-          answer(Designs.createDesign(actor, payload)).pipe(Effect.map(toDesignView))))
+        answerAs((actor) => Designs.createDesign(actor, payload)).pipe(Effect.map(toDesignView)))
       .handle("list", ({ query }) =>
-        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-          answer(Designs.listDesigns(actor, query)).pipe(
+        answerAs((actor) => Designs.listDesigns(actor, query)).pipe(
             Effect.map((page) => ({ data: page.data.map(toDesignView), nextCursor: page.nextCursor }))
-          )))
+          ))
       .handle("get", ({ params }) =>
-        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-          answer(Designs.getDesign(actor, params.id)).pipe(Effect.map(toDesignView))))
+        answerAs((actor) => Designs.getDesign(actor, params.id)).pipe(Effect.map(toDesignView)))
       .handle("update", ({ headers, params, payload }) =>
         Effect.gen(function*() {
-          const actor = yield* Effect.service(CurrentActor)
           const { version, ...changes } = payload
           const expected = yield* expectedVersion(version, headers["if-match"])
-          return toDesignView(yield* answer(Designs.updateDesign(actor, params.id, expected, changes)))
+          return toDesignView(yield* answerAs((actor) => Designs.updateDesign(actor, params.id, expected, changes)))
         }))
       .handle("delete", ({ params }) =>
-        Effect.flatMap(Effect.service(CurrentActor), (actor) => answer(Designs.deleteDesign(actor, params.id))))
+        answerAs((actor) => Designs.deleteDesign(actor, params.id)))
       .handle("duplicate", ({ params }) =>
-        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-          answer(Designs.duplicateDesign(actor, params.id)).pipe(Effect.map(toDesignView))))
+        answerAs((actor) => Designs.duplicateDesign(actor, params.id)).pipe(Effect.map(toDesignView)))
   ))

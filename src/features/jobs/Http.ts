@@ -2,9 +2,8 @@ import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { ServerApi } from "../../http/ServerApi.ts"
 import type { JobView } from "../../api/Jobs.ts"
-import { CurrentActor } from "../../api/Security.ts"
 import type { RenderJob } from "../../domain/Jobs.ts"
-import { answer } from "../../http/DomainProblems.ts"
+import { answerAs } from "../../http/DomainProblems.ts"
 import * as RenderJobs from "./RenderJobs.ts"
 
 export const toJobView = (job: RenderJob): typeof JobView.Type => ({
@@ -22,11 +21,9 @@ export const JobsHandlers = HttpApiBuilder.group(ServerApi, "jobs", (handlers) =
   Effect.succeed(
     handlers
       .handle("render", ({ params, payload }) =>
-        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-          answer(RenderJobs.requestRender(actor, params.id, payload.kind ?? "render")).pipe(
+        answerAs((actor) => RenderJobs.requestRender(actor, params.id, payload.kind ?? "render")).pipe(
             Effect.map((job) => ({ jobId: job.id, status: job.status }))
-          )))
+          ))
       .handle("get", ({ params }) =>
-        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-          answer(RenderJobs.getJob(actor, params.jobId)).pipe(Effect.map(toJobView))))
+        answerAs((actor) => RenderJobs.getJob(actor, params.jobId)).pipe(Effect.map(toJobView)))
   ))

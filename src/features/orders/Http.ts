@@ -2,10 +2,9 @@ import { Clock, Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { ServerApi } from "../../http/ServerApi.ts"
 import type { OrderView } from "../../api/Orders.ts"
-import { CurrentActor } from "../../api/Security.ts"
 import type { Order } from "../../domain/Order.ts"
 import { periodContaining } from "../../domain/Quota.ts"
-import { answer } from "../../http/DomainProblems.ts"
+import { answer, answerAs } from "../../http/DomainProblems.ts"
 import { toJobView } from "../jobs/Http.ts"
 import * as RenderJobs from "../jobs/RenderJobs.ts"
 import { toSubscriptionView } from "../subscriptions/Http.ts"
@@ -28,13 +27,11 @@ export const OrdersHandlers = HttpApiBuilder.group(ServerApi, "orders", (handler
   Effect.succeed(
     handlers
       .handle("list", ({ query }) =>
-        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-          answer(Orders.listOrders(actor, query)).pipe(
+        answerAs((actor) => Orders.listOrders(actor, query)).pipe(
             Effect.map((page) => ({ data: page.data.map(toOrderView), nextCursor: page.nextCursor }))
-          )))
+          ))
       .handle("get", ({ params }) =>
-        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-          answer(Orders.getOrder(actor, params.id)).pipe(Effect.map(toOrderView))))
+        answerAs((actor) => Orders.getOrder(actor, params.id)).pipe(Effect.map(toOrderView)))
   ))
 
 export const InternalHandlers = HttpApiBuilder.group(ServerApi, "internal", (handlers) =>

@@ -1,10 +1,9 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { ServerApi } from "../../http/ServerApi.ts"
-import { CurrentActor } from "../../api/Security.ts"
 import type { SubscriptionView } from "../../api/Subscriptions.ts"
 import type { Period } from "../../domain/Quota.ts"
-import { answer } from "../../http/DomainProblems.ts"
+import { answerAs } from "../../http/DomainProblems.ts"
 import * as Subscriptions from "./Subscriptions.ts"
 import type { Subscription } from "./SubscriptionsRepository.ts"
 
@@ -20,24 +19,21 @@ export const SubscriptionsHandlers = HttpApiBuilder.group(ServerApi, "subscripti
   Effect.succeed(
     handlers
       .handle("get", () =>
-        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-          answer(Subscriptions.getSubscription(actor)).pipe(
+        answerAs((actor) => Subscriptions.getSubscription(actor)).pipe(
             Effect.map(({ period, subscription }) => toSubscriptionView(subscription, period))
-          )))
+          ))
       .handle("usage", () =>
-        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-          answer(Subscriptions.getUsage(actor)).pipe(Effect.map((usage) => ({
+        answerAs((actor) => Subscriptions.getUsage(actor)).pipe(Effect.map((usage) => ({
             periodStart: usage.period.start,
             periodEnd: usage.period.end,
             designsCreated: usage.designsCreated,
             designsLimit: usage.designsLimit,
             remaining: usage.remaining
-          })))))
+          }))))
       .handle("quota", () =>
-        Effect.flatMap(Effect.service(CurrentActor), (actor) =>
-          answer(Subscriptions.getQuota(actor)).pipe(Effect.map((quota) => ({
+        answerAs((actor) => Subscriptions.getQuota(actor)).pipe(Effect.map((quota) => ({
             allowed: quota.allowed,
             remaining: quota.remaining,
             resetsAt: quota.resetsAt
-          })))))
+          }))))
   ))
