@@ -1,9 +1,9 @@
 import { Effect, Layer } from "effect"
-import * as Capabilities from "./Capabilities.ts"
-import { launch } from "./EntryPoint.ts"
+import * as Capabilities from "./app/Capabilities.ts"
+import { launch } from "./app/EntryPoint.ts"
+import * as Features from "./app/Features.ts"
+import * as Server from "./app/Server.ts"
 import { AppConfig } from "./config/AppConfig.ts"
-import * as Worker from "./features/jobs/Worker.ts"
-import * as Server from "./http/Server.ts"
 
 /**
  * The API server: capabilities chosen from the environment, then the HTTP server on top, and
@@ -12,7 +12,7 @@ import * as Server from "./http/Server.ts"
  */
 const InProcessWorker = Layer.unwrap(Effect.gen(function*() {
   const { workerInProcess } = yield* AppConfig
-  return workerInProcess ? Worker.layer : Layer.empty
+  return workerInProcess ? Features.worker : Layer.empty
 }))
 
 launch(

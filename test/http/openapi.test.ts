@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest"
 import { localUploadRoutes } from "../../src/capabilities/storage/Storage.ts"
 import { docsRoutes } from "../../src/http/Docs.ts"
-import { routeTable } from "../../src/http/Server.ts"
+import { routeTable } from "../../src/app/Server.ts"
 import { makeTestApp } from "../support/app.ts"
 
 const app = makeTestApp({})

@@ -1,7 +1,7 @@
 import { Duration, Layer, Option, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { RateLimiter } from "effect/persistence"
-import * as Capabilities from "../../src/Capabilities.ts"
+import * as Capabilities from "../../src/app/Capabilities.ts"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -9,7 +9,7 @@ import * as AiConfig from "../../src/config/AiConfig.ts"
 import * as AppConfig from "../../src/config/AppConfig.ts"
 import * as StorageConfig from "../../src/config/StorageConfig.ts"
 import * as ClientIp from "../../src/http/ClientIp.ts"
-import * as Server from "../../src/http/Server.ts"
+import * as Server from "../../src/app/Server.ts"
 
 export interface TestAppOptions {
   /** Real PostgreSQL; undefined: an embedded PGlite in a throwaway directory. */
@@ -51,7 +51,6 @@ export const pipelineDependencies = pipelineDependenciesWith()
 export const makeTestApp = (options: TestAppOptions = {}) =>
   HttpRouter.toWebHandler(
     Server.AppRoutes.pipe(
-      Layer.provideMerge(Server.FeatureServices),
       Layer.provideMerge(options.overrides ?? Layer.empty),
       Layer.provideMerge(Capabilities.layerFromConfig),
       Layer.provideMerge(testConfig(options)),

@@ -1,10 +1,9 @@
-import { Clock, Data, Effect, Layer, Option } from "effect"
+import { Clock, Data, Effect, Option } from "effect"
 import { Mailer } from "../../capabilities/mail/Mailer.ts"
 import { type JobMeta, JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import type { CoreJob } from "../../domain/Jobs.ts"
 import { forgetUser, indexDesign } from "../ai/Ai.ts"
 import { deleteUserObjects } from "../assets/Assets.ts"
-import * as DesignsRepository from "../designs/DesignsRepository.ts"
 import * as AccountsRepository from "../accounts/AccountsRepository.ts"
 
 class AccountStillExists extends Data.TaggedError("AccountStillExists")<{ readonly userId: string }> {}
@@ -45,8 +44,3 @@ export const handleJob = Effect.fn("handleJob")(function*(job: CoreJob, meta: Jo
 /** Consumes this service's jobs until interrupted. */
 export const run = Effect.flatMap(Effect.service(JobQueue), (queue) =>
   Effect.andThen(Effect.logInfo("worker: consuming jobs"), queue.consume(handleJob)))
-
-/** The worker as a layer: forked with the layer's scope, stopped with it. */
-export const layer = Layer.effectDiscard(Effect.forkScoped(run)).pipe(
-  Layer.provide(Layer.merge(DesignsRepository.layerSql, AccountsRepository.layerSql))
-)

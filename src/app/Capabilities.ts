@@ -1,16 +1,17 @@
 import { Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
-import { CacheStore } from "./capabilities/cache/CacheStore.ts"
-import * as Cache from "./capabilities/cache/CacheStore.ts"
-import * as Database from "./capabilities/database/Database.ts"
-import * as Storage from "./capabilities/storage/Storage.ts"
-import * as VectorIndex from "./capabilities/vectors/VectorIndex.ts"
-import * as LanguageModel from "./capabilities/ai/LanguageModel.ts"
-import * as Mailer from "./capabilities/mail/Mailer.ts"
-import * as JobQueue from "./capabilities/queue/JobQueue.ts"
-import * as Settings from "./config/Settings.ts"
-import * as Logging from "./observability/Logging.ts"
-import * as Tracing from "./observability/Tracing.ts"
+import { CacheStore } from "../capabilities/cache/CacheStore.ts"
+import * as Cache from "../capabilities/cache/CacheStore.ts"
+import * as Database from "../capabilities/database/Database.ts"
+import * as Transactions from "../capabilities/database/Transactions.ts"
+import * as Storage from "../capabilities/storage/Storage.ts"
+import * as VectorIndex from "../capabilities/vectors/VectorIndex.ts"
+import * as LanguageModel from "../capabilities/ai/LanguageModel.ts"
+import * as Mailer from "../capabilities/mail/Mailer.ts"
+import * as JobQueue from "../capabilities/queue/JobQueue.ts"
+import * as Settings from "../config/Settings.ts"
+import * as Logging from "../observability/Logging.ts"
+import * as Tracing from "../observability/Tracing.ts"
 
 /** One start-up line per capability, saying which backend is active. */
 const announce = Layer.effectDiscard(Effect.gen(function*() {
@@ -32,6 +33,7 @@ const announce = Layer.effectDiscard(Effect.gen(function*() {
  */
 export const layerFromConfig = Layer.mergeAll(announce, Database.layerMigrateOnStart).pipe(
   Layer.provideMerge(Layer.mergeAll(JobQueue.layer, Mailer.layer, LanguageModel.layer, VectorIndex.layer)),
+  Layer.provideMerge(Transactions.layerSql),
   Layer.provideMerge(Layer.mergeAll(Database.layer, Cache.layer, Storage.layerFromConfig)),
   Layer.provideMerge(Layer.merge(Logging.layer, Tracing.layer))
 )

@@ -1,6 +1,6 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit, Layer, Predicate, Runtime } from "effect"
-import type { InvalidConfiguration } from "./config/AppConfig.ts"
+import type { InvalidConfiguration } from "../config/AppConfig.ts"
 
 /** SIGTERM/SIGINT interrupt the program, which drains and closes everything: a clean stop, exit 0. */
 const teardown: Runtime.Teardown = (exit, onExit) =>

@@ -1,0 +1,17 @@
+import { Layer } from "effect"
+import * as Designs from "../designs/Feature.ts"
+import * as Assets from "./Assets.ts"
+import * as AssetsRepository from "./AssetsRepository.ts"
+import { AssetsHandlers } from "./Http.ts"
+import { withServices } from "../../http/FeatureHandlers.ts"
+
+/** Uploads of a design's images, over the designs feature and the storage capability. */
+export const layer = Layer.merge(AssetsRepository.layerSql, Designs.layer)
+export const layerMemory = Layer.merge(AssetsRepository.layerMemory, Designs.layerMemory)
+
+/** Implements designs' `ImageReferences` port. */
+export const ports = Assets.layerImageReferences.pipe(Layer.provide(AssetsRepository.layerSql))
+export const portsMemory = Assets.layerImageReferences.pipe(Layer.provide(AssetsRepository.layerMemory))
+
+/** The "assets" group's handlers. */
+export const handlers = AssetsHandlers.pipe(withServices(layer))

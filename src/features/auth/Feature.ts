@@ -1,0 +1,20 @@
+import { Layer } from "effect"
+import * as Accounts from "../accounts/Feature.ts"
+import * as AccessTokens from "./AccessTokens.ts"
+import * as AuthenticationLive from "./AuthenticationLive.ts"
+import { AuthHandlers } from "./Http.ts"
+import * as LoginThrottle from "./LoginThrottle.ts"
+import * as ServiceAuthenticationLive from "./ServiceAuthenticationLive.ts"
+import { withServices } from "../../http/FeatureHandlers.ts"
+
+const own = Layer.merge(AccessTokens.layer, LoginThrottle.layer)
+
+/** Sign-in, refresh, sign-out and password resets over the accounts feature. */
+export const layer = own.pipe(Layer.provideMerge(Accounts.layer))
+export const layerMemory = own.pipe(Layer.provideMerge(Accounts.layerMemory))
+
+/** The "auth" group's handlers. */
+export const handlers = AuthHandlers.pipe(withServices(layer))
+
+/** The security middlewares every protected group declares: bearer tokens and service keys. */
+export const middleware = Layer.merge(AuthenticationLive.layer, ServiceAuthenticationLive.layer).pipe(Layer.provide(layer))
