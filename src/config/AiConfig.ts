@@ -1,5 +1,5 @@
 import { Config, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
-import { type InvalidConfiguration, readSettings } from "./AppConfig.ts"
+import { type InvalidConfiguration, loadFrom, readSettings } from "./AppConfig.ts"
 
 /**
  * Settings of the AI features (suggestions through OpenAI, similar designs through OpenAI
@@ -104,18 +104,6 @@ export const loadSettings: Effect.Effect<AiSettings, InvalidConfiguration> = Eff
 
 export const layer: Layer.Layer<AiConfig, InvalidConfiguration> = Layer.effect(AiConfig, loadSettings)
 
-/** For tests: nothing configured (every AI feature off), overridden where given. */
+/** For tests: the defaults of `settings` (nothing configured: every AI feature off), overridden where given. */
 export const layerTest = (overrides: Partial<AiSettings> = {}): Layer.Layer<AiConfig> =>
-  Layer.succeed(AiConfig, {
-    openAiApiKey: Option.none(),
-    openAiBaseUrl: Option.none(),
-    openAiModel: "gpt-4o-mini",
-    openAiEmbeddingModel: "text-embedding-3-small",
-    openAiTimeout: Duration.seconds(20),
-    pineconeApiKey: Option.none(),
-    pineconeIndexHost: Option.none(),
-    pineconeIndex: "designs",
-    pineconeTimeout: Duration.seconds(5),
-    aiSuggestionsPerHour: 20,
-    ...overrides
-  })
+  Layer.effect(AiConfig, Effect.map(loadFrom(loadSettings, {}), (settings) => ({ ...settings, ...overrides })))

@@ -1,5 +1,5 @@
 import { isIP } from "node:net"
-import { ByteSize, Config, Context, Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
+import { ByteSize, Config, ConfigProvider, Context, Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
 
 /**
  * Every setting of the Core API, read from environment variables once at start-up.
@@ -230,42 +230,26 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfiguration> = Ef
 
 export const layer: Layer.Layer<AppConfig, InvalidConfiguration> = Layer.effect(AppConfig, loadSettings)
 
-/** For tests: settings with every default, overridden where given. */
+/**
+ * Runs a settings loader over the given variables instead of the process environment, so tests
+ * get the very defaults and checks of production (declared once, in `settings`).
+ */
+export const loadFrom = <A>(load: Effect.Effect<A, InvalidConfiguration>, env: Record<string, string>): Effect.Effect<A> =>
+  load.pipe(Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env })), Effect.orDie)
+
+/** What tests run with: loopback, a small pool, the cheapest bcrypt cost allowed, no rate limit, no in-process worker. */
+const TEST_ENVIRONMENT = {
+  NODE_ENV: "test",
+  HOST: "127.0.0.1",
+  DATABASE_POOL_MAX: "4",
+  BCRYPT_COST: "10",
+  RATE_LIMIT_PER_MINUTE: "0",
+  WORKER_IN_PROCESS: "false"
+}
+
+/** For tests: the defaults of `settings` under `TEST_ENVIRONMENT` (any free port), overridden where given. */
 export const layerTest = (overrides: Partial<AppSettings> = {}): Layer.Layer<AppConfig> =>
-  Layer.succeed(AppConfig, {
-    nodeEnv: "test",
-    host: "127.0.0.1",
-    port: 0,
-    databaseUrl: Option.none(),
-    databasePoolMax: 4,
-    dataDir: "./.data",
-    redisUrl: Option.none(),
-    jwtSecret: Redacted.make(DEVELOPMENT_JWT_SECRET),
-    jwtSecretIsDevelopmentDefault: true,
-    jwtIssuer: "customify-core-api",
-    jwtAudience: "customify",
-    accessTokenTtl: Duration.minutes(15),
-    refreshTokenIdleTtl: Duration.days(7),
-    refreshTokenAbsoluteTtl: Duration.days(30),
-    bcryptCost: 10,
-    serviceApiKeys: [],
-    migrateOnStart: true,
-    logLevel: "Info",
-    corsOrigins: [],
-    trustedProxies: [],
-    rateLimitPerMinute: 0,
-    sqsQueueUrl: Option.none(),
-    sqsRenderQueueUrl: Option.none(),
-    sqsEndpoint: Option.none(),
-    sqsRegion: "us-east-1",
-    jobMaxAttempts: 5,
-    workerInProcess: false,
-    maxBodySize: ByteSize.mebibytes(1),
-    requestTimeout: Duration.seconds(30),
-    metricsToken: Option.none(),
-    otlpEndpoint: Option.none(),
-    serviceName: "customify-core-api",
-    healthCheckTimeout: Duration.seconds(1),
-    shutdownTimeout: Duration.seconds(10),
-    ...overrides
-  })
+  Layer.effect(
+    AppConfig,
+    Effect.map(loadFrom(loadSettings, TEST_ENVIRONMENT), (settings) => ({ ...settings, port: 0, ...overrides }))
+  )

@@ -1,5 +1,5 @@
 import { ByteSize, Config, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
-import { type InvalidConfiguration, readSettings } from "./AppConfig.ts"
+import { type InvalidConfiguration, loadFrom, readSettings } from "./AppConfig.ts"
 
 /**
  * Where uploaded files live and how uploads are bounded, read from environment variables once
@@ -128,19 +128,6 @@ export const loadSettings: Effect.Effect<StorageSettings, InvalidConfiguration> 
 
 export const layer: Layer.Layer<StorageConfig, InvalidConfiguration> = Layer.effect(StorageConfig, loadSettings)
 
-/** For tests: the local layer's settings with every default, overridden where given. */
+/** For tests: the defaults of `settings` (the local layer), overridden where given. */
 export const layerTest = (overrides: Partial<StorageSettings> = {}): Layer.Layer<StorageConfig> =>
-  Layer.succeed(StorageConfig, {
-    bucket: Option.none(),
-    endpoint: Option.none(),
-    region: "us-east-1",
-    accessKeyId: Option.none(),
-    secretAccessKey: Option.none(),
-    forcePathStyle: false,
-    uploadMaxBytes: DEFAULT_UPLOAD_MAX_BYTES,
-    uploadUrlTtl: Duration.minutes(15),
-    downloadUrlTtl: Duration.minutes(5),
-    publicBaseUrl: "http://localhost:3000",
-    dataDir: "./.data",
-    ...overrides
-  })
+  Layer.effect(StorageConfig, Effect.map(loadFrom(loadSettings, {}), (settings) => ({ ...settings, ...overrides })))
