@@ -4,6 +4,7 @@ import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { HttpApiSwagger } from "effect/http-api"
 import { CoreApi } from "../api/Api.ts"
+import { forDocumentationPage } from "./SecurityHeaders.ts"
 
 const REDOC_SCRIPT_PATH = "/redoc/redoc.standalone.js"
 
@@ -48,6 +49,21 @@ const ReDoc = HttpRouter.use(Effect.fnUntraced(function*(router) {
       }))
   )
 }))
+
+/**
+ * The CSP of a documentation page, computed once per page: both pages are rendered once (Swagger
+ * UI's response is memoised, ReDoc's is a constant), so their bodies are the keys, whatever
+ * spelling of the path reached them.
+ */
+const policies = new WeakMap<Uint8Array, string>()
+export const contentSecurityPolicyOf = (page: Uint8Array): string => {
+  let policy = policies.get(page)
+  if (policy === undefined) {
+    policy = forDocumentationPage(new TextDecoder().decode(page))
+    policies.set(page, policy)
+  }
+  return policy
+}
 
 /** Swagger UI at /docs and ReDoc at /redoc, with every asset served by this server (no CDN). */
 export const layer = Layer.mergeAll(HttpApiSwagger.layer(CoreApi, { path: "/docs" }), ReDoc)

@@ -8,6 +8,7 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { recordRequest } from "../observability/Metrics.ts"
 import { ClientIp } from "./ClientIp.ts"
 import * as Cors from "./Cors.ts"
+import * as Docs from "./Docs.ts"
 import * as RateLimit from "./RateLimit.ts"
 import { RequestLog } from "./RequestLog.ts"
 import type { RouteTable } from "./RouteTable.ts"
@@ -119,7 +120,6 @@ export const layer = (
     const rateLimit = yield* RateLimit.make
     const cors = Cors.make(config.corsOrigins)
     const maxBody = ByteSize.toNumberUnsafe(config.maxBodySize)
-    const docsPolicies = new Map<string, string>()
 
     return (app: Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled, never>) =>
       Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
@@ -195,12 +195,7 @@ export const layer = (
             [REQUEST_ID_HEADER]: requestId
           })
           if ((response.headers["content-type"] ?? "").startsWith("text/html") && response.body._tag === "Uint8Array") {
-            let policy = docsPolicies.get(path)
-            if (policy === undefined) {
-              policy = SecurityHeaders.forDocumentationPage(new TextDecoder().decode(response.body.body))
-              docsPolicies.set(path, policy)
-            }
-            response = HttpServerResponse.setHeader(response, "content-security-policy", policy)
+            response = HttpServerResponse.setHeader(response, "content-security-policy", Docs.contentSecurityPolicyOf(response.body.body))
           }
           if (request.headers["x-forwarded-proto"] === "https") {
             response = HttpServerResponse.setHeader(response, "strict-transport-security", SecurityHeaders.HSTS)
