@@ -13,10 +13,13 @@ import * as RequestPipeline from "../http/RequestPipeline.ts"
 import * as RequestValidationLive from "../http/RequestValidationLive.ts"
 import * as RouteTable from "../http/RouteTable.ts"
 import { ServerApi } from "../http/ServerApi.ts"
-import * as Metrics from "../observability/Metrics.ts"
+import * as Metrics from "../http/Metrics.ts"
 import * as Features from "./Features.ts"
 
-export const routeTable = RouteTable.make(CoreApi, [...Docs.docsRoutes, ...Storage.localUploadRoutes])
+/** Routes served beside the HttpApi: documentation, metrics, local uploads. */
+export const routesBesideTheApi = [...Docs.docsRoutes, ...Metrics.routes, ...Storage.localUploadRoutes]
+
+export const routeTable = RouteTable.make(CoreApi, routesBesideTheApi)
 
 const ApiRoutes = HttpApiBuilder.layer(ServerApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(Features.handlers),

@@ -13,8 +13,7 @@ export const docsRoutes = [
   { method: "GET", path: "/openapi.json" },
   { method: "GET", path: "/docs" },
   { method: "GET", path: "/redoc" },
-  { method: "GET", path: REDOC_SCRIPT_PATH },
-  { method: "GET", path: "/metrics" }
+  { method: "GET", path: REDOC_SCRIPT_PATH }
 ] as const
 
 const redocPage = `<!DOCTYPE html>

@@ -1,7 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest"
-import { localUploadRoutes } from "../../src/capabilities/storage/Storage.ts"
-import { docsRoutes } from "../../src/http/Docs.ts"
-import { routeTable } from "../../src/app/Server.ts"
+import { routeTable, routesBesideTheApi } from "../../src/app/Server.ts"
 import { makeTestApp } from "../support/app.ts"
 
 const app = makeTestApp({})
@@ -19,7 +17,7 @@ describe("documentation", () => {
       Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`))
     const served = routeTable.routes
       // Documentation, metrics and the local upload routes are served beside the API, not in it.
-      .filter((route) => ![...docsRoutes, ...localUploadRoutes].some((extra) => extra.method === route.method && extra.path === route.path))
+      .filter((route) => !routesBesideTheApi.some((extra) => extra.method === route.method && extra.path === route.path))
       .map((route) => `${route.method} ${route.path}`)
     expect(documented.sort()).toEqual(served.sort())
     const health = spec.paths["/health"]?.["get"] as { responses: Record<string, unknown> }

@@ -2,9 +2,7 @@ import { createHash, randomUUID } from "node:crypto"
 import { Effect, Layer, Ref } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { JobQueue } from "../../src/capabilities/queue/JobQueue.ts"
-import { routeTable } from "../../src/app/Server.ts"
-import { docsRoutes } from "../../src/http/Docs.ts"
-import { localUploadRoutes } from "../../src/capabilities/storage/Storage.ts"
+import { routeTable, routesBesideTheApi } from "../../src/app/Server.ts"
 import type { Job } from "../../src/domain/Jobs.ts"
 import { makeTestApp } from "../support/app.ts"
 import { validDocument } from "../support/http.ts"
@@ -244,8 +242,7 @@ describe("API9: inventory", () => {
     const spec = (await h.raw("GET", "/openapi.json")).body as { paths: Record<string, Record<string, unknown>> }
     const documented = Object.entries(spec.paths).flatMap(([path, operations]) =>
       Object.keys(operations).map((method) => ({ method: method.toUpperCase(), path: path.replace(/\{(\w+)\}/g, ":$1") })))
-    const extras = [...docsRoutes, ...localUploadRoutes]
-    const served = routeTable.routes.filter((r) => !extras.some((e) => e.method === r.method && e.path === r.path))
+    const served = routeTable.routes.filter((r) => !routesBesideTheApi.some((e) => e.method === r.method && e.path === r.path))
     expect(documented.map((r) => `${r.method} ${r.path}`).sort()).toEqual(served.map((r) => `${r.method} ${r.path}`).sort())
     const user = await signUp()
     for (const operation of documented) {

@@ -42,6 +42,9 @@ const isLoopback = (address: string) =>
 const digest = (value: string) => createHash("sha256").update(value).digest()
 const sameSecret = (a: string, b: string) => timingSafeEqual(digest(a), digest(b))
 
+/** The route served here, for the route table (405 detection and the route inventory). */
+export const routes = [{ method: "GET", path: "/metrics" }] as const
+
 /**
  * GET /metrics in Prometheus text format (process, HTTP and queue metrics). With METRICS_TOKEN
  * it needs `Authorization: Bearer <token>`; without, only loopback callers (a sidecar, a
