@@ -1,22 +1,16 @@
-import { Schema } from "effect"
+import { Schema, Struct } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { Timestamp } from "../domain/Primitives.ts"
-import { AvatarUrl, EmailAddress, FullName, MAX_EMAIL_LENGTH, MAX_FULL_NAME, Password, Role, UserId } from "../domain/User.ts"
+import { Account } from "../domain/Account.ts"
+import { AvatarUrl, FullName, MAX_EMAIL_LENGTH, Password, Role, UserId } from "../domain/User.ts"
 import { Limit, MAX_PAGE_SIZE } from "./Pagination.ts"
 import { Forbidden, IncorrectPassword, NotFound, ServiceUnavailable } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
-/** A user as the API shows it: never a password hash, never a token. */
-export const UserView = Schema.Struct({
-  id: UserId,
-  email: EmailAddress,
-  fullName: Schema.String.check(Schema.isMaxLength(MAX_FULL_NAME)),
-  avatarUrl: Schema.NullOr(AvatarUrl),
-  role: Role,
-  disabled: Schema.Boolean,
-  createdAt: Timestamp,
-  updatedAt: Timestamp
-}).annotate({ identifier: "User" })
+/**
+ * A user as the API shows it: the account without its password hash (never a token either).
+ * Encoding keeps only these fields, so an `Account` is answered as it is.
+ */
+export const UserView = Account.mapFields(Struct.omit(["passwordHash"])).annotate({ identifier: "User" })
 
 export const ProfileUpdate = Schema.Struct({
   fullName: Schema.optionalKey(FullName),

@@ -1,33 +1,29 @@
+import { Schema } from "effect"
+import { Timestamp } from "./Primitives.ts"
 import type { PlanId } from "./Subscription.ts"
-import type { Role, UserId } from "./User.ts"
+import { AvatarUrl, EmailAddress, MAX_FULL_NAME, Role, UserId } from "./User.ts"
 
-/** A stored account. `passwordHash` never leaves the server: views are built field by field. */
-export interface Account {
-  readonly id: UserId
-  readonly email: string
-  readonly passwordHash: string
-  readonly fullName: string
-  readonly avatarUrl: string | null
-  readonly role: Role
-  readonly disabled: boolean
-  readonly createdAt: Date
-  readonly updatedAt: Date
-}
+/**
+ * A stored account, as a `users` row holds it. `passwordHash` never leaves the server: the API's
+ * `User` view is this schema without it.
+ */
+export class Account extends Schema.Class<Account>("Account")({
+  id: UserId,
+  email: EmailAddress,
+  passwordHash: Schema.String,
+  fullName: Schema.String.check(Schema.isMaxLength(MAX_FULL_NAME)),
+  avatarUrl: Schema.NullOr(AvatarUrl),
+  role: Role,
+  disabled: Schema.Boolean,
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}) {}
 
-export interface NewAccount {
-  readonly id: UserId
-  readonly email: string
-  readonly passwordHash: string
-  readonly fullName: string
-  readonly plan: PlanId
-}
+/** What registration knows of an account; the account starts on `plan`. */
+export type NewAccount = Pick<Account, "id" | "email" | "passwordHash" | "fullName"> & { readonly plan: PlanId }
 
-export interface ProfileChanges {
-  readonly fullName?: string
-  readonly avatarUrl?: string | null
-}
+/** What users may change of their own account. */
+export type ProfileChanges = Partial<Pick<Account, "fullName" | "avatarUrl">>
 
-export interface AdminChanges {
-  readonly role?: Role
-  readonly disabled?: boolean
-}
+/** What administrators may change of someone else's account. */
+export type AdminChanges = Partial<Pick<Account, "role" | "disabled">>

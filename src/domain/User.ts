@@ -55,14 +55,3 @@ export const AvatarUrl = Schema.String.check(
   Schema.isMaxLength(2048),
   Schema.isPattern(/^https:\/\/[^\s]+$/u, { message: "Expected an https:// URL" })
 )
-
-export class User extends Schema.Class<User>("User")({
-  id: UserId,
-  email: Schema.String,
-  fullName: Schema.String,
-  avatarUrl: Schema.NullOr(Schema.String),
-  role: Role,
-  disabled: Schema.Boolean,
-  createdAt: Schema.DateTimeUtc,
-  updatedAt: Schema.DateTimeUtc
-}) {}

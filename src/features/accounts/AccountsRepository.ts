@@ -1,21 +1,22 @@
-import { Clock, Context, Effect, Layer, Option, Ref } from "effect"
-import { SqlClient, SqlError } from "effect/sql"
+import { Clock, Context, Effect, Layer, Option, Ref, Schema, Struct } from "effect"
+import { SqlClient, SqlError, SqlSchema } from "effect/sql"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
-import type { Account, AdminChanges, NewAccount, ProfileChanges } from "../../domain/Account.ts"
+import { Account, type AdminChanges, type NewAccount, type ProfileChanges } from "../../domain/Account.ts"
 import { EmailTaken } from "../../domain/AuthErrors.ts"
-import type { UserId } from "../../domain/User.ts"
+import { UserId } from "../../domain/User.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
-export interface AccountPageRequest {
-  readonly limit: number
+export const AccountPageRequest = Schema.Struct({
+  limit: Schema.Int,
   /** Strictly after this email (keyset pagination). */
-  readonly afterEmail?: string | undefined
-  readonly emailPrefix?: string | undefined
-}
+  afterEmail: Schema.optional(Schema.String),
+  emailPrefix: Schema.optional(Schema.String)
+})
+export type AccountPageRequest = typeof AccountPageRequest.Type
 
 /**
- * Accounts, their subscription row and password reset tokens. Database faults are defects:
- * the request pipeline answers them with 503 (connection) or 500, never with internals.
+ * Accounts, their subscription row and password reset tokens. Outages fail with
+ * `DatabaseUnavailable`; any other database fault, and a row that does not decode, is a defect.
  */
 export class AccountsRepository extends Context.Service<AccountsRepository, {
   /** The account and its active subscription on `plan`, in one transaction. */
@@ -35,30 +36,68 @@ export class AccountsRepository extends Context.Service<AccountsRepository, {
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
+/** A registered account: role user, enabled, no avatar yet. Validated by its constructor. */
+const newAccount = (account: NewAccount, at: Date) =>
+  new Account({ ...Struct.omit(account, ["plan"]), avatarUrl: null, role: "user", disabled: false, createdAt: at, updatedAt: at })
+
+/** An update: the account, the time, and the columns that change. */
+const AccountUpdate = Account.mapFields((fields) => ({
+  ...Struct.pick(fields, ["id", "updatedAt"]),
+  ...Struct.map(Struct.pick(fields, ["passwordHash", "fullName", "avatarUrl", "role", "disabled"]), Schema.optionalKey)
+}))
+type AccountChanges = Omit<typeof AccountUpdate.Type, "id" | "updatedAt">
+
 /** `%`, `_` and `\` in a user-supplied prefix match themselves, not patterns. */
 const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 
 const isUniqueViolation = (error: SqlError.SqlError) => error.reason._tag === "UniqueViolation"
 
+/** A row that does not decode (or a value that does not encode) is a bug, not an outage. */
+const orDieOnSchema = <A, E, R>(effect: Effect.Effect<A, E | Schema.SchemaError, R>) =>
+  Effect.catchIf(effect, Schema.isSchemaError, Effect.die) as Effect.Effect<A, Exclude<E, Schema.SchemaError>, R>
+
 export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const one = (rows: ReadonlyArray<Account>) => Option.fromNullishOr(rows[0])
+
+  const insert = SqlSchema.void({
+    Request: Account,
+    execute: (row) => sql`INSERT INTO users ${sql.insert(row)}`
+  })
+  const findByEmail = SqlSchema.findOneOption({
+    Request: Schema.String,
+    Result: Account,
+    execute: (email) => sql`SELECT * FROM users WHERE email = ${email}`
+  })
+  const findById = SqlSchema.findOneOption({
+    Request: UserId,
+    Result: Account,
+    execute: (id) => sql`SELECT * FROM users WHERE id = ${id}`
+  })
+  const update = SqlSchema.findOneOption({
+    Request: AccountUpdate,
+    Result: Account,
+    execute: (row) => sql`UPDATE users SET ${sql.update(row, ["id"])} WHERE id = ${row.id} RETURNING *`
+  })
+  const list = SqlSchema.findAll({
+    Request: AccountPageRequest,
+    Result: Account,
+    execute: ({ afterEmail, emailPrefix, limit }) => {
+      const conditions = [
+        ...(emailPrefix === undefined ? [] : [sql`email LIKE ${likePrefix(emailPrefix)}`]),
+        ...(afterEmail === undefined ? [] : [sql`email COLLATE "C" > ${afterEmail}`])
+      ]
+      return sql`
+        SELECT * FROM users ${conditions.length === 0 ? sql`` : sql`WHERE ${sql.and(conditions)}`}
+        ORDER BY email COLLATE "C" LIMIT ${limit}`
+    }
+  })
 
   const create = Effect.fn("AccountsRepository.create")(function*(account: NewAccount) {
     const at = yield* now
-    return yield* joinOrBegin(sql)(Effect.gen(function*() {
-      const [row] = yield* sql<Account>`
-        INSERT INTO users ${sql.insert({
-          id: account.id,
-          email: account.email,
-          passwordHash: account.passwordHash,
-          fullName: account.fullName,
-          role: "user",
-          disabled: false,
-          createdAt: at,
-          updatedAt: at
-        })} RETURNING *`
-      yield* sql`
+    const created = newAccount(account, at)
+    yield* joinOrBegin(sql)(Effect.andThen(
+      insert(created),
+      sql`
         INSERT INTO subscriptions ${sql.insert({
           userId: account.id,
           planId: account.plan,
@@ -66,39 +105,29 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
           createdAt: at,
           updatedAt: at
         })}`
-      return row!
-    })).pipe(
+    )).pipe(
+      orDieOnSchema,
       Effect.catchIf(isUniqueViolation, () => Effect.fail(new EmailTaken())),
       orUnavailable
     )
+    return created
   })
 
-  const updateWith = (id: UserId, changes: Record<string, unknown>) =>
-    Effect.gen(function*() {
-      const at = yield* now
-      return one(yield* sql<Account>`UPDATE users SET ${sql.update({ ...changes, updatedAt: at })} WHERE id = ${id} RETURNING *`)
-    }).pipe(orUnavailable)
+  const updateWith = (id: UserId, changes: AccountChanges) =>
+    Effect.flatMap(now, (updatedAt) => update({ ...changes, id, updatedAt })).pipe(orDieOnSchema, orUnavailable)
 
   return AccountsRepository.of({
     create,
-    findByEmail: (email) => sql<Account>`SELECT * FROM users WHERE email = ${email}`.pipe(Effect.map(one), orUnavailable),
-    findById: (id) => sql<Account>`SELECT * FROM users WHERE id = ${id}`.pipe(Effect.map(one), orUnavailable),
-    updateProfile: (id, changes) => updateWith(id, { ...changes }),
-    updateAdminFields: (id, changes) => updateWith(id, { ...changes }),
+    findByEmail: (email) => findByEmail(email).pipe(orDieOnSchema, orUnavailable),
+    findById: (id) => findById(id).pipe(orDieOnSchema, orUnavailable),
+    updateProfile: updateWith,
+    updateAdminFields: updateWith,
     setPasswordHash: (id, passwordHash) => Effect.asVoid(updateWith(id, { passwordHash })),
     delete: (id) =>
       joinOrBegin(sql)(
         sql`DELETE FROM users WHERE id = ${id} RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
       ).pipe(orUnavailable),
-    list: ({ afterEmail, emailPrefix, limit }) => {
-      const conditions = [
-        ...(emailPrefix === undefined ? [] : [sql`email LIKE ${likePrefix(emailPrefix)}`]),
-        ...(afterEmail === undefined ? [] : [sql`email COLLATE "C" > ${afterEmail}`])
-      ]
-      return sql<Account>`
-        SELECT * FROM users ${conditions.length === 0 ? sql`` : sql`WHERE ${sql.and(conditions)}`}
-        ORDER BY email COLLATE "C" LIMIT ${limit}`.pipe(orUnavailable)
-    },
+    list: (request) => list(request).pipe(orDieOnSchema, orUnavailable),
     createResetToken: (tokenHash, userId, expiresAt) =>
       Effect.flatMap(now, (at) =>
         sql`INSERT INTO password_reset_tokens ${sql.insert({ tokenHash, userId, expiresAt, createdAt: at })}`).pipe(
@@ -123,40 +152,29 @@ export const layerMemory = Layer.effect(AccountsRepository, Effect.gen(function*
   const resetTokens = yield* Ref.make(new Map<string, { userId: UserId; expiresAt: Date; usedAt: Date | null }>())
   const find = (predicate: (account: Account) => boolean) =>
     Effect.map(Ref.get(accounts), (all) => Option.fromNullishOr([...all.values()].find(predicate)))
-  const update = (id: UserId, changes: Partial<Account>) =>
+  const update = (id: UserId, changes: AccountChanges) =>
     Effect.gen(function*() {
       const at = yield* now
       const all = yield* Ref.get(accounts)
       const current = all.get(id)
       if (current === undefined) return Option.none<Account>()
-      const next = { ...current, ...changes, updatedAt: at }
+      const next = new Account({ ...current, ...changes, updatedAt: at })
       all.set(id, next)
       return Option.some(next)
     })
   return AccountsRepository.of({
     create: (account) =>
       Effect.gen(function*() {
-        const at = yield* now
         const all = yield* Ref.get(accounts)
         if ([...all.values()].some((a) => a.email === account.email)) return yield* new EmailTaken()
-        const created: Account = {
-          id: account.id,
-          email: account.email,
-          passwordHash: account.passwordHash,
-          fullName: account.fullName,
-          avatarUrl: null,
-          role: "user",
-          disabled: false,
-          createdAt: at,
-          updatedAt: at
-        }
+        const created = newAccount(account, yield* now)
         all.set(account.id, created)
         return created
       }),
     findByEmail: (email) => find((a) => a.email === email),
     findById: (id) => find((a) => a.id === id),
-    updateProfile: (id, changes) => update(id, changes),
-    updateAdminFields: (id, changes) => update(id, changes),
+    updateProfile: update,
+    updateAdminFields: update,
     setPasswordHash: (id, passwordHash) => Effect.asVoid(update(id, { passwordHash })),
     delete: (id) => Effect.map(Ref.get(accounts), (all) => all.delete(id)),
     list: ({ afterEmail, emailPrefix, limit }) =>

@@ -3,13 +3,11 @@ import { HttpApiBuilder } from "effect/http-api"
 import { ServerApi } from "../../http/ServerApi.ts"
 import { ClientIp } from "../../http/ClientIp.ts"
 import { answer, answerAs } from "../../http/DomainProblems.ts"
-import { toUserView } from "../users/Http.ts"
+import type { Account } from "../../domain/Account.ts"
 import * as Auth from "./Auth.ts"
 
-const signedIn = ({ account, tokens }: { readonly account: Parameters<typeof toUserView>[0]; readonly tokens: Auth.IssuedTokens }) => ({
-  user: toUserView(account),
-  tokens
-})
+/** The `SignedIn` answer; its schema encodes the account as the `User` view (no password hash). */
+const signedIn = ({ account, tokens }: { readonly account: Account; readonly tokens: Auth.IssuedTokens }) => ({ user: account, tokens })
 
 export const AuthHandlers = HttpApiBuilder.group(ServerApi, "auth", Effect.fnUntraced(function*(handlers) {
   const clientIp = yield* ClientIp
