@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { truncatedText } from "../domain/Primitives.ts"
-import { genericProblems, MAX_DETAIL_LENGTH, REQUEST_ID_PATTERN, requestId } from "./Problems.ts"
+import { genericProblems, MAX_DETAIL_LENGTH, PROBLEM_JSON, REQUEST_ID_PATTERN, requestId } from "./Problems.ts"
 
 /**
  * What the request pipeline (src/http/RequestPipeline.ts, server code) does around every
@@ -71,7 +71,6 @@ const headers = {
 type HeaderName = keyof typeof headers
 const ref = (name: HeaderName) => ({ $ref: `#/components/headers/${name}` })
 
-const PROBLEM_JSON = "application/problem+json"
 const rateLimitedRef = { $ref: "#/components/schemas/RateLimited" }
 
 type Json = Record<string, any>

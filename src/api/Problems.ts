@@ -10,6 +10,9 @@ import { Int32, matching, Timestamp, truncatedText } from "../domain/Primitives.
  */
 export const problemType = (code: string) => `urn:customify:problem:${code}`
 
+/** The media type of every error response (RFC 9457). */
+export const PROBLEM_JSON = "application/problem+json"
+
 /** What the server accepts as a caller's X-Request-Id (else it makes a UUID, which also fits). */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/u
 

@@ -3,19 +3,19 @@ import { ByteSize, Cause, Clock, Duration, Effect, Exit, type Layer, type Types 
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { RateLimiter } from "effect/persistence"
 import { WWW_AUTHENTICATE } from "../api/Gateway.ts"
-import { genericProblems, REQUEST_ID_PATTERN } from "../api/Problems.ts"
+import { genericProblems, PROBLEM_JSON, REQUEST_ID_PATTERN } from "../api/Problems.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { recordRequest } from "./Metrics.ts"
 import { ClientIp } from "./ClientIp.ts"
 import * as Cors from "./Cors.ts"
 import * as Docs from "./Docs.ts"
+import { problemResponse } from "./ProblemResponse.ts"
 import * as RateLimit from "./RateLimit.ts"
 import { RequestLog } from "./RequestLog.ts"
 import type { RouteTable } from "./RouteTable.ts"
 import * as SecurityHeaders from "./SecurityHeaders.ts"
 
 export const REQUEST_ID_HEADER = "x-request-id"
-const PROBLEM_JSON = "application/problem+json"
 const MAX_URL_LENGTH = 8 * 1024
 const OUTAGE_RETRY_AFTER_SECONDS = "5"
 
@@ -67,8 +67,6 @@ const withHeaders = (from: HttpServerResponse.HttpServerResponse, to: HttpServer
   return HttpServerResponse.setHeaders(to, kept)
 }
 
-const problemResponse = (body: Record<string, unknown>, status: number) =>
-  HttpServerResponse.jsonUnsafe(body, { status, contentType: PROBLEM_JSON })
 
 /**
  * Gives every error response the one problem+json format: typed problems get the request id,
@@ -87,7 +85,10 @@ const toProblem = (
   if (contentType.startsWith(PROBLEM_JSON) && body._tag === "Uint8Array") {
     const parsed = JSON.parse(new TextDecoder().decode(body.body)) as Record<string, unknown>
     const generic = genericProblem(response.status, requestId)
-    const rendered = withHeaders(response, problemResponse({ code: generic.code, ...parsed, requestId }, response.status))
+    const rendered = withHeaders(
+      response,
+      problemResponse({ type: generic.type, title: generic.title, code: generic.code, ...parsed, status: response.status, requestId })
+    )
     if (typeof parsed["retryAfter"] === "number") {
       return HttpServerResponse.setHeader(rendered, "retry-after", String(parsed["retryAfter"]))
     }
@@ -97,7 +98,7 @@ const toProblem = (
       : rendered
   }
   if (contentType.includes("json") && body._tag === "Uint8Array") return response
-  return withHeaders(response, problemResponse(genericProblem(response.status, requestId, note), response.status))
+  return withHeaders(response, problemResponse(genericProblem(response.status, requestId, note)))
 }
 
 const problem = (status: number, code: string, detail: string, headers: Record<string, string> = {}) => ({
