@@ -6,7 +6,7 @@ import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import { VectorIndex } from "../../capabilities/vectors/VectorIndex.ts"
 import { InvalidCursor } from "../../domain/CommonErrors.ts"
-import { Design, type DesignChanges, type DesignId, type DesignStatus, MAX_DESIGN_NAME, type Product } from "../../domain/Design.ts"
+import { Design, type DesignChanges, DesignId, type DesignStatus, MAX_DESIGN_NAME, type Product } from "../../domain/Design.ts"
 import { canvasSizeMm, type DesignDocument } from "../../domain/DesignDocument.ts"
 import { DesignInvalid, DesignNotFound, QuotaExceeded, SubscriptionInactive, VersionConflict } from "../../domain/DesignErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
@@ -15,7 +15,7 @@ import type { UserId } from "../../domain/User.ts"
 import type { InvalidAssetReference } from "../../domain/Asset.ts"
 import { DesignUsage } from "../subscriptions/DesignUsage.ts"
 import { SubscriptionLookup } from "../subscriptions/Subscriptions.ts"
-import { type DesignCursor, DesignsRepository, type NewDesign } from "./DesignsRepository.ts"
+import { DesignsRepository, type NewDesign } from "./DesignsRepository.ts"
 import { ImageReferences } from "./ImageReferences.ts"
 import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
@@ -147,14 +147,13 @@ export interface DesignPage {
   readonly nextCursor: string | null
 }
 
-const CursorJson = Schema.fromJsonString(Schema.Struct({ c: Schema.Number, i: Schema.String.check(Schema.isUUID()) }))
-const encodeCursor = (design: Design) =>
-  Buffer.from(Schema.encodeSync(CursorJson)({ c: design.createdAt.getTime(), i: design.id })).toString("base64url")
+/** Opaque to clients: base64url of `{"c": createdAt in milliseconds, "i": id}`, the last design of a page. */
+const Cursor = Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(
+  Schema.Struct({ createdAt: Schema.DateFromMillis, id: DesignId }).pipe(Schema.encodeKeys({ createdAt: "c", id: "i" }))
+)))
+const encodeCursor = Schema.encodeSync(Cursor)
 const decodeCursor = (cursor: string) =>
-  Schema.decodeUnknownEffect(CursorJson)(Buffer.from(cursor, "base64url").toString("utf8")).pipe(
-    Effect.map(({ c, i }): DesignCursor => ({ createdAt: new Date(c), id: i as DesignId })),
-    Effect.mapError(() => new InvalidCursor())
-  )
+  Schema.decodeUnknownEffect(Cursor)(cursor).pipe(Effect.mapError(() => new InvalidCursor()))
 
 /** The caller's live designs, newest first, by keyset: stable while designs are added. */
 export const listDesigns = Effect.fn("listDesigns")(function*(actor: Actor, query: {
