@@ -1,24 +1,14 @@
-import { Schema } from "effect"
+import { Schema, Struct } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { DesignId, DesignName, DesignStatus, MAX_DESIGN_NAME, ProductType } from "../domain/Design.ts"
+import { Design, DesignId, DesignName, DesignStatus, ProductType } from "../domain/Design.ts"
 import { DesignDocument } from "../domain/DesignDocument.ts"
-import { Int32, Int64, Timestamp } from "../domain/Primitives.ts"
+import { Int64 } from "../domain/Primitives.ts"
 import { Cursor, Limit, MAX_PAGE_SIZE, NextCursor } from "./Pagination.ts"
-import { UserId } from "../domain/User.ts"
 import { NotFound, QuotaExceeded, ServiceUnavailable, SubscriptionInactive, ValidationFailed, VersionConflict } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
-export const DesignView = Schema.Struct({
-  id: DesignId,
-  ownerId: UserId,
-  name: Schema.String.check(Schema.isMaxLength(MAX_DESIGN_NAME)),
-  productType: ProductType,
-  status: DesignStatus,
-  document: DesignDocument,
-  version: Int32.check(Schema.isGreaterThanOrEqualTo(1)),
-  createdAt: Timestamp,
-  updatedAt: Timestamp
-}).annotate({ identifier: "Design" })
+/** A design as responses carry it: its document with the schema requests are checked by. */
+export const DesignView = Design.mapFields(Struct.assign({ document: DesignDocument })).annotate({ identifier: "Design" })
 
 export const DesignPage = Schema.Struct({
   data: Schema.Array(DesignView).check(Schema.isMaxLength(MAX_PAGE_SIZE)),

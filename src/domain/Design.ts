@@ -1,7 +1,7 @@
-import { Schema } from "effect"
+import { flow, Schema, Struct } from "effect"
 import type { DesignDocument } from "./DesignDocument.ts"
-import { matching, trimmedInput, Uuid } from "./Primitives.ts"
-import type { UserId } from "./User.ts"
+import { Int32, matching, Timestamp, trimmedInput, Uuid } from "./Primitives.ts"
+import { UserId } from "./User.ts"
 
 export const DesignId = Uuid.pipe(Schema.brand("DesignId"))
 export type DesignId = typeof DesignId.Type
@@ -18,28 +18,38 @@ export const DesignName = trimmedInput(MAX_DESIGN_NAME).pipe(
 
 export const ProductType = matching(/^[a-z0-9-]{1,40}$/u, 40, { message: "Expected a product type like t-shirt" })
 
-export interface Design {
-  readonly id: DesignId
-  readonly ownerId: UserId
-  readonly name: string
-  readonly productType: string
-  readonly status: DesignStatus
-  readonly document: DesignDocument
-  readonly version: number
-  readonly createdAt: Date
-  readonly updatedAt: Date
-}
+/**
+ * A document that was checked by `DesignDocument` on its way in (a request body), read back
+ * from the database or the cache: taken as it is, not parsed again. Parsing its layers on every
+ * read would cost more than the rest of the read; the API's view of a design swaps
+ * `DesignDocument` back in, for the OpenAPI document and for clients.
+ */
+export const StoredDocument = Schema.declare(
+  (input): input is DesignDocument => typeof input === "object" && input !== null,
+  { expected: "a design document", toCodecJson: () => undefined }
+)
 
-export interface Product {
-  readonly id: string
-  readonly name: string
+/** A design the server holds: decoded from a row or a cache entry, its document as stored. */
+export class Design extends Schema.Class<Design>("Design")({
+  id: DesignId,
+  ownerId: UserId,
+  name: Schema.String.check(Schema.isMaxLength(MAX_DESIGN_NAME)),
+  productType: ProductType,
+  status: DesignStatus,
+  document: StoredDocument,
+  version: Int32.check(Schema.isGreaterThanOrEqualTo(1)),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}) {}
+
+/** What an update may change: any of the name, the document and the status. */
+export const DesignChanges = Design.mapFields(flow(Struct.pick(["name", "document", "status"]), Struct.map(Schema.optionalKey)))
+export type DesignChanges = typeof DesignChanges.Type
+
+export class Product extends Schema.Class<Product>("Product")({
+  id: ProductType,
+  name: Schema.String,
   /** The printable area, in millimetres. */
-  readonly printableWidthMm: number
-  readonly printableHeightMm: number
-}
-
-export interface DesignChanges {
-  readonly name?: string
-  readonly document?: DesignDocument
-  readonly status?: DesignStatus
-}
+  printableWidthMm: Schema.Finite.check(Schema.isGreaterThan(0)),
+  printableHeightMm: Schema.Finite.check(Schema.isGreaterThan(0))
+}) {}

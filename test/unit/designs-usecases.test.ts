@@ -677,6 +677,8 @@ describe("listDesigns", () => {
           "",
           Buffer.from("{\"c\":1}").toString("base64url"),
           Buffer.from("{\"c\":1,\"i\":\"not-a-uuid\"}").toString("base64url"),
+          // No instant a Date can hold.
+          Buffer.from(`{"c":1e400,"i":"${randomUUID()}"}`).toString("base64url"),
           Buffer.from("[1,2]").toString("base64url")
         ]
       ) {

@@ -2,7 +2,6 @@ import { Effect } from "effect"
 import { type HttpApi, HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import type { AiApi } from "../../api/Ai.ts"
 import { answerAs } from "../../http/DomainProblems.ts"
-import { toDesignView } from "../designs/Http.ts"
 import * as Ai from "./Ai.ts"
 
 
@@ -20,6 +19,6 @@ export const makeAiHandlers = <ApiId extends string, Groups extends HttpApiGroup
           answerAs((actor) => Ai.suggestDesigns(actor, payload)).pipe(Effect.map((suggestions) => ({ suggestions }))))
         .handle("similar", ({ params, query }) =>
           answerAs((actor) => Ai.similarDesigns(actor, params.id, query.limit ?? Ai.DEFAULT_SIMILAR_LIMIT)).pipe(
-              Effect.map((designs) => ({ data: designs.map(toDesignView) }))
-            ))
+            Effect.map((data) => ({ data }))
+          ))
     ))

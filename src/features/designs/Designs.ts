@@ -6,41 +6,21 @@ import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import { VectorIndex } from "../../capabilities/vectors/VectorIndex.ts"
 import { InvalidCursor } from "../../domain/CommonErrors.ts"
-import {
-  type Design,
-  type DesignChanges,
-  type DesignId,
-  DesignStatus,
-  MAX_DESIGN_NAME,
-  type Product
-} from "../../domain/Design.ts"
+import { Design, type DesignChanges, DesignId, type DesignStatus, MAX_DESIGN_NAME, type Product } from "../../domain/Design.ts"
 import { canvasSizeMm, type DesignDocument } from "../../domain/DesignDocument.ts"
 import { DesignInvalid, DesignNotFound, QuotaExceeded, SubscriptionInactive, VersionConflict } from "../../domain/DesignErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { canCreate, periodContaining } from "../../domain/Quota.ts"
-import { UserId } from "../../domain/User.ts"
+import type { UserId } from "../../domain/User.ts"
 import type { InvalidAssetReference } from "../../domain/Asset.ts"
 import { DesignUsage } from "../subscriptions/DesignUsage.ts"
 import { SubscriptionLookup } from "../subscriptions/Subscriptions.ts"
-import { type DesignCursor, DesignsRepository } from "./DesignsRepository.ts"
+import { DesignsRepository, type NewDesign } from "./DesignsRepository.ts"
 import { ImageReferences } from "./ImageReferences.ts"
 import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 /** Tolerance for rounding between units when comparing a canvas with a printable area. */
 const PRINTABLE_TOLERANCE_MM = 0.5
-
-const CachedDesign = Schema.Struct({
-  id: Schema.String,
-  ownerId: UserId,
-  name: Schema.String,
-  productType: Schema.String,
-  status: DesignStatus,
-  // Written through the document schema already; not re-validated on every cached read.
-  document: Schema.Unknown,
-  version: Schema.Number,
-  createdAt: Schema.Date,
-  updatedAt: Schema.Date
-})
 
 /** Design reads, cached in the shared cache (60 s, invalidated on every write). */
 export class DesignLookup extends Context.Service<DesignLookup, {
@@ -50,9 +30,9 @@ export class DesignLookup extends Context.Service<DesignLookup, {
 
 export const layerLookup = Layer.effect(DesignLookup, Effect.gen(function*() {
   const repository = yield* DesignsRepository
-  const cache = yield* ReadThrough.make({ namespace: "design", version: 1, schema: CachedDesign, timeToLive: Duration.seconds(60) })
+  const cache = yield* ReadThrough.make({ namespace: "design", version: 1, schema: Design, timeToLive: Duration.seconds(60) })
   return DesignLookup.of({
-    live: (id) => cache.get(id, repository.findLive(id)) as Effect.Effect<Option.Option<Design>, DatabaseUnavailable>,
+    live: (id) => cache.get(id, repository.findLive(id)),
     invalidate: (id) => cache.invalidate(id)
   })
 }))
@@ -126,12 +106,7 @@ const owned = Effect.fnUntraced(function*(actor: Actor, id: DesignId, action: "r
 })
 
 /** Charges the month's quota and inserts, atomically; only active subscriptions create. */
-const insertWithinQuota = Effect.fnUntraced(function*(actor: Actor, design: {
-  readonly name: string
-  readonly productType: string
-  readonly status: DesignStatus
-  readonly document: DesignDocument
-}) {
+const insertWithinQuota = Effect.fnUntraced(function*(actor: Actor, design: Omit<NewDesign, "id" | "ownerId">) {
   const subscription = yield* (yield* SubscriptionLookup).forUser(actor.userId)
   if (Option.isNone(subscription)) return yield* new SubscriptionInactive({ status: "none" })
   if (!canCreate(subscription.value.status)) {
@@ -172,14 +147,13 @@ export interface DesignPage {
   readonly nextCursor: string | null
 }
 
-const CursorJson = Schema.fromJsonString(Schema.Struct({ c: Schema.Number, i: Schema.String.check(Schema.isUUID()) }))
-const encodeCursor = (design: Design) =>
-  Buffer.from(Schema.encodeSync(CursorJson)({ c: design.createdAt.getTime(), i: design.id })).toString("base64url")
+/** Opaque to clients: base64url of `{"c": createdAt in milliseconds, "i": id}`, the last design of a page. */
+const Cursor = Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(
+  Schema.Struct({ createdAt: Schema.DateFromMillis, id: DesignId }).pipe(Schema.encodeKeys({ createdAt: "c", id: "i" }))
+)))
+const encodeCursor = Schema.encodeSync(Cursor)
 const decodeCursor = (cursor: string) =>
-  Schema.decodeUnknownEffect(CursorJson)(Buffer.from(cursor, "base64url").toString("utf8")).pipe(
-    Effect.map(({ c, i }): DesignCursor => ({ createdAt: new Date(c), id: i as DesignId })),
-    Effect.mapError(() => new InvalidCursor())
-  )
+  Schema.decodeUnknownEffect(Cursor)(cursor).pipe(Effect.mapError(() => new InvalidCursor()))
 
 /** The caller's live designs, newest first, by keyset: stable while designs are added. */
 export const listDesigns = Effect.fn("listDesigns")(function*(actor: Actor, query: {

@@ -1,19 +1,13 @@
-import { Clock, Context, Data, Duration, Effect, Layer, Option, Ref } from "effect"
-import { SqlClient } from "effect/sql"
+import { Clock, Context, Data, Duration, Effect, Layer, Option, Ref, Schema, Struct } from "effect"
+import { SqlClient, SqlSchema } from "effect/sql"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
-import type { Design, DesignChanges, DesignId, DesignStatus, Product } from "../../domain/Design.ts"
-import type { DesignDocument } from "../../domain/DesignDocument.ts"
-import type { UserId } from "../../domain/User.ts"
+import { Design, DesignChanges, DesignId, DesignStatus, Product, ProductType } from "../../domain/Design.ts"
+import { Timestamp } from "../../domain/Primitives.ts"
+import { UserId } from "../../domain/User.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
-export interface NewDesign {
-  readonly id: DesignId
-  readonly ownerId: UserId
-  readonly name: string
-  readonly productType: string
-  readonly status: DesignStatus
-  readonly document: DesignDocument
-}
+/** A design's own fields; the repository numbers its version and stamps its times. */
+export type NewDesign = Pick<Design, "id" | "ownerId" | "name" | "productType" | "status" | "document">
 
 /** The month's counter and its ceiling; `limit: null` is unlimited. */
 export interface QuotaCharge {
@@ -25,18 +19,19 @@ export interface QuotaCharge {
 export class QuotaSpent extends Data.TaggedError("QuotaSpent")<{ readonly used: number }> {}
 
 /** Keyset position: designs strictly older than this one. */
-export interface DesignCursor {
-  readonly createdAt: Date
-  readonly id: DesignId
-}
+const DesignCursor = Design.mapFields(Struct.pick(["createdAt", "id"]))
+export type DesignCursor = typeof DesignCursor.Type
 
-export interface DesignQuery {
-  readonly ownerId: UserId
-  readonly limit: number
-  readonly after?: DesignCursor | undefined
-  readonly productType?: string | undefined
-  readonly status?: DesignStatus | undefined
-}
+const DesignQuery = Schema.Struct({
+  ownerId: UserId,
+  limit: Schema.Int,
+  after: Schema.optional(DesignCursor),
+  productType: Schema.optional(ProductType),
+  status: Schema.optional(DesignStatus)
+})
+export type DesignQuery = typeof DesignQuery.Type
+
+const DesignUpdate = Schema.Struct({ id: DesignId, expectedVersion: Schema.Int, changes: DesignChanges, at: Timestamp })
 
 export class DesignsRepository extends Context.Service<DesignsRepository, {
   readonly products: Effect.Effect<ReadonlyArray<Product>, DatabaseUnavailable>
@@ -58,36 +53,34 @@ export class DesignsRepository extends Context.Service<DesignsRepository, {
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 const PRODUCT_CACHE_TTL = Duration.minutes(5)
 
-interface Row extends Omit<Design, "document"> {
-  readonly document: DesignDocument | string
-}
-/** jsonb arrives parsed; tolerate a driver that hands back text. */
-const toDesign = (row: Row): Design => ({
-  ...row,
-  document: typeof row.document === "string" ? JSON.parse(row.document) as DesignDocument : row.document
-})
 const periodKey = (periodStart: Date) => periodStart.toISOString().slice(0, 10)
+
+/** A row that does not decode is a defect (the table and the schema disagree), not an outage. */
+const decoded = <A, E, R>(query: Effect.Effect<A, E | Schema.SchemaError, R>) => Effect.catchTag(query, "SchemaError", Effect.die)
+
+/** The design a successful insert stores: version 1, created and updated now. */
+const created = (design: NewDesign, at: Date) => new Design({ ...design, version: 1, createdAt: at, updatedAt: at })
 
 export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql`id, owner_id, name, product_type, status, document, version, created_at, updated_at`
 
-  const products = yield* sql<{ id: string; name: string; printableWidthMm: string; printableHeightMm: string }>`
-    SELECT id, name, printable_width_mm, printable_height_mm FROM products ORDER BY id`.pipe(
-    Effect.map((rows) =>
-      rows.map((row): Product => ({
-        id: row.id,
-        name: row.name,
-        printableWidthMm: Number(row.printableWidthMm),
-        printableHeightMm: Number(row.printableHeightMm)
-      }))
-    ),
-    orUnavailable,
-    Effect.cachedWithTTL(PRODUCT_CACHE_TTL)
-  )
+  const products = yield* SqlSchema.findAll({
+    Request: Schema.Void,
+    Result: Product,
+    // numeric columns arrive as text; the catalogue's sizes are exact in a double.
+    execute: () =>
+      sql`SELECT id, name, printable_width_mm::float8 AS printable_width_mm, printable_height_mm::float8 AS printable_height_mm
+        FROM products ORDER BY id`
+  })().pipe(decoded, orUnavailable, Effect.cachedWithTTL(PRODUCT_CACHE_TTL))
+
+  const insert = SqlSchema.void({
+    Request: Design,
+    execute: (design) => sql`INSERT INTO designs ${sql.insert({ ...design, document: JSON.stringify(design.document) })}`
+  })
 
   const insertCharged = Effect.fn("DesignsRepository.insertCharged")(function*(design: NewDesign, charge: QuotaCharge) {
-    const at = yield* now
+    const stored = created(design, yield* now)
     return yield* joinOrBegin(sql)(Effect.gen(function*() {
       if (charge.limit !== null && charge.limit <= 0) return yield* new QuotaSpent({ used: 0 })
       const counted = yield* (charge.limit === null
@@ -103,32 +96,22 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
             WHERE design_usage.designs_created < ${charge.limit}
             RETURNING designs_created`)
       if (counted.length === 0) return yield* new QuotaSpent({ used: charge.limit ?? 0 })
-      const [row] = yield* sql<Row>`
-        INSERT INTO designs ${sql.insert({
-          id: design.id,
-          ownerId: design.ownerId,
-          name: design.name,
-          productType: design.productType,
-          status: design.status,
-          document: JSON.stringify(design.document),
-          version: 1,
-          createdAt: at,
-          updatedAt: at
-        })} RETURNING ${columns}`
-      return toDesign(row!)
-    })).pipe(orUnavailable)
+      yield* insert(stored)
+      return stored
+    })).pipe(decoded, orUnavailable)
   })
 
-  return DesignsRepository.of({
-    products,
-    insertCharged,
-    findLive: (id) =>
-      sql<Row>`SELECT ${columns} FROM designs WHERE id = ${id} AND deleted_at IS NULL`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toDesign)),
-        orUnavailable
-      ),
-    list: ({ after, limit, ownerId, productType, status }) =>
-      sql<Row>`
+  const findLive = SqlSchema.findOneOption({
+    Request: DesignId,
+    Result: Design,
+    execute: (id) => sql`SELECT ${columns} FROM designs WHERE id = ${id} AND deleted_at IS NULL`
+  })
+
+  const list = SqlSchema.findAll({
+    Request: DesignQuery,
+    Result: Design,
+    execute: ({ after, limit, ownerId, productType, status }) =>
+      sql`
         SELECT ${columns} FROM designs
         WHERE ${sql.and([
           sql`owner_id = ${ownerId}`,
@@ -138,21 +121,30 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
           ...(after === undefined ? [] : [sql`(created_at, id) < (${after.createdAt}, ${after.id})`])
         ])}
         ORDER BY created_at DESC, id DESC
-        LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map(toDesign)), orUnavailable),
+        LIMIT ${limit}`
+  })
+
+  const update = SqlSchema.findOneOption({
+    Request: DesignUpdate,
+    Result: Design,
+    execute: ({ at, changes, expectedVersion, id }) =>
+      sql`
+        UPDATE designs SET ${sql.update({
+          ...changes,
+          ...(changes.document === undefined ? {} : { document: JSON.stringify(changes.document) }),
+          updatedAt: at
+        })}, version = version + 1
+        WHERE id = ${id} AND version = ${expectedVersion} AND deleted_at IS NULL
+        RETURNING ${columns}`
+  })
+
+  return DesignsRepository.of({
+    products,
+    insertCharged,
+    findLive: (id) => findLive(id).pipe(decoded, orUnavailable),
+    list: (query) => list(query).pipe(decoded, orUnavailable),
     update: (id, expectedVersion, changes) =>
-      Effect.gen(function*() {
-        const at = yield* now
-        const rows = yield* sql<Row>`
-          UPDATE designs SET ${sql.update({
-            ...(changes.name === undefined ? {} : { name: changes.name }),
-            ...(changes.status === undefined ? {} : { status: changes.status }),
-            ...(changes.document === undefined ? {} : { document: JSON.stringify(changes.document) }),
-            updatedAt: at
-          })}, version = version + 1
-          WHERE id = ${id} AND version = ${expectedVersion} AND deleted_at IS NULL
-          RETURNING ${columns}`
-        return Option.map(Option.fromNullishOr(rows[0]), toDesign)
-      }).pipe(orUnavailable),
+      Effect.flatMap(now, (at) => update({ id, expectedVersion, changes, at })).pipe(decoded, orUnavailable),
     softDelete: (id) =>
       Effect.flatMap(now, (at) =>
         sql`UPDATE designs SET deleted_at = ${at} WHERE id = ${id} AND deleted_at IS NULL RETURNING id`).pipe(
@@ -177,39 +169,39 @@ export const PRODUCTS: ReadonlyArray<Product> = [
   { id: "sticker", name: "Sticker", printableWidthMm: 100, printableHeightMm: 100 },
   { id: "t-shirt", name: "T-shirt", printableWidthMm: 300, printableHeightMm: 400 },
   { id: "tote-bag", name: "Tote bag", printableWidthMm: 300, printableHeightMm: 350 }
-]
+].map((product) => new Product(product))
+
+interface Stored {
+  readonly design: Design
+  readonly deletedAt: Date | null
+}
 
 export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*() {
-  const designs = yield* Ref.make(new Map<DesignId, Design & { deletedAt: Date | null }>())
+  const designs = yield* Ref.make(new Map<DesignId, Stored>())
   const usage = yield* Ref.make(new Map<string, number>())
-  const live = (all: Map<DesignId, Design & { deletedAt: Date | null }>, id: DesignId) => {
+  const live = (all: Map<DesignId, Stored>, id: DesignId) => {
     const found = all.get(id)
-    return found === undefined || found.deletedAt !== null ? Option.none<Design>() : Option.some(strip(found))
-  }
-  const strip = (stored: Design & { deletedAt: Date | null }): Design => {
-    const { deletedAt, ...design } = stored
-    void deletedAt
-    return design
+    return found === undefined || found.deletedAt !== null ? Option.none<Design>() : Option.some(found.design)
   }
   return DesignsRepository.of({
     products: Effect.succeed(PRODUCTS),
     insertCharged: (design, charge) =>
       Effect.gen(function*() {
-        const at = yield* now
+        const stored = created(design, yield* now)
         const key = `${design.ownerId}:${periodKey(charge.periodStart)}`
         const counts = yield* Ref.get(usage)
         const used = counts.get(key) ?? 0
         if (charge.limit !== null && used >= charge.limit) return yield* new QuotaSpent({ used })
         counts.set(key, used + 1)
-        const created: Design = { ...design, version: 1, createdAt: at, updatedAt: at }
-        ;(yield* Ref.get(designs)).set(design.id, { ...created, deletedAt: null })
-        return created
+        ;(yield* Ref.get(designs)).set(design.id, { design: stored, deletedAt: null })
+        return stored
       }),
     findLive: (id) => Effect.map(Ref.get(designs), (all) => live(all, id)),
     list: ({ after, limit, ownerId, productType, status }) =>
       Effect.map(Ref.get(designs), (all) =>
         [...all.values()]
-          .filter((d) => d.ownerId === ownerId && d.deletedAt === null)
+          .filter(({ deletedAt, design }) => design.ownerId === ownerId && deletedAt === null)
+          .map(({ design }) => design)
           .filter((d) => productType === undefined || d.productType === productType)
           .filter((d) => status === undefined || d.status === status)
           .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
@@ -218,27 +210,24 @@ export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*(
             d.createdAt.getTime() < after.createdAt.getTime() ||
             (d.createdAt.getTime() === after.createdAt.getTime() && d.id < after.id)
           )
-          .slice(0, limit)
-          .map(strip)),
+          .slice(0, limit)),
     update: (id, expectedVersion, changes) =>
       Effect.gen(function*() {
         const at = yield* now
         const all = yield* Ref.get(designs)
-        const current = all.get(id)
-        if (current === undefined || current.deletedAt !== null || current.version !== expectedVersion) {
-          return Option.none()
-        }
-        const next = { ...current, ...changes, version: current.version + 1, updatedAt: at }
-        all.set(id, next)
-        return Option.some(strip(next))
+        const current = Option.getOrUndefined(live(all, id))
+        if (current === undefined || current.version !== expectedVersion) return Option.none()
+        const next = new Design({ ...current, ...changes, version: current.version + 1, updatedAt: at })
+        all.set(id, { design: next, deletedAt: null })
+        return Option.some(next)
       }),
     softDelete: (id) =>
       Effect.gen(function*() {
         const at = yield* now
         const all = yield* Ref.get(designs)
-        const current = all.get(id)
-        if (current === undefined || current.deletedAt !== null) return false
-        all.set(id, { ...current, deletedAt: at })
+        const current = Option.getOrUndefined(live(all, id))
+        if (current === undefined) return false
+        all.set(id, { design: current, deletedAt: at })
         return true
       }),
     usage: (userId, periodStart) =>

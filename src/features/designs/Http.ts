@@ -1,23 +1,9 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { ServerApi } from "../../http/ServerApi.ts"
-import type { DesignView } from "../../api/Designs.ts"
 import { ValidationFailed } from "../../api/Problems.ts"
-import type { Design } from "../../domain/Design.ts"
 import { answerAs } from "../../http/DomainProblems.ts"
 import * as Designs from "./Designs.ts"
-
-export const toDesignView = (design: Design): typeof DesignView.Type => ({
-  id: design.id,
-  ownerId: design.ownerId,
-  name: design.name,
-  productType: design.productType,
-  status: design.status,
-  document: design.document,
-  version: design.version,
-  createdAt: design.createdAt,
-  updatedAt: design.updatedAt
-})
 
 /** `If-Match: "3"`, `W/"3"` or `3`. */
 const versionFromIfMatch = (header: string) => {
@@ -42,22 +28,16 @@ const expectedVersion = (body: number | undefined, ifMatch: string | undefined) 
 export const DesignsHandlers = HttpApiBuilder.group(ServerApi, "designs", (handlers) =>
   Effect.succeed(
     handlers
-      .handle("create", ({ payload }) =>
-        answerAs((actor) => Designs.createDesign(actor, payload)).pipe(Effect.map(toDesignView)))
-      .handle("list", ({ query }) =>
-        answerAs((actor) => Designs.listDesigns(actor, query)).pipe(
-            Effect.map((page) => ({ data: page.data.map(toDesignView), nextCursor: page.nextCursor }))
-          ))
-      .handle("get", ({ params }) =>
-        answerAs((actor) => Designs.getDesign(actor, params.id)).pipe(Effect.map(toDesignView)))
+      .handle("create", ({ payload }) => answerAs((actor) => Designs.createDesign(actor, payload)))
+      .handle("list", ({ query }) => answerAs((actor) => Designs.listDesigns(actor, query)))
+      .handle("get", ({ params }) => answerAs((actor) => Designs.getDesign(actor, params.id)))
       .handle("update", ({ headers, params, payload }) =>
         Effect.gen(function*() {
           const { version, ...changes } = payload
           const expected = yield* expectedVersion(version, headers["if-match"])
-          return toDesignView(yield* answerAs((actor) => Designs.updateDesign(actor, params.id, expected, changes)))
+          return yield* answerAs((actor) => Designs.updateDesign(actor, params.id, expected, changes))
         }))
       .handle("delete", ({ params }) =>
         answerAs((actor) => Designs.deleteDesign(actor, params.id)))
-      .handle("duplicate", ({ params }) =>
-        answerAs((actor) => Designs.duplicateDesign(actor, params.id)).pipe(Effect.map(toDesignView)))
+      .handle("duplicate", ({ params }) => answerAs((actor) => Designs.duplicateDesign(actor, params.id)))
   ))
