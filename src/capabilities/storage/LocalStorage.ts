@@ -68,9 +68,7 @@ export const layerLocal = (secret: Redacted.Redacted): Layer.Layer<Storage | Loc
     const checkToken = (token: string, method: "PUT" | "GET") =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const check = verifyToken(signingKey, token, method, now)
-        return check._tag === "Valid"
-          ? Effect.succeed(check.payload)
-          : refuse({ _tag: check._tag === "Expired" ? "Expired" : "InvalidToken" })
+        return check._tag === "Valid" ? Effect.succeed(check.payload) : refuse({ _tag: check._tag })
       })
 
     const receive = Effect.fn("LocalUploads.receive")(function*(token: string, upload: IncomingUpload) {

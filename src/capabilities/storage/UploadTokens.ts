@@ -30,17 +30,17 @@ export const signToken = (key: Buffer, payload: TokenPayload): string => {
 
 export type TokenCheck =
   | { readonly _tag: "Valid"; readonly payload: TokenPayload }
-  | { readonly _tag: "Invalid" }
+  | { readonly _tag: "InvalidToken" }
   | { readonly _tag: "Expired" }
 
 export const verifyToken = (key: Buffer, token: string, method: "PUT" | "GET", now: number): TokenCheck => {
   const [body, signature, ...rest] = token.split(".")
-  if (body === undefined || signature === undefined || rest.length > 0) return { _tag: "Invalid" }
+  if (body === undefined || signature === undefined || rest.length > 0) return { _tag: "InvalidToken" }
   const expected = mac(key, body)
   const given = Buffer.from(signature, "base64url")
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { _tag: "Invalid" }
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { _tag: "InvalidToken" }
   const decoded = Schema.decodeUnknownOption(TokenPayloadJson)(Buffer.from(body, "base64url").toString("utf8"))
-  if (Option.isNone(decoded) || decoded.value.m !== method || !isSafeKey(decoded.value.k)) return { _tag: "Invalid" }
+  if (Option.isNone(decoded) || decoded.value.m !== method || !isSafeKey(decoded.value.k)) return { _tag: "InvalidToken" }
   if (decoded.value.e <= now) return { _tag: "Expired" }
   return { _tag: "Valid", payload: decoded.value }
 }
