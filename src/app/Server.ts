@@ -6,7 +6,7 @@ import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { CoreApi } from "../api/Api.ts"
 import { AppConfig } from "../config/AppConfig.ts"
-import * as Storage from "../capabilities/storage/Storage.ts"
+import { LocalUploadRoutes, localUploadRoutes } from "../features/assets/LocalUploadRoutes.ts"
 import * as ClientIp from "../http/ClientIp.ts"
 import * as Docs from "../http/Docs.ts"
 import * as RequestPipeline from "../http/RequestPipeline.ts"
@@ -17,7 +17,7 @@ import * as Metrics from "../http/Metrics.ts"
 import * as Features from "./Features.ts"
 
 /** Routes served beside the HttpApi: documentation, metrics, local uploads. */
-export const routesBesideTheApi = [...Docs.docsRoutes, ...Metrics.routes, ...Storage.localUploadRoutes]
+export const routesBesideTheApi = [...Docs.docsRoutes, ...Metrics.routes, ...localUploadRoutes]
 
 export const routeTable = RouteTable.make(CoreApi, routesBesideTheApi)
 
@@ -34,7 +34,7 @@ export const AppRoutes = Layer.mergeAll(
   ApiRoutes,
   Docs.layer,
   Metrics.route,
-  Storage.LocalUploadRoutes,
+  LocalUploadRoutes,
   RequestPipeline.layer(routeTable)
 ).pipe(Layer.provide(ClientIp.layer))
 

@@ -16,6 +16,7 @@ import type { DesignId } from "../../src/domain/Design.ts"
 import type { UserId } from "../../src/domain/User.ts"
 import * as AssetsRepository from "../../src/features/assets/AssetsRepository.ts"
 import { buildAssetsHandlers } from "../../src/features/assets/Http.ts"
+import { LocalUploadRoutes, localUploadRoutes, SVG_CONTENT_SECURITY_POLICY } from "../../src/features/assets/LocalUploadRoutes.ts"
 import * as DesignsRepository from "../../src/features/designs/DesignsRepository.ts"
 import * as RequestPipeline from "../../src/http/RequestPipeline.ts"
 import * as RequestValidationLive from "../../src/http/RequestValidationLive.ts"
@@ -67,8 +68,8 @@ const makeApp = (services: Context.Context<Services>) =>
         Layer.provide(ProbeHandlers),
         Layer.provideMerge(Layer.merge(RequestValidationLive.layer, StubAuthentication))
       ),
-      Storage.LocalUploadRoutes,
-      RequestPipeline.layer(RouteTable.make(ProbeApi, Storage.localUploadRoutes)).pipe(Layer.provide(pipelineDependencies))
+      LocalUploadRoutes,
+      RequestPipeline.layer(RouteTable.make(ProbeApi, localUploadRoutes)).pipe(Layer.provide(pipelineDependencies))
     ).pipe(
       Layer.provideMerge(Layer.succeedContext(services)),
       Layer.provideMerge(quiet),
@@ -265,13 +266,13 @@ describe("local uploads through signed URLs", () => {
 
     // The route's own policy (the request pipeline currently replaces it with the API's, which is stricter still).
     const routesOnly = HttpRouter.toWebHandler(
-      Storage.LocalUploadRoutes.pipe(Layer.provideMerge(Layer.succeedContext(services)), Layer.provide(HttpServer.layerServices)),
+      LocalUploadRoutes.pipe(Layer.provideMerge(Layer.succeedContext(services)), Layer.provide(HttpServer.layerServices)),
       { disableLogger: true }
     )
     try {
       const raw = await send(routesOnly, link.body.url)
       expect(raw.status).toBe(200)
-      expect(raw.headers.get("content-security-policy")).toBe(Storage.SVG_CONTENT_SECURITY_POLICY)
+      expect(raw.headers.get("content-security-policy")).toBe(SVG_CONTENT_SECURITY_POLICY)
       expect(raw.bytes).toEqual(SVG)
     } finally {
       await routesOnly.dispose()
