@@ -60,6 +60,10 @@ export const handlers = Layer.mergeAll(
   Ai.handlers
 ).pipe(withServices(ports))
 
+/** Routes features serve beside the HttpApi, and their list for the route table. */
+export const routes = Assets.routes
+export const routeList = Assets.routeList
+
 /** The security middlewares the API declares. */
 export const middleware = Auth.middleware
 

@@ -6,7 +6,6 @@ import { HttpRouter } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { CoreApi } from "../api/Api.ts"
 import { AppConfig } from "../config/AppConfig.ts"
-import { LocalUploadRoutes, localUploadRoutes } from "../features/assets/LocalUploadRoutes.ts"
 import * as ClientIp from "../http/ClientIp.ts"
 import * as Docs from "../http/Docs.ts"
 import * as RequestPipeline from "../http/RequestPipeline.ts"
@@ -17,7 +16,7 @@ import * as Metrics from "../http/Metrics.ts"
 import * as Features from "./Features.ts"
 
 /** Routes served beside the HttpApi: documentation, metrics, local uploads. */
-export const routesBesideTheApi = [...Docs.docsRoutes, ...Metrics.routes, ...localUploadRoutes]
+export const routesBesideTheApi = [...Docs.docsRoutes, ...Metrics.routes, ...Features.routeList]
 
 export const routeTable = RouteTable.make(CoreApi, routesBesideTheApi)
 
@@ -34,7 +33,7 @@ export const AppRoutes = Layer.mergeAll(
   ApiRoutes,
   Docs.layer,
   Metrics.route,
-  LocalUploadRoutes,
+  Features.routes,
   RequestPipeline.layer(routeTable)
 ).pipe(Layer.provide(ClientIp.layer))
 

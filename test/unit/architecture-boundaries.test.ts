@@ -15,9 +15,21 @@ interface Rule {
   readonly mustNotImport: ReadonlyArray<string>
 }
 
+/** Arrows point down (docs/decisions/0013-composition.md): nothing imports a layer above it. */
 const rules: ReadonlyArray<Rule> = [
+  // Entities, value objects and rules: no infrastructure, no transport.
+  {
+    from: "src/domain",
+    mustNotImport: ["src/api", "src/http", "src/capabilities", "src/features", "src/app", "src/config", "effect/http*", "effect/sql*"]
+  },
   // A capability knows no HTTP and no feature: the HTTP layer and the features build on it.
-  { from: "src/capabilities", mustNotImport: ["src/api", "src/http", "src/features", "effect/http*"] }
+  { from: "src/capabilities", mustNotImport: ["src/api", "src/http", "src/features", "src/app", "effect/http*"] },
+  // The HTTP kit serves any feature and names none.
+  { from: "src/http", mustNotImport: ["src/features", "src/app"] },
+  // Features are composed by the root, never the other way round.
+  { from: "src/features", mustNotImport: ["src/app"] },
+  { from: "src/config", mustNotImport: ["src/api", "src/http", "src/capabilities", "src/features", "src/app"] },
+  { from: "src/observability", mustNotImport: ["src/api", "src/http", "src/features", "src/app"] }
 ]
 
 const importPattern =
@@ -59,7 +71,43 @@ const violationsFrom = (entry: string, rule: Rule): ReadonlyArray<string> => {
   return found
 }
 
+/** The feature folders each feature folder imports from. */
+const featureGraph = (): ReadonlyMap<string, ReadonlySet<string>> => {
+  const graph = new Map<string, Set<string>>()
+  for (const module of modulesUnder("src/features")) {
+    const feature = module.split("/")[2]!
+    const uses = graph.get(feature) ?? new Set<string>()
+    graph.set(feature, uses)
+    for (const target of importsOf(module)) {
+      const used = /^src\/features\/([^/]+)\//.exec(target)?.[1]
+      if (used !== undefined && used !== feature) uses.add(used)
+    }
+  }
+  return graph
+}
+
+/** Every cycle between feature folders, each as `a → b → a`. */
+const cyclesOf = (graph: ReadonlyMap<string, ReadonlySet<string>>): ReadonlyArray<string> => {
+  const cycles: Array<string> = []
+  const walk = (path: ReadonlyArray<string>) => {
+    for (const next of graph.get(path.at(-1)!) ?? []) {
+      if (next === path[0]) cycles.push([...path, next].join(" → "))
+      else if (!path.includes(next) && next > path[0]!) walk([...path, next])
+    }
+  }
+  for (const feature of [...graph.keys()].sort()) walk([feature])
+  return cycles
+}
+
 describe("architecture boundaries", () => {
+  it("no feature folder imports one that imports it, however indirectly (a lower feature declares a port instead)", () => {
+    const graph = featureGraph()
+    expect(graph.size).toBeGreaterThan(5)
+    expect(cyclesOf(graph)).toEqual([])
+    expect(cyclesOf(new Map([["a", new Set(["b"])], ["b", new Set(["c"])], ["c", new Set(["a"])]]))).toEqual(["a → b → c → a"])
+  })
+
+
   it("sees multi-line and dynamic imports", () => {
     expect(importsOf("src/capabilities/ai/LanguageModel.ts")).toContain("src/domain/Ai.ts")
     expect(importsOf("src/capabilities/database/EmbeddedPostgres.ts")).toContain("@electric-sql/pglite-socket")

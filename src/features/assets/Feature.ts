@@ -3,6 +3,7 @@ import * as Designs from "../designs/Feature.ts"
 import * as Assets from "./Assets.ts"
 import * as AssetsRepository from "./AssetsRepository.ts"
 import { AssetsHandlers } from "./Http.ts"
+import { LocalUploadRoutes, localUploadRoutes } from "./LocalUploadRoutes.ts"
 import { withServices } from "../../http/FeatureHandlers.ts"
 
 /** Uploads of a design's images, over the designs feature and the storage capability. */
@@ -12,6 +13,10 @@ export const layerMemory = Layer.merge(AssetsRepository.layerMemory, Designs.lay
 /** Implements designs' `ImageReferences` port. */
 export const ports = Assets.layerImageReferences.pipe(Layer.provide(AssetsRepository.layerSql))
 export const portsMemory = Assets.layerImageReferences.pipe(Layer.provide(AssetsRepository.layerMemory))
+
+/** The local storage backend's upload and download URLs, served beside the HttpApi. */
+export const routes = LocalUploadRoutes
+export const routeList = localUploadRoutes
 
 /** The "assets" group's handlers. */
 export const handlers = AssetsHandlers.pipe(withServices(layer))

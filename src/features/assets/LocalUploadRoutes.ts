@@ -8,16 +8,14 @@ import {
   type LocalUploadsService,
   type StorageUnavailable
 } from "../../capabilities/storage/Storage.ts"
+import { problemResponse } from "../../http/ProblemResponse.ts"
 import { RequestLog } from "../../http/RequestLog.ts"
 
 /** For SVG: rendered only as an image, never as a page that runs scripts or loads anything. */
 export const SVG_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
-const problem = (status: number, code: string, title: string, detail: string) =>
-  HttpServerResponse.jsonUnsafe(
-    { type: problemType(code), title, status, detail, code },
-    { status, contentType: "application/problem+json" }
-  )
+const problem = (status: number, code: string, title: string, detail: string, headers?: Record<string, string>) =>
+  problemResponse({ type: problemType(code), title, status, detail, code }, headers)
 
 const refusalProblem = (reason: LocalUploadRefusal) => {
   switch (reason._tag) {
@@ -52,11 +50,9 @@ const answer = (effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Loc
       LocalUploadRefused: (refused) => Effect.succeed(refusalProblem(refused.reason)),
       StorageUnavailable: () =>
         Effect.succeed(
-          HttpServerResponse.setHeader(
-            problem(503, "service_unavailable", "Service unavailable", "File storage is unavailable; retry shortly"),
-            "retry-after",
-            "5"
-          )
+          problem(503, "service_unavailable", "Service unavailable", "File storage is unavailable; retry shortly", {
+            "retry-after": "5"
+          })
         )
     })
   )
