@@ -1,6 +1,6 @@
 import { Cause, Context, Effect, Exit, Layer, Tracer } from "effect"
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "effect/http"
-import { type HttpApi, HttpApiClient, type HttpApiGroup, HttpApiMiddleware } from "effect/http-api"
+import { HttpApi, HttpApiClient, type HttpApiGroup, HttpApiMiddleware } from "effect/http-api"
 import { expect } from "vitest"
 import { CoreApi } from "../../src/api/Api.ts"
 import { Authentication, ServiceAuthentication } from "../../src/api/Security.ts"
@@ -121,6 +121,9 @@ export const typedClientFor = <Id extends string, Groups extends HttpApiGroup.Co
   options: TypedClientOptions = {}
 ) => {
   const transport = handlerHttpClient(app, options)
+  // Success bodies decode strictly: a member the contract does not declare fails the call, so
+  // comparing decoded values is as exact as comparing the JSON sent (errors decode as declared).
+  const strictApi = api.annotate(HttpApi.SuccessParseOptions, { errors: "all", onExcessProperty: "error" })
   const cache = new Map<string, HttpApiClient.Client<Groups>>()
   return (caller: string | Caller = {}): HttpApiClient.Client<Groups> => {
     const who: Caller = typeof caller === "string" ? { token: caller } : caller
@@ -129,7 +132,7 @@ export const typedClientFor = <Id extends string, Groups extends HttpApiGroup.Co
     if (cached !== undefined) return cached
     const headers = who.headers
     const httpClient = headers === undefined ? transport : HttpClient.mapRequest(transport, HttpClientRequest.setHeaders(headers))
-    const make = HttpApiClient.make(api, { baseUrl: "http://test" }).pipe(
+    const make = HttpApiClient.make(strictApi, { baseUrl: "http://test" }).pipe(
       Effect.provide(Layer.merge(securityClients(who), Layer.succeed(HttpClient.HttpClient, httpClient)))
     )
     // What remains is the client side of middleware marked `requiredForClient`: the APIs
@@ -195,22 +198,31 @@ export const ok = async <A, E>(effect: Effect.Effect<A, E>, status?: number): Pr
   return exit.value
 }
 
-type Tag<E> = E extends { readonly _tag: infer T extends string } ? T : never
+export type Tag<E> = E extends { readonly _tag: infer T extends string } ? T : never
 
 /**
  * Runs a call that must fail and answers its typed error; given a tag (e.g. "NotFound", the
- * problem class), the error must be of that class and is narrowed to it.
+ * problem class), the error must be of that class and is narrowed to it. A problem's `status`
+ * must also be the response's.
  */
 export async function failure<A, E>(effect: Effect.Effect<A, E>): Promise<E>
 export async function failure<A, E, T extends Tag<E>>(effect: Effect.Effect<A, E>, tag: T): Promise<Extract<E, { readonly _tag: T }>>
 export async function failure<A, E>(effect: Effect.Effect<A, E>, tag?: string): Promise<E> {
+  return (await failureAndResponse(effect, tag as Tag<E>)).error
+}
+
+/** `failure`, with the response that carried the error (for its headers or its exact body). */
+export async function failureAndResponse<A, E, T extends Tag<E>>(
+  effect: Effect.Effect<A, E>,
+  tag?: T
+): Promise<{ readonly error: Extract<E, { readonly _tag: T }>; readonly response: Exchange | undefined }> {
   const outcome = await attempt(effect)
   if (outcome._tag === "Success") throw new Error(`expected the call to fail${tag === undefined ? "" : ` with ${tag}`}, it succeeded: ${safeJson(outcome.value)}`)
   const error = outcome.error as { readonly _tag?: unknown; readonly status?: unknown }
   if (tag !== undefined) expect(error._tag, `expected ${tag}, got ${safeJson(error)} (${String(error)})`).toBe(tag)
   // A problem's `status` is its class's; the response must have had that status too.
   if (typeof error.status === "number") expect(outcome.status, "HTTP status").toBe(error.status)
-  return outcome.error
+  return { error: outcome.error as Extract<E, { readonly _tag: T }>, response: outcome.response }
 }
 
 /** A problem's members as sent, without the per-request `requestId` (two calls never share it). */
