@@ -45,9 +45,13 @@ export interface Exchange {
   readonly status: number
   readonly headers: Headers
   readonly text: string
+  /** From handing the request over to having read the whole response. */
+  readonly ms: number
 }
 
 export interface TypedClientOptions {
+  /** Where requests claim to go (their URL and Host); default http://test. */
+  readonly baseUrl?: string
   /** Called with every exchange of every client of this app (e.g. to scan all bodies for secrets). */
   readonly onExchange?: (exchange: Exchange) => void
 }
@@ -76,14 +80,17 @@ export const handlerHttpClient = (app: () => WebHandler, options: TypedClientOpt
           default:
             throw new Error(`typedClient: ${request.body._tag} request bodies are not supported`)
         }
+        const started = performance.now()
         const response = await app().handler(new Request(url, init))
         const bytes = new Uint8Array(await response.arrayBuffer())
+        const ms = performance.now() - started
         const exchange: Exchange = {
           method: request.method,
           path: `${url.pathname}${url.search}`,
           status: response.status,
           headers: response.headers,
-          text: new TextDecoder().decode(bytes)
+          text: new TextDecoder().decode(bytes),
+          ms
         }
         options.onExchange?.(exchange)
         Context.getOrUndefined(fiber.context, Exchanges)?.push(exchange)
@@ -132,7 +139,7 @@ export const typedClientFor = <Id extends string, Groups extends HttpApiGroup.Co
     if (cached !== undefined) return cached
     const headers = who.headers
     const httpClient = headers === undefined ? transport : HttpClient.mapRequest(transport, HttpClientRequest.setHeaders(headers))
-    const make = HttpApiClient.make(strictApi, { baseUrl: "http://test" }).pipe(
+    const make = HttpApiClient.make(strictApi, { baseUrl: options.baseUrl ?? "http://test" }).pipe(
       Effect.provide(Layer.merge(securityClients(who), Layer.succeed(HttpClient.HttpClient, httpClient)))
     )
     // What remains is the client side of middleware marked `requiredForClient`: the APIs
