@@ -24,7 +24,7 @@ import * as RouteTable from "../../src/http/RouteTable.ts"
 import { pipelineDependencies } from "../support/app.ts"
 import { validDocument } from "../support/http.ts"
 import { memoryLayer } from "../support/memory.ts"
-import { attempt, failureAndResponse, ok, type Tag, typedClientFor } from "../support/typedClient.ts"
+import { attempt, failsWithProblem, ok, typedClientFor } from "../support/typedClient.ts"
 
 /**
  * The AI group on the real request pipeline and conventions (a probe API holding only it, so
@@ -111,15 +111,6 @@ const expectRawProblem = (result: { status: number; headers: Headers; body: any 
   expect(result.body.requestId).toBe(result.headers.get("x-request-id"))
 }
 
-/** The call fails with this problem class, status and code, sent as problem+json quoting the request's id. */
-const expectProblem = async <A, E, T extends Tag<E>>(effect: Effect.Effect<A, E>, tag: T, status: number, code: string) => {
-  const { error, response } = await failureAndResponse(effect, tag)
-  expect(response?.headers.get("content-type")).toContain("application/problem+json")
-  expect(error).toMatchObject({ status, code, title: expect.any(String) })
-  expect((error as { readonly requestId?: string }).requestId).toBe(response?.headers.get("x-request-id"))
-  return { error, response: response! }
-}
-
 describe("AI endpoints on the fake model and the memory index", () => {
   let app: Awaited<ReturnType<typeof makeApp>>
   beforeAll(async () => void (app = await makeApp(LanguageModel.layerFake, VectorIndex.layerMemory)))
@@ -138,7 +129,7 @@ describe("AI endpoints on the fake model and the memory index", () => {
     })
     await attempt(suggest())
     await attempt(suggest())
-    const limited = await expectProblem(suggest(), "AiRateLimited", 429, "ai_rate_limited")
+    const limited = await failsWithProblem(suggest(), "AiRateLimited", 429, "ai_rate_limited")
     expect(limited.error.retryAfter).toBeGreaterThan(0)
     expect(limited.response.headers.get("retry-after")).toBe(String(limited.error.retryAfter))
   })
@@ -153,7 +144,7 @@ describe("AI endpoints on the fake model and the memory index", () => {
     expect(blank.body.errors).toEqual([expect.objectContaining({ path: "prompt" })])
     const style = await app.send("POST", "/api/v1/ai/suggestions", user, { ...suggestion, style: "gothic", extra: 1 })
     expect(style.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(["extra", "style"])
-    const product = await expectProblem(
+    const product = await failsWithProblem(
       app.api(user).ai.suggest({ payload: { ...suggestion, productType: "spaceship" } }),
       "ValidationFailed",
       400,
@@ -184,8 +175,8 @@ describe("AI endpoints on the fake model and the memory index", () => {
     expect(similar.data.map((d) => d.id)).toEqual([second!.id])
     expect(similar.data[0]).toMatchObject({ id: second!.id, ownerId: owner.userId, version: 1 })
 
-    await expectProblem(app.api(other.userId).ai.similar({ params: { id: first!.id }, query: {} }), "NotFound", 404, "not_found")
-    await expectProblem(app.api(owner.userId).ai.similar({ params: { id: randomUUID() as DesignId }, query: {} }), "NotFound", 404, "not_found")
+    await failsWithProblem(app.api(other.userId).ai.similar({ params: { id: first!.id }, query: {} }), "NotFound", 404, "not_found")
+    await failsWithProblem(app.api(owner.userId).ai.similar({ params: { id: randomUUID() as DesignId }, query: {} }), "NotFound", 404, "not_found")
     // Raw: the typed client refuses a limit over 20 before sending it.
     const badLimit = await app.send("GET", `/api/v1/designs/${first!.id}/similar?limit=21`, owner.userId)
     expectRawProblem(badLimit, 400, "validation_failed")
@@ -198,13 +189,13 @@ describe("AI endpoints when the providers are missing or failing", () => {
     const app = await makeApp(LanguageModel.layerUnconfigured, VectorIndex.layerUnconfigured)
     try {
       const user = newActor()
-      const suggest = await expectProblem(app.api(user.userId).ai.suggest({ payload: suggestion }), "FeatureUnavailable", 503, "feature_unavailable")
+      const suggest = await failsWithProblem(app.api(user.userId).ai.suggest({ payload: suggestion }), "FeatureUnavailable", 503, "feature_unavailable")
       expect(suggest.error.feature).toBe("ai_suggestions")
       const [design] = await app.seed(Effect.gen(function*() {
         yield* Subscriptions.setSubscription(user.userId, "free", "active")
         return [yield* Designs.createDesign(user, { name: "Surf", productType: "t-shirt", document: validDocument() as never })]
       }))
-      const similar = await expectProblem(
+      const similar = await failsWithProblem(
         app.api(user.userId).ai.similar({ params: { id: design!.id }, query: {} }),
         "FeatureUnavailable",
         503,
@@ -220,14 +211,14 @@ describe("AI endpoints when the providers are missing or failing", () => {
     const down = await makeApp(failingModel(new AiUnavailable({ provider: "openai", kind: "timeout" })), VectorIndex.layerMemory)
     const garbled = await makeApp(failingModel(new AiBadReply({ provider: "openai", detail: "not json" })), VectorIndex.layerMemory)
     try {
-      const unavailable = await expectProblem(
+      const unavailable = await failsWithProblem(
         down.api(newActor().userId).ai.suggest({ payload: suggestion }),
         "ServiceUnavailable",
         503,
         "service_unavailable"
       )
       expect(unavailable.response.text).not.toContain("openai")
-      const bad = await expectProblem(garbled.api(newActor().userId).ai.suggest({ payload: suggestion }), "BadGateway", 502, "bad_gateway")
+      const bad = await failsWithProblem(garbled.api(newActor().userId).ai.suggest({ payload: suggestion }), "BadGateway", 502, "bad_gateway")
       expect(bad.response.text).not.toContain("not json")
     } finally {
       await down.dispose()

@@ -232,6 +232,20 @@ export async function failureAndResponse<A, E, T extends Tag<E>>(
   return { error: outcome.error as Extract<E, { readonly _tag: T }>, response: outcome.response }
 }
 
+/**
+ * Runs a call that must fail with a problem of class `tag`, sent as application/problem+json with
+ * this status and code and quoting the response's X-Request-Id; answers the error and the response.
+ */
+export const failsWithProblem = async <A, E, T extends Tag<E>>(effect: Effect.Effect<A, E>, tag: T, status: number, code: string) => {
+  const { error, response } = await failureAndResponse(effect, tag)
+  if (response === undefined) throw new Error(`${tag}: no request was sent`)
+  expect(response.status).toBe(status)
+  expect(response.headers.get("content-type")).toContain("application/problem+json")
+  expect(error).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String) })
+  expect((error as { readonly requestId?: string }).requestId).toBe(response.headers.get("x-request-id"))
+  return { error, response }
+}
+
 /** A problem's members as sent, without the per-request `requestId` (two calls never share it). */
 export const problemBody = (exchange: Exchange | undefined): unknown => {
   if (exchange === undefined) return undefined
