@@ -11,10 +11,16 @@ import { Authentication, ServiceAuthentication } from "../../src/api/Security.ts
  * or to decode. Raw requests (`client` in ./http.ts) are left for what a typed client cannot
  * send: malformed bodies, odd headers and methods, values the schemas refuse client-side.
  *
- *   const api = typedClient(() => app)
- *   const design = await ok(api(token).designs.create({ payload }))
+ *   const api = typedClient(() => app)                    // api(token), api({ serviceKey }), api()
+ *   const design = await ok(api(token).designs.create({ payload }), 201)
  *   const missing = await failure(api(token).designs.get({ params: { id } }), "NotFound")
  *   const outcome = await attempt(api({ serviceKey }).internal.upsertOrder({ ... }))
+ *   await failsWithProblem(call, "AiRateLimited", 429, "ai_rate_limited")
+ *
+ * The client decodes only the statuses an endpoint declares: a decoded success had one of its
+ * success statuses, and a problem class its own status (checked against the response too). Each
+ * call's last exchange (status, headers, raw body) stays available through `attempt`, for what
+ * the decoded values do not show.
  */
 
 /** What `makeTestApp` returns, or any other fetch-style handler. */
@@ -176,13 +182,18 @@ const safeJson = (value: unknown) => {
   }
 }
 
-/** Runs a call; a defect or an interruption is thrown, a failure is an outcome. */
-export const attempt = async <A, E>(effect: Effect.Effect<A, E>): Promise<Outcome<A, E>> => {
+/** Runs a call, recording its exchanges (no trace headers: the requests stay as a test wrote them). */
+const run = async <A, E>(effect: Effect.Effect<A, E>) => {
   const exchanges: Array<Exchange> = []
   const exit = await Effect.runPromiseExit(
     effect.pipe(Effect.provideService(Exchanges, exchanges), Effect.provideService(Tracer.DisablePropagation, true))
   )
-  const response = exchanges.at(-1)
+  return { exit, response: exchanges.at(-1) }
+}
+
+/** Runs a call; a defect or an interruption is thrown, a failure is an outcome. */
+export const attempt = async <A, E>(effect: Effect.Effect<A, E>): Promise<Outcome<A, E>> => {
+  const { exit, response } = await run(effect)
   const status = response?.status
   if (Exit.isSuccess(exit)) return { _tag: "Success", value: exit.value, status, response }
   const error = Cause.findErrorOption(exit.cause)
@@ -196,12 +207,9 @@ export const attempt = async <A, E>(effect: Effect.Effect<A, E>): Promise<Outcom
  * it in the test).
  */
 export const ok = async <A, E>(effect: Effect.Effect<A, E>, status?: number): Promise<A> => {
-  const exchanges: Array<Exchange> = []
-  const exit = await Effect.runPromiseExit(
-    effect.pipe(Effect.provideService(Exchanges, exchanges), Effect.provideService(Tracer.DisablePropagation, true))
-  )
+  const { exit, response } = await run(effect)
   if (Exit.isFailure(exit)) throw new Error(`expected the call to succeed, it failed with ${describeCause(exit.cause)}`)
-  if (status !== undefined) expect(exchanges.at(-1)?.status, "HTTP status").toBe(status)
+  if (status !== undefined) expect(response?.status, "HTTP status").toBe(status)
   return exit.value
 }
 
