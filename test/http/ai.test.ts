@@ -10,8 +10,8 @@ import { Authentication, CurrentActor } from "../../src/api/Security.ts"
 import * as LanguageModel from "../../src/capabilities/ai/LanguageModel.ts"
 import * as VectorIndex from "../../src/capabilities/vectors/VectorIndex.ts"
 import * as AiConfig from "../../src/config/AiConfig.ts"
-import { AiBadReply, AiUnavailable } from "../../src/domain/Ai.ts"
-import type { Design } from "../../src/domain/Design.ts"
+import { AiBadReply, AiUnavailable, type SuggestionRequest } from "../../src/domain/Ai.ts"
+import type { Design, DesignId } from "../../src/domain/Design.ts"
 import type { Actor } from "../../src/domain/Policy.ts"
 import type { UserId } from "../../src/domain/User.ts"
 import * as Ai from "../../src/features/ai/Ai.ts"
@@ -24,6 +24,7 @@ import * as RouteTable from "../../src/http/RouteTable.ts"
 import { pipelineDependencies } from "../support/app.ts"
 import { validDocument } from "../support/http.ts"
 import { memoryLayer } from "../support/memory.ts"
+import { attempt, failsWithProblem, ok, typedClientFor } from "../support/typedClient.ts"
 
 /**
  * The AI group on the real request pipeline and conventions (a probe API holding only it, so
@@ -82,6 +83,9 @@ const makeApp = async (model: Layer.Layer<LanguageModel.LanguageModel>, vectors:
   )
   const seed = <A, E>(effect: Effect.Effect<A, E, any>) =>
     Effect.runPromise(effect.pipe(Effect.provide(services as Context.Context<any>)) as Effect.Effect<A, E>)
+  /** Typed clients of the probe API; the caller's token is its user id. */
+  const api = typedClientFor(ProbeApi, () => app)
+  /** Raw requests: only for values the typed client's schemas refuse to send. */
   const send = async (method: string, path: string, userId: string, body?: unknown) => {
     const init: RequestInit = { method, headers: { authorization: `Bearer ${userId}`, "content-type": "application/json" } }
     if (body !== undefined) init.body = JSON.stringify(body)
@@ -93,13 +97,14 @@ const makeApp = async (model: Layer.Layer<LanguageModel.LanguageModel>, vectors:
     await app.dispose()
     await Effect.runPromise(Scope.close(scope, Exit.void))
   }
-  return { send, seed, dispose }
+  return { api, send, seed, dispose }
 }
 
 const newActor = (): Actor => ({ userId: randomUUID() as UserId, role: "user", sessionId: "s".repeat(22) })
-const suggestion = { productType: "t-shirt", prompt: "A retro surf club logo", style: "vintage" }
+const suggestion: SuggestionRequest = { productType: "t-shirt", prompt: "A retro surf club logo", style: "vintage" }
 
-const expectProblem = (result: { status: number; headers: Headers; body: any }, status: number, code: string) => {
+/** A raw answer is a problem of this status and code, quoting the request's id. */
+const expectRawProblem = (result: { status: number; headers: Headers; body: any }, status: number, code: string) => {
   expect(result.status).toBe(status)
   expect(result.headers.get("content-type")).toContain("application/problem+json")
   expect(result.body).toMatchObject({ status, code, title: expect.any(String) })
@@ -113,35 +118,39 @@ describe("AI endpoints on the fake model and the memory index", () => {
 
   it("POST /api/v1/ai/suggestions answers suggestions, then 429 ai_rate_limited with Retry-After", async () => {
     const actor = newActor()
-    const ok = await app.send("POST", "/api/v1/ai/suggestions", actor.userId, suggestion)
-    expect(ok.status).toBe(200)
-    expect(ok.body.suggestions.length).toBeGreaterThan(0)
-    expect(ok.body.suggestions[0]).toEqual({
+    const suggest = () => app.api(actor.userId).ai.suggest({ payload: suggestion })
+    const answered = await ok(suggest(), 200)
+    expect(answered.suggestions.length).toBeGreaterThan(0)
+    expect(answered.suggestions[0]).toEqual({
       title: expect.any(String),
       text: expect.any(String),
       palette: expect.any(Array),
       fontFamily: expect.any(String)
     })
-    await app.send("POST", "/api/v1/ai/suggestions", actor.userId, suggestion)
-    await app.send("POST", "/api/v1/ai/suggestions", actor.userId, suggestion)
-    const limited = await app.send("POST", "/api/v1/ai/suggestions", actor.userId, suggestion)
-    expectProblem(limited, 429, "ai_rate_limited")
-    expect(limited.body.retryAfter).toBeGreaterThan(0)
-    expect(limited.headers.get("retry-after")).toBe(String(limited.body.retryAfter))
+    await attempt(suggest())
+    await attempt(suggest())
+    const limited = await failsWithProblem(suggest(), "AiRateLimited", 429, "ai_rate_limited")
+    expect(limited.error.retryAfter).toBeGreaterThan(0)
+    expect(limited.response.headers.get("retry-after")).toBe(String(limited.error.retryAfter))
   })
 
   it("validates the request: prompt length, style, product, unknown fields", async () => {
     const user = newActor().userId
+    // Raw: the typed client refuses these prompts, styles and unknown fields before sending them.
     const tooLong = await app.send("POST", "/api/v1/ai/suggestions", user, { ...suggestion, prompt: "x".repeat(501) })
-    expectProblem(tooLong, 400, "validation_failed")
+    expectRawProblem(tooLong, 400, "validation_failed")
     expect(tooLong.body.errors).toEqual([expect.objectContaining({ path: "prompt", location: "body" })])
     const blank = await app.send("POST", "/api/v1/ai/suggestions", user, { ...suggestion, prompt: "   " })
     expect(blank.body.errors).toEqual([expect.objectContaining({ path: "prompt" })])
     const style = await app.send("POST", "/api/v1/ai/suggestions", user, { ...suggestion, style: "gothic", extra: 1 })
     expect(style.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(["extra", "style"])
-    const product = await app.send("POST", "/api/v1/ai/suggestions", user, { ...suggestion, productType: "spaceship" })
-    expectProblem(product, 400, "validation_failed")
-    expect(product.body.errors).toEqual([expect.objectContaining({ path: "productType" })])
+    const product = await failsWithProblem(
+      app.api(user).ai.suggest({ payload: { ...suggestion, productType: "spaceship" } }),
+      "ValidationFailed",
+      400,
+      "validation_failed"
+    )
+    expect(product.error.errors).toEqual([expect.objectContaining({ path: "productType" })])
   })
 
   it("GET /api/v1/designs/{id}/similar answers the owner's similar designs and 404 to anyone else", async () => {
@@ -162,15 +171,15 @@ describe("AI endpoints on the fake model and the memory index", () => {
       }
       return designs
     }))
-    const similar = await app.send("GET", `/api/v1/designs/${first!.id}/similar?limit=5`, owner.userId)
-    expect(similar.status).toBe(200)
-    expect(similar.body.data.map((d: { id: string }) => d.id)).toEqual([second!.id])
-    expect(similar.body.data[0]).toMatchObject({ id: second!.id, ownerId: owner.userId, version: 1 })
+    const similar = await ok(app.api(owner.userId).ai.similar({ params: { id: first!.id }, query: { limit: 5 } }), 200)
+    expect(similar.data.map((d) => d.id)).toEqual([second!.id])
+    expect(similar.data[0]).toMatchObject({ id: second!.id, ownerId: owner.userId, version: 1 })
 
-    expectProblem(await app.send("GET", `/api/v1/designs/${first!.id}/similar`, other.userId), 404, "not_found")
-    expectProblem(await app.send("GET", `/api/v1/designs/${randomUUID()}/similar`, owner.userId), 404, "not_found")
+    await failsWithProblem(app.api(other.userId).ai.similar({ params: { id: first!.id }, query: {} }), "NotFound", 404, "not_found")
+    await failsWithProblem(app.api(owner.userId).ai.similar({ params: { id: randomUUID() as DesignId }, query: {} }), "NotFound", 404, "not_found")
+    // Raw: the typed client refuses a limit over 20 before sending it.
     const badLimit = await app.send("GET", `/api/v1/designs/${first!.id}/similar?limit=21`, owner.userId)
-    expectProblem(badLimit, 400, "validation_failed")
+    expectRawProblem(badLimit, 400, "validation_failed")
     expect(badLimit.body.errors).toEqual([expect.objectContaining({ path: "limit", location: "query" })])
   })
 })
@@ -180,16 +189,19 @@ describe("AI endpoints when the providers are missing or failing", () => {
     const app = await makeApp(LanguageModel.layerUnconfigured, VectorIndex.layerUnconfigured)
     try {
       const user = newActor()
-      const suggest = await app.send("POST", "/api/v1/ai/suggestions", user.userId, suggestion)
-      expectProblem(suggest, 503, "feature_unavailable")
-      expect(suggest.body.feature).toBe("ai_suggestions")
+      const suggest = await failsWithProblem(app.api(user.userId).ai.suggest({ payload: suggestion }), "FeatureUnavailable", 503, "feature_unavailable")
+      expect(suggest.error.feature).toBe("ai_suggestions")
       const [design] = await app.seed(Effect.gen(function*() {
         yield* Subscriptions.setSubscription(user.userId, "free", "active")
         return [yield* Designs.createDesign(user, { name: "Surf", productType: "t-shirt", document: validDocument() as never })]
       }))
-      const similar = await app.send("GET", `/api/v1/designs/${design!.id}/similar`, user.userId)
-      expectProblem(similar, 503, "feature_unavailable")
-      expect(similar.body.feature).toBe("similar_designs")
+      const similar = await failsWithProblem(
+        app.api(user.userId).ai.similar({ params: { id: design!.id }, query: {} }),
+        "FeatureUnavailable",
+        503,
+        "feature_unavailable"
+      )
+      expect(similar.error.feature).toBe("similar_designs")
     } finally {
       await app.dispose()
     }
@@ -199,12 +211,15 @@ describe("AI endpoints when the providers are missing or failing", () => {
     const down = await makeApp(failingModel(new AiUnavailable({ provider: "openai", kind: "timeout" })), VectorIndex.layerMemory)
     const garbled = await makeApp(failingModel(new AiBadReply({ provider: "openai", detail: "not json" })), VectorIndex.layerMemory)
     try {
-      const unavailable = await down.send("POST", "/api/v1/ai/suggestions", newActor().userId, suggestion)
-      expectProblem(unavailable, 503, "service_unavailable")
-      expect(JSON.stringify(unavailable.body)).not.toContain("openai")
-      const bad = await garbled.send("POST", "/api/v1/ai/suggestions", newActor().userId, suggestion)
-      expectProblem(bad, 502, "bad_gateway")
-      expect(JSON.stringify(bad.body)).not.toContain("not json")
+      const unavailable = await failsWithProblem(
+        down.api(newActor().userId).ai.suggest({ payload: suggestion }),
+        "ServiceUnavailable",
+        503,
+        "service_unavailable"
+      )
+      expect(unavailable.response.text).not.toContain("openai")
+      const bad = await failsWithProblem(garbled.api(newActor().userId).ai.suggest({ payload: suggestion }), "BadGateway", 502, "bad_gateway")
+      expect(bad.response.text).not.toContain("not json")
     } finally {
       await down.dispose()
       await garbled.dispose()

@@ -7,8 +7,10 @@ import { Effect, Exit, Option, Redacted, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeTestApp } from "../support/app.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import type { DesignDocument } from "../../src/domain/DesignDocument.ts"
 import { client, uniqueEmail, validDocument } from "../support/http.ts"
 import { freePort } from "../support/servers.ts"
+import { failure, ok, typedClient } from "../support/typedClient.ts"
 
 interface S3rverInstance {
   run(): Promise<unknown>
@@ -25,6 +27,8 @@ const scope = Effect.runSync(Scope.make())
 const dir = mkdtempSync(join(tmpdir(), "customify-s3rver-http-"))
 let s3: S3rverInstance
 let app: ReturnType<typeof makeTestApp>
+const api = typedClient(() => app)
+/** Raw requests: only for values the typed client's schemas refuse to send. */
 const call = client(() => app)
 
 beforeAll(async () => {
@@ -57,63 +61,68 @@ afterAll(async () => {
   await Effect.runPromise(Scope.close(scope, Exit.void))
 })
 
-const signUp = async () => {
-  const result = await call("POST", "/api/v1/auth/register", { body: { email: uniqueEmail(), password: "correct horse battery", fullName: "A" } })
-  return result.body.tokens.accessToken as string
-}
+const signUp = async () =>
+  (await ok(api().auth.register({ payload: { email: uniqueEmail(), password: "correct horse battery", fullName: "A" } })))
+    .tokens.accessToken
 
-const withImage = (assetId: string) => ({
+const withImage = (assetId: string): DesignDocument => ({
   ...validDocument(),
   layers: [{ id: "img", type: "image", x: 0, y: 0, width: 100, height: 100, rotation: 0, opacity: 1, zIndex: 0, assetId }]
 })
 
+const createDesign = (token: string, name: string, document: DesignDocument = validDocument()) =>
+  api(token).designs.create({ payload: { name, productType: "mug", document } })
+
 describe("uploads through presigned URLs to an S3-protocol server (s3rver)", () => {
   it("upload, complete, use in a design, download", async () => {
     const token = await signUp()
-    const design = (await call("POST", "/api/v1/designs", { token, body: { name: "Logo mug", productType: "mug", document: validDocument() } })).body
-    const grant = await call("POST", `/api/v1/designs/${design.id}/assets`, {
-      token,
-      body: { fileName: "../../etc/logo.png", contentType: "image/png", byteSize: PNG.length }
-    })
-    expect(grant.status).toBe(201)
-    expect(grant.body).toMatchObject({ method: "PUT", uploadUrl: expect.stringContaining(`/${BUCKET}/users/`) })
-    expect(grant.body.uploadUrl).not.toContain("..")
+    const assets = api(token).assets
+    const design = await ok(createDesign(token, "Logo mug"))
+    const grant = await ok(assets.requestUpload({
+      params: { id: design.id },
+      payload: { fileName: "../../etc/logo.png", contentType: "image/png", byteSize: PNG.length }
+    }), 201)
+    expect(grant).toMatchObject({ method: "PUT", uploadUrl: expect.stringContaining(`/${BUCKET}/users/`) })
+    expect(grant.uploadUrl).not.toContain("..")
+    const asset = { id: design.id, assetId: grant.assetId }
 
     // Not uploaded yet: neither completable nor usable in a document.
-    expect((await call("POST", `/api/v1/designs/${design.id}/assets/${grant.body.assetId}/complete`, { token })).status).toBe(409)
-    const early = await call("POST", "/api/v1/designs", { token, body: { name: "Too early", productType: "mug", document: withImage(grant.body.assetId) } })
+    expect((await failure(assets.complete({ params: asset }), "AssetNotUploaded")).status).toBe(409)
+    const early = await failure(createDesign(token, "Too early", withImage(grant.assetId)), "ValidationFailed")
     expect(early.status).toBe(400)
-    expect(early.body.errors).toEqual([expect.objectContaining({ path: "document.layers.0.assetId" })])
+    expect(early.errors).toEqual([expect.objectContaining({ path: "document.layers.0.assetId" })])
 
-    const put = await fetch(grant.body.uploadUrl, { method: "PUT", headers: grant.body.headers, body: PNG })
+    const put = await fetch(grant.uploadUrl, { method: "PUT", headers: grant.headers, body: PNG })
     expect(put.status).toBe(200)
-    const completed = await call("POST", `/api/v1/designs/${design.id}/assets/${grant.body.assetId}/complete`, { token })
-    expect(completed.status).toBe(200)
-    expect(completed.body.status).toBe("complete")
+    const completed = await ok(assets.complete({ params: asset }), 200)
+    expect(completed.status).toBe("complete")
 
-    const used = await call("POST", "/api/v1/designs", { token, body: { name: "With logo", productType: "mug", document: withImage(grant.body.assetId) } })
-    expect(used.status).toBe(201)
+    await ok(createDesign(token, "With logo", withImage(grant.assetId)), 201)
 
-    const download = await call("GET", `/api/v1/designs/${design.id}/assets/${grant.body.assetId}`, { token })
-    expect(download.status).toBe(200)
-    const fetched = Buffer.from(await (await fetch(download.body.url)).arrayBuffer())
+    const download = await ok(assets.download({ params: asset }), 200)
+    const fetched = Buffer.from(await (await fetch(download.url)).arrayBuffer())
     expect(fetched.equals(PNG)).toBe(true)
   })
 
   it("refuses other content types, oversized declarations, and someone else's asset", async () => {
     const owner = await signUp()
     const other = await signUp()
-    const design = (await call("POST", "/api/v1/designs", { token: owner, body: { name: "Mine", productType: "mug", document: validDocument() } })).body
+    const assets = api(owner).assets
+    const design = await ok(createDesign(owner, "Mine"))
+    // Raw: the typed client refuses a content type outside the allowed ones before sending it.
     const html = await call("POST", `/api/v1/designs/${design.id}/assets`, { token: owner, body: { fileName: "x.html", contentType: "text/html", byteSize: 10 } })
     expect(html.status).toBe(400)
-    const huge = await call("POST", `/api/v1/designs/${design.id}/assets`, { token: owner, body: { fileName: "x.png", contentType: "image/png", byteSize: 50 * 1024 * 1024 } })
+    const huge = await failure(assets.requestUpload({
+      params: { id: design.id },
+      payload: { fileName: "x.png", contentType: "image/png", byteSize: 50 * 1024 * 1024 }
+    }), "AssetTooLarge")
     expect(huge.status).toBe(413)
-    const grant = (await call("POST", `/api/v1/designs/${design.id}/assets`, { token: owner, body: { fileName: "a.png", contentType: "image/png", byteSize: PNG.length } })).body
+    const grant = await ok(assets.requestUpload({ params: { id: design.id }, payload: { fileName: "a.png", contentType: "image/png", byteSize: PNG.length } }))
     await fetch(grant.uploadUrl, { method: "PUT", headers: grant.headers, body: PNG })
-    expect((await call("POST", `/api/v1/designs/${design.id}/assets/${grant.assetId}/complete`, { token: owner })).status).toBe(200)
+    await ok(assets.complete({ params: { id: design.id, assetId: grant.assetId } }), 200)
     // Another user can neither reach the asset nor put it in their own design.
-    expect((await call("GET", `/api/v1/designs/${design.id}/assets/${grant.assetId}`, { token: other })).status).toBe(404)
-    const stolen = await call("POST", "/api/v1/designs", { token: other, body: { name: "Theirs", productType: "mug", document: withImage(grant.assetId) } })
+    expect((await failure(api(other).assets.download({ params: { id: design.id, assetId: grant.assetId } }), "NotFound")).status).toBe(404)
+    const stolen = await failure(createDesign(other, "Theirs", withImage(grant.assetId)), "ValidationFailed")
     expect(stolen.status).toBe(400)
   })
 })

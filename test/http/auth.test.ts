@@ -6,11 +6,14 @@ import { SignJWT } from "jose"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CoreApi } from "../../src/api/Api.ts"
 import { Authentication } from "../../src/api/Security.ts"
+import type { UserPage } from "../../src/api/Users.ts"
 import { JobQueue, QueueError } from "../../src/capabilities/queue/JobQueue.ts"
 import { DEVELOPMENT_JWT_SECRET } from "../../src/config/AppConfig.ts"
 import type { Job } from "../../src/domain/Jobs.ts"
+import type { UserId } from "../../src/domain/User.ts"
 import { makeTestApp } from "../support/app.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import { attempt, failure, failureAndResponse, ok, problemBody, typedClient } from "../support/typedClient.ts"
 
 const scope = Effect.runSync(Scope.make())
 const jobs = Effect.runSync(Ref.make<ReadonlyArray<Job>>([]))
@@ -58,6 +61,9 @@ interface Sent {
 /** Every response body of the suite, to assert that no secret ever leaves the server. */
 const seenBodies: Array<string> = []
 
+const api = typedClient(() => app, { onExchange: (exchange) => seenBodies.push(exchange.text) })
+
+/** Raw requests: for what the typed client cannot send (values its schemas refuse, any route by reflection). */
 const call = async (method: string, path: string, options: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<Sent> => {
   const headers: Record<string, string> = { ...options.headers }
   if (options.body !== undefined) headers["content-type"] = "application/json"
@@ -74,22 +80,19 @@ let counter = 0
 const uniqueEmail = () => `user${Date.now()}x${counter++}@example.com`
 
 const register = async (email = uniqueEmail(), password = "correct horse battery") => {
-  const result = await call("POST", "/api/v1/auth/register", { body: { email, password, fullName: "Test User" } })
-  expect(result.status).toBe(201)
-  return { email, password, user: result.body.user, tokens: result.body.tokens as { accessToken: string; refreshToken: string } }
+  const { user, tokens } = await ok(api().auth.register({ payload: { email, password, fullName: "Test User" } }), 201)
+  return { email, password, user, tokens }
 }
 
-const login = (email: string, password: string, ip?: string) =>
-  call("POST", "/api/v1/auth/login", {
-    body: { email, password },
-    ...(ip === undefined ? {} : { headers: { "x-forwarded-for": ip } })
-  })
+const login = (email: string, password: string) => api().auth.login({ payload: { email, password } })
+
+const me = (token: string) => api(token).me.get()
 
 const makeAdmin = async () => {
   const admin = await register()
   await query(`UPDATE users SET role = 'admin' WHERE id = '${admin.user.id}'`)
-  const signedIn = await login(admin.email, admin.password)
-  return { ...admin, tokens: signedIn.body.tokens }
+  const signedIn = await ok(login(admin.email, admin.password))
+  return { ...admin, tokens: signedIn.tokens }
 }
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url")
@@ -107,23 +110,23 @@ describe("sign up, sign in, me", () => {
       `SELECT plan_id, status FROM subscriptions WHERE user_id = '${registered.user.id}'`
     )
     expect(subscription).toEqual({ plan_id: "free", status: "active" })
-    const me = await call("GET", "/api/v1/users/me", { token: registered.tokens.accessToken })
-    expect(me.status).toBe(200)
-    expect(me.body).toEqual(registered.user)
+    expect(await ok(me(registered.tokens.accessToken), 200)).toEqual(registered.user)
     const [stored] = await query<{ password_hash: string }>(`SELECT password_hash FROM users WHERE id = '${registered.user.id}'`)
     expect(stored!.password_hash).toMatch(/^\$2[aby]\$10\$/)
   })
 
   it("refuses a second account for the same email, whatever its case", async () => {
     const first = await register()
-    const again = await call("POST", "/api/v1/auth/register", {
-      body: { email: first.email.toUpperCase(), password: "another password", fullName: "X" }
-    })
+    const again = await failure(
+      api().auth.register({ payload: { email: first.email.toUpperCase(), password: "another password", fullName: "X" } }),
+      "EmailTaken"
+    )
     expect(again.status).toBe(409)
-    expect(again.body.code).toBe("email_taken")
+    expect(again.code).toBe("email_taken")
   })
 
   it("lists every invalid registration field, and refuses passwords over 72 bytes instead of truncating", async () => {
+    // Raw: the typed client refuses these fields and passwords before sending them.
     const invalid = await call("POST", "/api/v1/auth/register", { body: { email: "nope", password: "short", fullName: "" } })
     expect(invalid.status).toBe(400)
     expect(invalid.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(["email", "fullName", "password"])
@@ -136,16 +139,13 @@ describe("sign up, sign in, me", () => {
 
   it("answers a wrong password and an unknown email identically", async () => {
     const user = await register()
-    const wrongPassword = await login(user.email, "not the password")
-    const unknownEmail = await login(uniqueEmail(), "not the password")
-    expect(wrongPassword.status).toBe(401)
-    expect(unknownEmail.status).toBe(401)
-    const { requestId: _a, ...a } = wrongPassword.body
-    const { requestId: _b, ...b } = unknownEmail.body
-    expect(a).toEqual(b)
-    expect(a.code).toBe("invalid_credentials")
-    const ok = await login(user.email.toUpperCase(), user.password)
-    expect(ok.status).toBe(200)
+    const wrongPassword = await failureAndResponse(login(user.email, "not the password"), "InvalidCredentials")
+    const unknownEmail = await failureAndResponse(login(uniqueEmail(), "not the password"), "InvalidCredentials")
+    expect(wrongPassword.error.status).toBe(401)
+    expect(unknownEmail.error.status).toBe(401)
+    expect(problemBody(wrongPassword.response)).toEqual(problemBody(unknownEmail.response))
+    expect(wrongPassword.error.code).toBe("invalid_credentials")
+    await ok(login(user.email.toUpperCase(), user.password), 200)
   })
 })
 
@@ -168,6 +168,7 @@ describe("token attacks on every protected route", () => {
     ]))
   })
 
+  // Raw: every protected route found by reflection, with forged headers, asserting WWW-Authenticate.
   it("refuses none, forged, tampered, foreign, expired and non-access tokens with 401 everywhere", async () => {
     const victim = await register()
     const [header, payload, signature] = victim.tokens.accessToken.split(".") as [string, string, string]
@@ -202,37 +203,42 @@ describe("token attacks on every protected route", () => {
       expect(basic.status).toBe(401)
     }
     // The genuine token still works: the attacks above were refused for what they are.
-    expect((await call("GET", "/api/v1/users/me", { token: victim.tokens.accessToken })).status).toBe(200)
+    await ok(me(victim.tokens.accessToken), 200)
   })
 })
 
 describe("refresh tokens", () => {
   it("rotate on every use, tolerate a concurrent double refresh, and revoke the family on reuse", async () => {
     const user = await register()
-    const first = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken: user.tokens.refreshToken } })
-    expect(first.status).toBe(200)
-    expect(first.body.tokens.refreshToken).not.toBe(user.tokens.refreshToken)
+    const refresh = (refreshToken: string) => api().auth.refresh({ payload: { refreshToken } })
+    const first = await ok(refresh(user.tokens.refreshToken), 200)
+    expect(first.tokens.refreshToken).not.toBe(user.tokens.refreshToken)
     // Within the grace window the previous token still works (a client racing itself).
-    const racing = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken: user.tokens.refreshToken } })
-    expect(racing.status).toBe(200)
+    await ok(refresh(user.tokens.refreshToken), 200)
     await new Promise((resolve) => setTimeout(resolve, 5_300))
-    const replay = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken: user.tokens.refreshToken } })
+    const replay = await failure(refresh(user.tokens.refreshToken), "RefreshTokenReused")
     expect(replay.status).toBe(401)
-    expect(replay.body.code).toBe("refresh_token_reused")
-    const newest = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken: first.body.tokens.refreshToken } })
+    expect(replay.code).toBe("refresh_token_reused")
+    const newest = await failure(refresh(first.tokens.refreshToken), "InvalidRefreshToken")
     expect(newest.status).toBe(401)
-    expect(newest.body.code).toBe("invalid_refresh_token")
+    expect(newest.code).toBe("invalid_refresh_token")
     await new Promise((resolve) => setTimeout(resolve, 600))
-    const me = await call("GET", "/api/v1/users/me", { token: first.body.tokens.accessToken })
-    expect(me.status).toBe(401)
-    expect(me.body.code).toBe("session_revoked")
+    const revoked = await failure(me(first.tokens.accessToken), "Unauthorized")
+    expect(revoked.status).toBe(401)
+    expect(revoked.code).toBe("session_revoked")
   }, 20_000)
 
   it("refuses malformed and unknown refresh tokens", async () => {
-    for (const refreshToken of ["", "x".repeat(600), "abc.def", `${"A".repeat(22)}.${"B".repeat(43)}`]) {
+    // Raw: the typed client refuses an empty and an oversized token before sending them.
+    for (const refreshToken of ["", "x".repeat(600)]) {
       const result = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken } })
       expect(result.status, refreshToken.slice(0, 20)).toBeGreaterThanOrEqual(400)
       expect(result.status).toBeLessThan(500)
+    }
+    for (const refreshToken of ["abc.def", `${"A".repeat(22)}.${"B".repeat(43)}`]) {
+      const { response } = await failureAndResponse(api().auth.refresh({ payload: { refreshToken } }))
+      expect(response?.status, refreshToken.slice(0, 20)).toBeGreaterThanOrEqual(400)
+      expect(response?.status).toBeLessThan(500)
     }
   })
 })
@@ -240,15 +246,15 @@ describe("refresh tokens", () => {
 describe("logout", () => {
   it("ends the session at once: its access and refresh tokens stop working", async () => {
     const user = await register()
-    const other = await login(user.email, user.password)
-    expect((await call("POST", "/api/v1/auth/logout", { token: user.tokens.accessToken })).status).toBe(204)
-    const me = await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })
-    expect(me.status).toBe(401)
-    expect(me.body.code).toBe("session_revoked")
-    const refreshed = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken: user.tokens.refreshToken } })
-    expect(refreshed.status).toBe(401)
+    const other = await ok(login(user.email, user.password))
+    expect(await attempt(api(user.tokens.accessToken).auth.logout())).toMatchObject({ _tag: "Success", status: 204 })
+    const revoked = await failure(me(user.tokens.accessToken), "Unauthorized")
+    expect(revoked.status).toBe(401)
+    expect(revoked.code).toBe("session_revoked")
+    const refreshed = await failure(api().auth.refresh({ payload: { refreshToken: user.tokens.refreshToken } }))
+    expect(refreshed).toMatchObject({ status: 401 })
     // Another session of the same user is untouched.
-    expect((await call("GET", "/api/v1/users/me", { token: other.body.tokens.accessToken })).status).toBe(200)
+    await ok(me(other.tokens.accessToken), 200)
   })
 })
 
@@ -260,96 +266,99 @@ describe("password reset", () => {
 
   it("answers 202 for any email, emails a single-use token, and ends every session on use", async () => {
     const unknown = uniqueEmail()
-    expect((await call("POST", "/api/v1/auth/password-reset/request", { body: { email: unknown } })).status).toBe(202)
+    const requestReset = (email: string) => api().auth.requestPasswordReset({ payload: { email } })
+    const confirmReset = (token: string, newPassword: string) => api().auth.confirmPasswordReset({ payload: { token, newPassword } })
+    await ok(requestReset(unknown), 202)
     expect(await resetJobFor(unknown)).toEqual([])
 
     const user = await register()
-    expect((await call("POST", "/api/v1/auth/password-reset/request", { body: { email: user.email } })).status).toBe(202)
+    await ok(requestReset(user.email), 202)
     const [job] = await resetJobFor(user.email)
     if (job?._tag !== "email.password_reset") throw new Error("no reset job enqueued")
     const [stored] = await query<{ token_hash: string }>(`SELECT token_hash FROM password_reset_tokens WHERE user_id = '${user.user.id}'`)
     expect(stored!.token_hash).not.toContain(job.token)
 
-    const confirm = await call("POST", "/api/v1/auth/password-reset/confirm", { body: { token: job.token, newPassword: "a brand new secret" } })
-    expect(confirm.status).toBe(204)
-    expect((await login(user.email, user.password)).status).toBe(401)
-    expect((await login(user.email, "a brand new secret")).status).toBe(200)
+    await ok(confirmReset(job.token, "a brand new secret"), 204)
+    expect(await failure(login(user.email, user.password))).toMatchObject({ status: 401 })
+    await ok(login(user.email, "a brand new secret"), 200)
     await new Promise((resolve) => setTimeout(resolve, 600))
-    expect((await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })).status).toBe(401)
+    expect(await failure(me(user.tokens.accessToken))).toMatchObject({ status: 401 })
 
-    const again = await call("POST", "/api/v1/auth/password-reset/confirm", { body: { token: job.token, newPassword: "yet another one" } })
+    const again = await failure(confirmReset(job.token, "yet another one"), "InvalidResetToken")
     expect(again.status).toBe(400)
-    expect(again.body.code).toBe("invalid_reset_token")
+    expect(again.code).toBe("invalid_reset_token")
   })
 
   it("refuses an expired token", async () => {
     const user = await register()
-    await call("POST", "/api/v1/auth/password-reset/request", { body: { email: user.email } })
+    await attempt(api().auth.requestPasswordReset({ payload: { email: user.email } }))
     const [job] = await resetJobFor(user.email)
     if (job?._tag !== "email.password_reset") throw new Error("no reset job enqueued")
     await query(`UPDATE password_reset_tokens SET expires_at = now() - interval '1 minute' WHERE user_id = '${user.user.id}'`)
-    const expired = await call("POST", "/api/v1/auth/password-reset/confirm", { body: { token: job.token, newPassword: "too late now" } })
+    const expired = await failure(api().auth.confirmPasswordReset({ payload: { token: job.token, newPassword: "too late now" } }), "InvalidResetToken")
     expect(expired.status).toBe(400)
-    expect(expired.body.code).toBe("invalid_reset_token")
+    expect(expired.code).toBe("invalid_reset_token")
   })
 })
 
 describe("my account", () => {
   it("updates profile fields and refuses every other property without applying anything", async () => {
     const user = await register()
+    // Raw: the typed client refuses to send a name that is not trimmed (the server trims it).
     const updated = await call("PATCH", "/api/v1/users/me", {
       token: user.tokens.accessToken,
       body: { fullName: "  New Name ", avatarUrl: "https://cdn.example.com/a.png" }
     })
     expect(updated.status).toBe(200)
     expect(updated.body).toMatchObject({ fullName: "New Name", avatarUrl: "https://cdn.example.com/a.png" })
+    // Raw: unknown properties, which the typed client refuses to send.
     for (const forbidden of [{ role: "admin" }, { email: "x@example.com" }, { plan: "enterprise" }, { id: "3f1b8c3e-2f7a-4c1e-9a57-0c2b9d3e4f5a" }, { createdAt: "2020-01-01T00:00:00Z" }, { disabled: true }, { passwordHash: "x" }]) {
       const result = await call("PATCH", "/api/v1/users/me", { token: user.tokens.accessToken, body: { fullName: "Sneaky", ...forbidden } })
       expect(result.status, JSON.stringify(forbidden)).toBe(400)
       expect(result.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: Object.keys(forbidden)[0] })]))
     }
-    const me = await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })
-    expect(me.body).toMatchObject({ fullName: "New Name", role: "user", email: user.email })
+    expect(await ok(me(user.tokens.accessToken))).toMatchObject({ fullName: "New Name", role: "user", email: user.email })
+    // Raw: the typed client refuses an avatar URL that is not https before sending it.
     expect((await call("PATCH", "/api/v1/users/me", { token: user.tokens.accessToken, body: { avatarUrl: "javascript:alert(1)" } })).status).toBe(400)
   })
 
   it("changes the password with the current one and ends the other sessions only", async () => {
     const user = await register()
-    const other = await login(user.email, user.password)
-    const wrong = await call("PUT", "/api/v1/users/me/password", { token: user.tokens.accessToken, body: { currentPassword: "nope nope", newPassword: "next password 1" } })
+    const other = await ok(login(user.email, user.password))
+    const changePassword = (currentPassword: string) =>
+      api(user.tokens.accessToken).me.changePassword({ payload: { currentPassword, newPassword: "next password 1" } })
+    const wrong = await failure(changePassword("nope nope"), "IncorrectPassword")
     expect(wrong.status).toBe(403)
-    expect(wrong.body.code).toBe("incorrect_password")
-    const ok = await call("PUT", "/api/v1/users/me/password", { token: user.tokens.accessToken, body: { currentPassword: user.password, newPassword: "next password 1" } })
-    expect(ok.status).toBe(204)
+    expect(wrong.code).toBe("incorrect_password")
+    await ok(changePassword(user.password), 204)
     await new Promise((resolve) => setTimeout(resolve, 600))
-    expect((await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })).status).toBe(200)
-    expect((await call("GET", "/api/v1/users/me", { token: other.body.tokens.accessToken })).status).toBe(401)
-    expect((await login(user.email, "next password 1")).status).toBe(200)
+    await ok(me(user.tokens.accessToken), 200)
+    expect(await failure(me(other.tokens.accessToken))).toMatchObject({ status: 401 })
+    await ok(login(user.email, "next password 1"), 200)
   })
 
   it("deletes the account and its data in one go, after re-authentication", async () => {
     const user = await register()
-    const wrong = await call("DELETE", "/api/v1/users/me", { token: user.tokens.accessToken, body: { password: "wrong password" } })
-    expect(wrong.status).toBe(403)
-    const deleted = await call("DELETE", "/api/v1/users/me", { token: user.tokens.accessToken, body: { password: user.password } })
-    expect(deleted.status).toBe(204)
+    const deleteAccount = (password: string) => api(user.tokens.accessToken).me.delete({ payload: { password } })
+    expect(await failure(deleteAccount("wrong password"))).toMatchObject({ status: 403 })
+    await ok(deleteAccount(user.password), 204)
     const rows = await query<{ n: string }>(`SELECT (SELECT count(*) FROM users WHERE id = '${user.user.id}') + (SELECT count(*) FROM subscriptions WHERE user_id = '${user.user.id}') AS n`)
     expect(Number(rows[0]!.n)).toBe(0)
-    expect((await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })).status).toBe(401)
-    expect((await login(user.email, user.password)).status).toBe(401)
+    expect(await failure(me(user.tokens.accessToken))).toMatchObject({ status: 401 })
+    expect(await failure(login(user.email, user.password))).toMatchObject({ status: 401 })
     const cleanup = (await Effect.runPromise(Ref.get(jobs))).filter((job) => job._tag === "account.cleanup" && job.userId === user.user.id)
     expect(cleanup).toHaveLength(1)
   })
   it("keeps the account when the cleanup of its files cannot be queued (one unit of work)", async () => {
     const user = await register()
+    const deleteAccount = () => api(user.tokens.accessToken).me.delete({ payload: { password: user.password } })
     failNextEnqueue = true
-    const refused = await call("DELETE", "/api/v1/users/me", { token: user.tokens.accessToken, body: { password: user.password } })
-    expect(refused.status).toBe(503)
+    expect(await failure(deleteAccount())).toMatchObject({ status: 503 })
     const rows = await query<{ n: string }>(`SELECT count(*) AS n FROM users WHERE id = '${user.user.id}'`)
     expect(Number(rows[0]!.n)).toBe(1)
-    expect((await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })).status).toBe(200)
+    await ok(me(user.tokens.accessToken), 200)
     // Retried once the queue is back: deleted, with its cleanup queued.
-    expect((await call("DELETE", "/api/v1/users/me", { token: user.tokens.accessToken, body: { password: user.password } })).status).toBe(204)
+    await ok(deleteAccount(), 204)
     const cleanup = (await Effect.runPromise(Ref.get(jobs))).filter((job) => job._tag === "account.cleanup" && job.userId === user.user.id)
     expect(cleanup).toHaveLength(1)
   })
@@ -358,13 +367,13 @@ describe("my account", () => {
 describe("roles", () => {
   it("refuses administration to users (403) and role escalation through any route", async () => {
     const user = await register()
-    const list = await call("GET", "/api/v1/admin/users", { token: user.tokens.accessToken })
+    const admin = api(user.tokens.accessToken).admin
+    const list = await failure(admin.listUsers({ query: {} }), "Forbidden")
     expect(list.status).toBe(403)
-    expect(list.body.code).toBe("forbidden")
-    const promote = await call("PATCH", `/api/v1/admin/users/${user.user.id}`, { token: user.tokens.accessToken, body: { role: "admin" } })
+    expect(list.code).toBe("forbidden")
+    const promote = await failure(admin.updateUser({ params: { id: user.user.id }, payload: { role: "admin" } }), "Forbidden")
     expect(promote.status).toBe(403)
-    const me = await call("GET", "/api/v1/users/me", { token: user.tokens.accessToken })
-    expect(me.body.role).toBe("user")
+    expect((await ok(me(user.tokens.accessToken))).role).toBe("user")
   })
 
   it("accepts back every cursor it hands out, even after a long non-ASCII email", async () => {
@@ -372,40 +381,42 @@ describe("roles", () => {
     const prefix = `long${Date.now()}`
     // 3 UTF-8 bytes per character: the cursor (base64url of the email) is about 800 characters.
     const created = await Promise.all([1, 2].map((i) => register(`${prefix}${"€".repeat(200)}-${i}@example.com`)))
-    const first = await call("GET", `/api/v1/admin/users?limit=1&email=${prefix}`, { token: admin.tokens.accessToken })
-    expect(first.status).toBe(200)
-    expect(first.body.nextCursor.length).toBeGreaterThan(512)
-    const second = await call("GET", `/api/v1/admin/users?limit=1&email=${prefix}&cursor=${first.body.nextCursor}`, { token: admin.tokens.accessToken })
-    expect(second.status).toBe(200)
-    expect([...first.body.data, ...second.body.data].map((u: { email: string }) => u.email)).toEqual(created.map((u) => u.email).sort())
+    const users = api(admin.tokens.accessToken).admin
+    const first = await ok(users.listUsers({ query: { limit: 1, email: prefix } }), 200)
+    expect(first.nextCursor!.length).toBeGreaterThan(512)
+    const second = await ok(users.listUsers({ query: { limit: 1, email: prefix, cursor: first.nextCursor! } }), 200)
+    expect([...first.data, ...second.data].map((u) => u.email)).toEqual(created.map((u) => u.email).sort())
   })
 
   it("lets an admin page through users by email prefix, and disable one (sessions end, login refused)", async () => {
     const admin = await makeAdmin()
     const prefix = `page${Date.now()}`
     const created = await Promise.all([1, 2, 3, 4, 5].map((i) => register(`${prefix}-${i}@example.com`)))
+    const users = api(admin.tokens.accessToken).admin
     const seen: Array<string> = []
     let cursor: string | null = null
     do {
-      const page: Sent = await call("GET", `/api/v1/admin/users?limit=2&email=${prefix}${cursor ? `&cursor=${cursor}` : ""}`, { token: admin.tokens.accessToken })
-      expect(page.status).toBe(200)
-      expect(page.body.data.length).toBeLessThanOrEqual(2)
-      seen.push(...page.body.data.map((u: { email: string }) => u.email))
-      cursor = page.body.nextCursor
+      const page: typeof UserPage.Type = await ok(users.listUsers({ query: { limit: 2, email: prefix, ...(cursor ? { cursor } : {}) } }), 200)
+      expect(page.data.length).toBeLessThanOrEqual(2)
+      seen.push(...page.data.map((u) => u.email))
+      cursor = page.nextCursor
     } while (cursor !== null)
     expect(seen).toEqual(created.map((u) => u.email).sort())
 
     const target = created[0]!
-    const disabled = await call("PATCH", `/api/v1/admin/users/${target.user.id}`, { token: admin.tokens.accessToken, body: { disabled: true } })
-    expect(disabled.status).toBe(200)
-    expect(disabled.body.disabled).toBe(true)
+    const disabled = await ok(users.updateUser({ params: { id: target.user.id }, payload: { disabled: true } }), 200)
+    expect(disabled.disabled).toBe(true)
     await new Promise((resolve) => setTimeout(resolve, 600))
-    expect((await call("GET", "/api/v1/users/me", { token: target.tokens.accessToken })).status).toBe(401)
-    const refused = await login(target.email, target.password)
+    expect(await failure(me(target.tokens.accessToken))).toMatchObject({ status: 401 })
+    const refused = await failure(login(target.email, target.password), "AccountDisabled")
     expect(refused.status).toBe(403)
-    expect(refused.body.code).toBe("account_disabled")
-    const missing = await call("PATCH", "/api/v1/admin/users/3f1b8c3e-2f7a-4c1e-9a57-0c2b9d3e4f5a", { token: admin.tokens.accessToken, body: { disabled: true } })
+    expect(refused.code).toBe("account_disabled")
+    const missing = await failure(
+      users.updateUser({ params: { id: "3f1b8c3e-2f7a-4c1e-9a57-0c2b9d3e4f5a" as UserId }, payload: { disabled: true } }),
+      "NotFound"
+    )
     expect(missing.status).toBe(404)
+    // Raw: the typed client refuses a limit over 100 before sending it.
     expect((await call("GET", "/api/v1/admin/users?limit=1000", { token: admin.tokens.accessToken })).status).toBe(400)
   })
 })
@@ -413,17 +424,18 @@ describe("roles", () => {
 describe("brute force", () => {
   it("locks one email from one address after 10 failures, with Retry-After, independently of other addresses", async () => {
     const user = await register()
-    for (let i = 0; i < 10; i++) expect((await login(user.email, `wrong ${i} password`)).status).toBe(401)
-    const locked = await login(user.email, user.password)
-    expect(locked.status).toBe(429)
-    expect(locked.body.code).toBe("too_many_attempts")
-    const retryAfter = Number(locked.headers.get("retry-after"))
+    for (let i = 0; i < 10; i++) expect(await failure(login(user.email, `wrong ${i} password`))).toMatchObject({ status: 401 })
+    const locked = await failureAndResponse(login(user.email, user.password), "TooManyAttempts")
+    expect(locked.error.status).toBe(429)
+    expect(locked.error.code).toBe("too_many_attempts")
+    const retryAfter = Number(locked.response?.headers.get("retry-after"))
     expect(retryAfter).toBeGreaterThan(800)
     expect(retryAfter).toBeLessThanOrEqual(900)
   })
 })
 
 describe("OpenAPI", () => {
+  // Raw: the document is served beside the API, not one of its endpoints.
   it("documents the auth and user endpoints with their errors and the bearer scheme", async () => {
     const spec = await (await app.handler(new Request("http://test/openapi.json"))).json() as any
     expect(Object.values(spec.components.securitySchemes)).toContainEqual(expect.objectContaining({ type: "http", scheme: "Bearer" }))

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeTestApp } from "../support/app.ts"
 import { adminQuery, freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { freePort } from "../support/servers.ts"
+import { ok, typedClient } from "../support/typedClient.ts"
 
 const serverUrl = realDatabaseUrl()
 const redisUrl = realRedisUrl()
@@ -17,9 +18,10 @@ beforeAll(async () => {
 })
 afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
 
+/** Healthy (200) and unhealthy (503) are both declared answers: the typed client decodes either. */
 const getHealth = async (app: ReturnType<typeof makeTestApp>) => {
-  const response = await app.handler(new Request("http://test/health"))
-  return { status: response.status, body: await response.json() as Record<string, unknown> }
+  const [body, response] = await ok(typedClient(() => app)().health({ responseMode: "decoded-and-response" }))
+  return { status: response.status, body }
 }
 
 describe("GET /health", () => {

@@ -3,11 +3,16 @@ import { Effect, Exit, Redacted, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeTestApp } from "../support/app.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import type { JobProgress } from "../../src/api/Jobs.ts"
+import type { RenderJobId } from "../../src/domain/Jobs.ts"
 import { client, uniqueEmail, validDocument } from "../support/http.ts"
+import { type Caller, failure, ok, typedClient } from "../support/typedClient.ts"
 
 const SERVICE_KEY = "r".repeat(40)
 const scope = Effect.runSync(Scope.make())
 let app: ReturnType<typeof makeTestApp>
+const api = typedClient(() => app)
+/** Raw requests: only for values the typed client's schemas refuse to send. */
 const call = client(() => app)
 
 beforeAll(async () => {
@@ -22,41 +27,47 @@ afterAll(async () => {
 })
 
 const signUp = async () =>
-  (await call("POST", "/api/v1/auth/register", { body: { email: uniqueEmail(), password: "correct horse battery", fullName: "J" } }))
-    .body.tokens.accessToken as string
+  (await ok(api().auth.register({ payload: { email: uniqueEmail(), password: "correct horse battery", fullName: "J" } })))
+    .tokens.accessToken
+
+const createDesign = (token: string, name: string) =>
+  ok(api(token).designs.create({ payload: { name, productType: "poster", document: validDocument() } }))
 
 describe("render jobs", () => {
   it("queue a render (202), report progress through the internal route, and show it to the owner only", async () => {
     const token = await signUp()
     const other = await signUp()
-    const design = (await call("POST", "/api/v1/designs", { token, body: { name: "Print me", productType: "poster", document: validDocument() } })).body
-    const queued = await call("POST", `/api/v1/designs/${design.id}/render`, { token, body: {} })
-    expect(queued.status).toBe(202)
-    expect(queued.body).toEqual({ jobId: expect.any(String), status: "queued" })
+    const design = await createDesign(token, "Print me")
+    const queued = await ok(api(token).jobs.render({ params: { id: design.id }, payload: {} }), 202)
+    expect(queued).toEqual({ jobId: expect.any(String), status: "queued" })
 
-    const report = (body: unknown, headers: Record<string, string> = { "x-service-key": SERVICE_KEY }) =>
-      call("PUT", `/api/v1/internal/jobs/${queued.body.jobId}`, { headers, body })
-    expect((await report({ status: "processing" })).body.status).toBe("processing")
-    const done = await report({ status: "completed", resultUrl: "https://cdn.customify.app/renders/1.png" })
-    expect(done.body).toMatchObject({ status: "completed", resultUrl: "https://cdn.customify.app/renders/1.png" })
+    const report = (payload: typeof JobProgress.Type, caller: Caller = { serviceKey: SERVICE_KEY }) =>
+      api(caller).internal.reportJob({ params: { jobId: queued.jobId }, payload })
+    expect((await ok(report({ status: "processing" }))).status).toBe("processing")
+    const done = await ok(report({ status: "completed", resultUrl: "https://cdn.customify.app/renders/1.png" }))
+    expect(done).toMatchObject({ status: "completed", resultUrl: "https://cdn.customify.app/renders/1.png" })
 
-    const seen = await call("GET", `/api/v1/jobs/${queued.body.jobId}`, { token })
-    expect(seen.body).toMatchObject({ jobId: queued.body.jobId, designId: design.id, kind: "render", status: "completed" })
-    expect((await call("GET", `/api/v1/jobs/${queued.body.jobId}`, { token: other })).status).toBe(404)
-    expect((await call("GET", `/api/v1/jobs/${randomUUID()}`, { token })).status).toBe(404)
+    const seen = await ok(api(token).jobs.get({ params: { jobId: queued.jobId } }))
+    expect(seen).toMatchObject({ jobId: queued.jobId, designId: design.id, kind: "render", status: "completed" })
+    expect((await failure(api(other).jobs.get({ params: { jobId: queued.jobId } }), "NotFound")).status).toBe(404)
+    expect((await failure(api(token).jobs.get({ params: { jobId: randomUUID() as RenderJobId } }), "NotFound")).status).toBe(404)
 
     // Users cannot report progress; result URLs must be https.
-    expect((await report({ status: "failed" }, { authorization: `Bearer ${token}` })).status).toBe(403)
-    expect((await report({ status: "completed", resultUrl: "javascript:alert(1)" })).status).toBe(400)
+    expect((await failure(report({ status: "failed" }, { token }), "Forbidden")).status).toBe(403)
+    // Raw: the typed client refuses a result URL that is not https before sending it.
+    const javascript = await call("PUT", `/api/v1/internal/jobs/${queued.jobId}`, {
+      headers: { "x-service-key": SERVICE_KEY },
+      body: { status: "completed", resultUrl: "javascript:alert(1)" }
+    })
+    expect(javascript.status).toBe(400)
   })
 
   it("answer 404 for someone else's design and queue PDFs too", async () => {
     const owner = await signUp()
     const other = await signUp()
-    const design = (await call("POST", "/api/v1/designs", { token: owner, body: { name: "PDF", productType: "poster", document: validDocument() } })).body
-    expect((await call("POST", `/api/v1/designs/${design.id}/render`, { token: other, body: {} })).status).toBe(404)
-    const pdf = await call("POST", `/api/v1/designs/${design.id}/render`, { token: owner, body: { kind: "pdf" } })
-    expect(pdf.status).toBe(202)
-    expect((await call("GET", `/api/v1/jobs/${pdf.body.jobId}`, { token: owner })).body.kind).toBe("pdf")
+    const design = await createDesign(owner, "PDF")
+    expect((await failure(api(other).jobs.render({ params: { id: design.id }, payload: {} }), "NotFound")).status).toBe(404)
+    const pdf = await ok(api(owner).jobs.render({ params: { id: design.id }, payload: { kind: "pdf" } }), 202)
+    expect((await ok(api(owner).jobs.get({ params: { jobId: pdf.jobId } }))).kind).toBe("pdf")
   })
 })

@@ -12,6 +12,7 @@ import { Unauthorized } from "../../src/api/Problems.ts"
 import { Authentication, CurrentActor } from "../../src/api/Security.ts"
 import * as Storage from "../../src/capabilities/storage/Storage.ts"
 import * as StorageConfig from "../../src/config/StorageConfig.ts"
+import type { AllowedContentType, AssetId } from "../../src/domain/Asset.ts"
 import type { DesignId } from "../../src/domain/Design.ts"
 import type { UserId } from "../../src/domain/User.ts"
 import * as AssetsRepository from "../../src/features/assets/AssetsRepository.ts"
@@ -22,6 +23,7 @@ import * as RequestPipeline from "../../src/http/RequestPipeline.ts"
 import * as RequestValidationLive from "../../src/http/RequestValidationLive.ts"
 import * as RouteTable from "../../src/http/RouteTable.ts"
 import { pipelineDependencies } from "../support/app.ts"
+import { failsWithProblem, ok, typedClientFor } from "../support/typedClient.ts"
 
 /**
  * The local storage layer's upload and download routes, and the assets endpoints, on the real
@@ -114,6 +116,10 @@ const send = async (target: { readonly handler: (request: Request) => Promise<Re
   return { status: response.status, headers: response.headers, bytes, body: isJson && bytes.length > 0 ? JSON.parse(bytes.toString("utf8")) : undefined }
 }
 
+/** Typed clients of the probe API; the caller's token is its user id. */
+const probe = typedClientFor(ProbeApi, () => app)
+
+/** Raw API requests: only for bodies the typed client refuses to send. */
 const api = (method: string, path: string, token: string, body?: unknown) =>
   send(app, path, {
     method,
@@ -144,10 +150,16 @@ const newDesign = async () => {
   return { userId, designId: design.id }
 }
 
-const requestUpload = async (body: Record<string, unknown> = { fileName: "pixel.png", contentType: "image/png", byteSize: PNG.length }) => {
+interface UploadRequest {
+  readonly fileName: string
+  readonly contentType: AllowedContentType
+  readonly byteSize: number
+}
+
+const requestUpload = async (payload: UploadRequest = { fileName: "pixel.png", contentType: "image/png", byteSize: PNG.length }) => {
   const { designId, userId } = await newDesign()
-  const ticket = await api("POST", `/api/v1/designs/${designId}/assets`, userId, body)
-  return { designId, userId, ticket }
+  const ticket = await ok(probe(userId).assets.requestUpload({ params: { id: designId }, payload }), 201)
+  return { designId, userId, ticket, asset: { id: designId, assetId: ticket.assetId } }
 }
 
 const presign = (key: string, expiresIn: Duration.Duration) =>
@@ -166,35 +178,33 @@ const tamper = (url: string, part: 0 | 1) => {
 
 describe("local uploads through signed URLs", () => {
   it("request, PUT, complete, download: the whole flow on the API itself", async () => {
-    const { designId, ticket, userId } = await requestUpload()
-    expect(ticket.status).toBe(201)
-    expect(ticket.body).toMatchObject({ method: "PUT", headers: { "Content-Type": "image/png" }, assetId: expect.any(String) })
-    expect(ticket.body.uploadUrl).toMatch(/^http:\/\/test\/uploads\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
-    expect(Date.parse(ticket.body.expiresAt)).toBeGreaterThan(Date.now() + 14 * 60_000)
+    const { designId, ticket, userId, asset } = await requestUpload()
+    const assets = probe(userId).assets
+    expect(ticket).toMatchObject({ method: "PUT", headers: { "Content-Type": "image/png" }, assetId: expect.any(String) })
+    expect(ticket.uploadUrl).toMatch(/^http:\/\/test\/uploads\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
+    expect(new Date(ticket.expiresAt).getTime()).toBeGreaterThan(Date.now() + 14 * 60_000)
 
-    const notYet = await api("POST", `/api/v1/designs/${designId}/assets/${ticket.body.assetId}/complete`, userId)
-    expectProblem(notYet, 409, "asset_not_uploaded")
-    expect(notYet.body.reason).toBe("missing")
+    const notYet = await failsWithProblem(assets.complete({ params: asset }), "AssetNotUploaded", 409, "asset_not_uploaded")
+    expect(notYet.error.reason).toBe("missing")
 
-    const uploaded = await send(app, ticket.body.uploadUrl, { method: "PUT", headers: ticket.body.headers, body: PNG })
+    // Raw: the upload and download URLs are the local store's routes beside the API.
+    const uploaded = await send(app, ticket.uploadUrl, { method: "PUT", headers: { ...ticket.headers }, body: PNG })
     expect(uploaded.status).toBe(200)
 
-    const completed = await api("POST", `/api/v1/designs/${designId}/assets/${ticket.body.assetId}/complete`, userId)
-    expect(completed.status).toBe(200)
-    expect(completed.body).toMatchObject({
-      id: ticket.body.assetId,
+    const completed = await ok(assets.complete({ params: asset }), 200)
+    expect(completed).toMatchObject({
+      id: ticket.assetId,
       designId,
       fileName: "pixel.png",
       contentType: "image/png",
       byteSize: PNG.length,
-      status: "complete",
-      completedAt: expect.any(String)
+      status: "complete"
     })
+    expect(completed.completedAt).not.toBeNull()
 
-    const link = await api("GET", `/api/v1/designs/${designId}/assets/${ticket.body.assetId}`, userId)
-    expect(link.status).toBe(200)
-    expect(link.body.url).toMatch(/^http:\/\/test\/uploads\//)
-    const downloaded = await send(app, link.body.url)
+    const link = await ok(assets.download({ params: asset }), 200)
+    expect(link.url).toMatch(/^http:\/\/test\/uploads\//)
+    const downloaded = await send(app, link.url)
     expect(downloaded.status).toBe(200)
     expect(downloaded.bytes).toEqual(PNG)
     expect(downloaded.headers.get("content-type")).toBe("image/png")
@@ -203,13 +213,13 @@ describe("local uploads through signed URLs", () => {
     expect(downloaded.headers.get("cache-control")).toMatch(/^private, max-age=\d+$/)
 
     // An upload URL does not download, a download URL does not upload.
-    expectProblem(await send(app, ticket.body.uploadUrl), 403, "invalid_upload_url")
-    expectProblem(await send(app, link.body.url, { method: "PUT", headers: { "content-type": "image/png" }, body: PNG }), 403, "invalid_upload_url")
+    expectProblem(await send(app, ticket.uploadUrl), 403, "invalid_upload_url")
+    expectProblem(await send(app, link.url, { method: "PUT", headers: { "content-type": "image/png" }, body: PNG }), 403, "invalid_upload_url")
   })
 
   it("a tampered token is 403, an expired one 410, and nothing is written", async () => {
     const { ticket } = await requestUpload()
-    for (const url of [tamper(ticket.body.uploadUrl, 0), tamper(ticket.body.uploadUrl, 1), `${ticket.body.uploadUrl}x`, "http://test/uploads/garbage"]) {
+    for (const url of [tamper(ticket.uploadUrl, 0), tamper(ticket.uploadUrl, 1), `${ticket.uploadUrl}x`, "http://test/uploads/garbage"]) {
       const result = await send(app, url, { method: "PUT", headers: { "content-type": "image/png" }, body: PNG })
       expectProblem(result, 403, "invalid_upload_url")
     }
@@ -223,14 +233,14 @@ describe("local uploads through signed URLs", () => {
   })
 
   it("refuses another size (400) or content type (415), keeping nothing", async () => {
-    const { designId, ticket, userId } = await requestUpload()
+    const { ticket, userId, asset } = await requestUpload()
     const put = (body: Uint8Array, contentType = "image/png") =>
-      send(app, ticket.body.uploadUrl, { method: "PUT", headers: { "content-type": contentType }, body })
+      send(app, ticket.uploadUrl, { method: "PUT", headers: { "content-type": contentType }, body })
 
     expectProblem(await put(PNG.subarray(0, 10)), 400, "size_mismatch")
     expectProblem(await put(Buffer.concat([PNG, Buffer.from("trailing")])), 400, "size_mismatch")
     // Without a Content-Length (a stream), the bytes are counted as they arrive.
-    const streamed = await send(app, ticket.body.uploadUrl, {
+    const streamed = await send(app, ticket.uploadUrl, {
       method: "PUT",
       headers: { "content-type": "image/png" },
       body: new ReadableStream({
@@ -246,20 +256,19 @@ describe("local uploads through signed URLs", () => {
     expectProblem(await put(PNG, "image/svg+xml"), 415, "content_type_mismatch")
     expectProblem(await put(PNG, "text/html"), 415, "content_type_mismatch")
 
-    const complete = await api("POST", `/api/v1/designs/${designId}/assets/${ticket.body.assetId}/complete`, userId)
-    expectProblem(complete, 409, "asset_not_uploaded")
-    expect(complete.body.reason).toBe("missing")
+    const complete = await failsWithProblem(probe(userId).assets.complete({ params: asset }), "AssetNotUploaded", 409, "asset_not_uploaded")
+    expect(complete.error.reason).toBe("missing")
     // The right bytes still go through afterwards.
     expect((await put(PNG)).status).toBe(200)
   })
 
   it("serves an SVG so that it cannot run as a page", async () => {
-    const { designId, ticket, userId } = await requestUpload({ fileName: "logo.svg", contentType: "image/svg+xml", byteSize: SVG.length })
-    expect((await send(app, ticket.body.uploadUrl, { method: "PUT", headers: ticket.body.headers, body: SVG })).status).toBe(200)
-    expect((await api("POST", `/api/v1/designs/${designId}/assets/${ticket.body.assetId}/complete`, userId)).status).toBe(200)
-    const link = await api("GET", `/api/v1/designs/${designId}/assets/${ticket.body.assetId}`, userId)
+    const { ticket, userId, asset } = await requestUpload({ fileName: "logo.svg", contentType: "image/svg+xml", byteSize: SVG.length })
+    expect((await send(app, ticket.uploadUrl, { method: "PUT", headers: { ...ticket.headers }, body: SVG })).status).toBe(200)
+    await ok(probe(userId).assets.complete({ params: asset }), 200)
+    const link = await ok(probe(userId).assets.download({ params: asset }))
 
-    const downloaded = await send(app, link.body.url)
+    const downloaded = await send(app, link.url)
     expect(downloaded.headers.get("content-type")).toBe("image/svg+xml")
     expect(downloaded.headers.get("x-content-type-options")).toBe("nosniff")
     expect(downloaded.headers.get("content-security-policy")).toContain("default-src 'none'")
@@ -270,7 +279,7 @@ describe("local uploads through signed URLs", () => {
       { disableLogger: true }
     )
     try {
-      const raw = await send(routesOnly, link.body.url)
+      const raw = await send(routesOnly, link.url)
       expect(raw.status).toBe(200)
       expect(raw.headers.get("content-security-policy")).toBe(SVG_CONTENT_SECURITY_POLICY)
       expect(raw.bytes).toEqual(SVG)
@@ -283,16 +292,15 @@ describe("local uploads through signed URLs", () => {
     const mine = await requestUpload()
     const theirs = await requestUpload()
     for (const { ticket } of [mine, theirs]) {
-      expect((await send(app, ticket.body.uploadUrl, { method: "PUT", headers: ticket.body.headers, body: PNG })).status).toBe(200)
+      expect((await send(app, ticket.uploadUrl, { method: "PUT", headers: { ...ticket.headers }, body: PNG })).status).toBe(200)
     }
     const deleted = await withServices(Effect.gen(function*() {
       return yield* (yield* Storage.Storage).deletePrefix(`users/${mine.userId}/`)
     }))
     expect(deleted).toBe(1)
-    const complete = (upload: typeof mine) =>
-      api("POST", `/api/v1/designs/${upload.designId}/assets/${upload.ticket.body.assetId}/complete`, upload.userId)
-    expectProblem(await complete(mine), 409, "asset_not_uploaded")
-    expect((await complete(theirs)).status).toBe(200)
+    const complete = (upload: typeof mine) => probe(upload.userId).assets.complete({ params: upload.asset })
+    await failsWithProblem(complete(mine), "AssetNotUploaded", 409, "asset_not_uploaded")
+    await ok(complete(theirs), 200)
   })
 
   it("answers another method on an upload URL with 405 and Allow", async () => {
@@ -305,21 +313,27 @@ describe("local uploads through signed URLs", () => {
 describe("the assets endpoints", () => {
   it("someone else's design is 404, like a missing one", async () => {
     const { designId } = await newDesign()
-    const stranger = randomUUID()
-    const body = { fileName: "a.png", contentType: "image/png", byteSize: 10 }
-    expectProblem(await api("POST", `/api/v1/designs/${designId}/assets`, stranger, body), 404, "not_found")
-    expectProblem(await api("POST", `/api/v1/designs/${randomUUID()}/assets`, stranger, body), 404, "not_found")
-    expectProblem(await api("GET", `/api/v1/designs/${designId}/assets/${randomUUID()}`, stranger), 404, "not_found")
+    const assets = probe(randomUUID()).assets
+    const payload: UploadRequest = { fileName: "a.png", contentType: "image/png", byteSize: 10 }
+    await failsWithProblem(assets.requestUpload({ params: { id: designId }, payload }), "NotFound", 404, "not_found")
+    await failsWithProblem(assets.requestUpload({ params: { id: randomUUID() as DesignId }, payload }), "NotFound", 404, "not_found")
+    await failsWithProblem(assets.download({ params: { id: designId, assetId: randomUUID() as AssetId } }), "NotFound", 404, "not_found")
   })
 
   it("validates the request: content type, size, file name", async () => {
-    const invalid = await requestUpload({ fileName: "", contentType: "text/html", byteSize: 0, extra: true })
-    expectProblem(invalid.ticket, 400, "validation_failed")
-    expect(invalid.ticket.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(["byteSize", "contentType", "extra", "fileName"])
+    const { designId, userId } = await newDesign()
+    // Raw: the typed client refuses this body before sending it.
+    const invalid = await api("POST", `/api/v1/designs/${designId}/assets`, userId, { fileName: "", contentType: "text/html", byteSize: 0, extra: true })
+    expectProblem(invalid, 400, "validation_failed")
+    expect(invalid.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(["byteSize", "contentType", "extra", "fileName"])
 
-    const tooLarge = await requestUpload({ fileName: "huge.png", contentType: "image/png", byteSize: MAX_BYTES + 1 })
-    expectProblem(tooLarge.ticket, 413, "asset_too_large")
-    expect(tooLarge.ticket.body.maxBytes).toBe(MAX_BYTES)
+    const tooLarge = await failsWithProblem(
+      probe(userId).assets.requestUpload({ params: { id: designId }, payload: { fileName: "huge.png", contentType: "image/png", byteSize: MAX_BYTES + 1 } }),
+      "AssetTooLarge",
+      413,
+      "asset_too_large"
+    )
+    expect(tooLarge.error.maxBytes).toBe(MAX_BYTES)
   })
 
   it("a storage outage is a 503 problem on the assets endpoints only", async () => {
@@ -348,13 +362,14 @@ describe("the assets endpoints", () => {
           document: { canvas: { width: 10, height: 10, unit: "px", dpi: 300, background: null }, layers: [] }
         }, { periodStart: new Date(), limit: null }).pipe(Effect.orDie)
       }), downServices))
-      const result = await send(downApp, `/api/v1/designs/${design.id}/assets`, {
-        method: "POST",
-        headers: { authorization: "Bearer 00000000-0000-4000-8000-000000000001", "content-type": "application/json" },
-        body: JSON.stringify({ fileName: "a.png", contentType: "image/png", byteSize: 10 })
-      })
-      expectProblem(result, 503, "service_unavailable")
-      expect(result.body.detail).toContain("storage")
+      const onDown = typedClientFor(ProbeApi, () => downApp)("00000000-0000-4000-8000-000000000001")
+      const result = await failsWithProblem(
+        onDown.assets.requestUpload({ params: { id: design.id }, payload: { fileName: "a.png", contentType: "image/png", byteSize: 10 } }),
+        "ServiceUnavailable",
+        503,
+        "service_unavailable"
+      )
+      expect(result.error.detail).toContain("storage")
       // Storage is not local here: the upload routes answer 404.
       expectProblem(await send(downApp, "/uploads/anything"), 404, "not_found")
       expectProblem(await send(downApp, "/uploads/anything", { method: "PUT", body: "x" }), 404, "not_found")

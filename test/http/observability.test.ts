@@ -4,7 +4,9 @@ import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { makeTestApp } from "../support/app.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import type { DesignId } from "../../src/domain/Design.ts"
 import { uniqueEmail, validDocument } from "../support/http.ts"
+import { failure, ok, typedClient } from "../support/typedClient.ts"
 
 /**
  * What operators see: the access log (no secrets, route templates, who and how long) and the
@@ -91,6 +93,9 @@ const query = <A extends object>(statement: string) =>
     return yield* sql.unsafe<A>(statement)
   }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 }))))
 
+const api = typedClient(() => app)
+
+/** Raw requests: for what is not an endpoint of the API (unknown paths, /metrics) or cannot be one (a URL too long). */
 const call = async (method: string, path: string, options: { body?: unknown; token?: string; headers?: Record<string, string> } = {}) => {
   const headers: Record<string, string> = { ...options.headers }
   if (options.body !== undefined) headers["content-type"] = "application/json"
@@ -116,25 +121,21 @@ describe("logs", () => {
     const wrongPassword = "Tr0ub4dor&3-wrong-password"
     const email = uniqueEmail()
 
-    const registered = await call("POST", "/api/v1/auth/register", { body: { email, password, fullName: "Logged User" } })
-    expect(registered.status).toBe(201)
-    const userId = registered.body.user.id as string
+    const registered = await ok(api().auth.register({ payload: { email, password, fullName: "Logged User" } }), 201)
+    const userId = registered.user.id
 
-    const loggedIn = await call("POST", "/api/v1/auth/login", { body: { email, password } })
-    expect(loggedIn.status).toBe(200)
-    const { accessToken, refreshToken } = loggedIn.body.tokens as { accessToken: string; refreshToken: string }
+    const loggedIn = await ok(api().auth.login({ payload: { email, password } }), 200)
+    const { accessToken, refreshToken } = loggedIn.tokens
 
-    const me = await call("GET", "/api/v1/users/me", { token: accessToken, headers: { "x-request-id": "obs-me-request-0001" } })
-    expect(me.status).toBe(200)
+    await ok(api({ token: accessToken, headers: { "x-request-id": "obs-me-request-0001" } }).me.get(), 200)
 
-    const refreshed = await call("POST", "/api/v1/auth/refresh", { body: { refreshToken } })
-    expect(refreshed.status).toBe(200)
-    const newTokens = refreshed.body.tokens as { accessToken: string; refreshToken: string }
+    const refreshed = await ok(api().auth.refresh({ payload: { refreshToken } }), 200)
+    const newTokens = refreshed.tokens
 
-    expect((await call("POST", "/api/v1/auth/login", { body: { email, password: wrongPassword } })).status).toBe(401)
-    expect((await call("GET", "/api/v1/users/me", { token: `${accessToken}x` })).status).toBe(401)
-    expect((await call("POST", "/api/v1/auth/logout", { token: newTokens.accessToken })).status).toBe(204)
-    expect((await call("POST", "/api/v1/auth/refresh", { body: { refreshToken: newTokens.refreshToken } })).status).toBe(401)
+    expect(await failure(api().auth.login({ payload: { email, password: wrongPassword } }))).toMatchObject({ status: 401 })
+    expect(await failure(api(`${accessToken}x`).me.get())).toMatchObject({ status: 401 })
+    await ok(api(newTokens.accessToken).auth.logout(), 204)
+    expect(await failure(api().auth.refresh({ payload: { refreshToken: newTokens.refreshToken } }))).toMatchObject({ status: 401 })
 
     const [stored] = await query<{ password_hash: string }>(`SELECT password_hash FROM users WHERE id = '${userId}'`)
     const hash = stored!.password_hash
@@ -180,22 +181,18 @@ describe("logs", () => {
   })
 
   it("log the route template of a design, never its id; an unknown path as unmatched", async () => {
-    const signedUp = await call("POST", "/api/v1/auth/register", {
-      body: { email: uniqueEmail(), password: "correct horse battery", fullName: "Designer" }
-    })
-    const token = signedUp.body.tokens.accessToken as string
-    const created = await call("POST", "/api/v1/designs", { token, body: { name: "Logged mug", productType: "mug", document: validDocument() } })
-    expect(created.status).toBe(201)
-    const id = created.body.id as string
+    const signedUp = await ok(api().auth.register({ payload: { email: uniqueEmail(), password: "correct horse battery", fullName: "Designer" } }))
+    const token = signedUp.tokens.accessToken
+    const created = await ok(api(token).designs.create({ payload: { name: "Logged mug", productType: "mug", document: validDocument() } }), 201)
+    const id = created.id
 
-    const read = await call("GET", `/api/v1/designs/${id}`, { token, headers: { "x-request-id": "obs-design-get-0001" } })
-    expect(read.status).toBe(200)
+    await ok(api({ token, headers: { "x-request-id": "obs-design-get-0001" } }).designs.get({ params: { id } }), 200)
     const entry = accessLog().find((e) => e.annotations["requestId"] === "obs-design-get-0001")
     expect(entry?.annotations).toMatchObject({
       route: "/api/v1/designs/:id",
       method: "GET",
       status: 200,
-      userId: signedUp.body.user.id
+      userId: signedUp.user.id
     })
     expect(accessLog().some((e) => String(e.annotations["route"]).includes(id))).toBe(false)
 
@@ -222,14 +219,12 @@ describe("GET /metrics", () => {
   })
 
   it("is valid Prometheus text with request counts and latency histograms by route template", async () => {
-    const signedUp = await call("POST", "/api/v1/auth/register", {
-      body: { email: uniqueEmail(), password: "correct horse battery", fullName: "Counted" }
-    })
-    const token = signedUp.body.tokens.accessToken as string
-    const created = await call("POST", "/api/v1/designs", { token, body: { name: "Counted mug", productType: "mug", document: validDocument() } })
-    const id = created.body.id as string
-    for (let i = 0; i < 3; i++) expect((await call("GET", `/api/v1/designs/${id}`, { token })).status).toBe(200)
-    expect((await call("GET", "/api/v1/designs/00000000-0000-4000-8000-000000000000", { token })).status).toBe(404)
+    const signedUp = await ok(api().auth.register({ payload: { email: uniqueEmail(), password: "correct horse battery", fullName: "Counted" } }))
+    const token = signedUp.tokens.accessToken
+    const designs = api(token).designs
+    const id = (await ok(designs.create({ payload: { name: "Counted mug", productType: "mug", document: validDocument() } }))).id
+    for (let i = 0; i < 3; i++) await ok(designs.get({ params: { id } }), 200)
+    expect((await failure(designs.get({ params: { id: "00000000-0000-4000-8000-000000000000" as DesignId } }), "NotFound")).status).toBe(404)
     expect((await call("GET", `/nowhere/${id}`)).status).toBe(404)
     // Refused before routing (URL too long): still counted under a template, never the path.
     const pad = "a".repeat(9000)

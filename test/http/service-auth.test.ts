@@ -10,6 +10,7 @@ import * as RequestPipeline from "../../src/http/RequestPipeline.ts"
 import * as RequestValidationLive from "../../src/http/RequestValidationLive.ts"
 import * as RouteTable from "../../src/http/RouteTable.ts"
 import { pipelineDependencies } from "../support/app.ts"
+import { type Caller, failure, ok, typedClientFor } from "../support/typedClient.ts"
 
 /** An internal route guarded exactly as the integration layer's routes are. */
 class InternalProbe extends HttpApiGroup.make("internal")
@@ -35,28 +36,27 @@ const app = HttpRouter.toWebHandler(
 )
 afterAll(() => app.dispose())
 
-const ping = async (headers: Record<string, string>) => {
-  const response = await app.handler(new Request("http://test/internal/ping", { headers }))
-  return { status: response.status, body: await response.json() as Record<string, unknown> }
-}
+/** The probe's typed client: the client side of ServiceAuthentication sends the caller's key. */
+const probe = typedClientFor(ProbeApi, () => app)
+const ping = (caller: Caller) => probe(caller).internal.ping()
 
 describe("service credentials", () => {
   it("open internal routes with any configured key", async () => {
-    expect(await ping({ "x-service-key": KEY })).toEqual({ status: 200, body: { ok: true } })
-    expect((await ping({ "x-service-key": OTHER_KEY })).status).toBe(200)
+    expect(await ok(ping({ serviceKey: KEY }), 200)).toEqual({ ok: true })
+    await ok(ping({ serviceKey: OTHER_KEY }), 200)
   })
 
   it("refuse a missing, wrong or near-miss key with 401", async () => {
-    for (const headers of [{}, { "x-service-key": "" }, { "x-service-key": "wrong" }, { "x-service-key": `${KEY}x` }, { "x-service-key": KEY.slice(1) }]) {
-      const result = await ping(headers)
-      expect(result.status).toBe(401)
-      expect(result.body["code"]).toBe("unauthorized")
+    for (const caller of [{}, { serviceKey: "" }, { serviceKey: "wrong" }, { serviceKey: `${KEY}x` }, { serviceKey: KEY.slice(1) }]) {
+      const refused = await failure(ping(caller), "Unauthorized")
+      expect(refused.status).toBe(401)
+      expect(refused.code).toBe("unauthorized")
     }
   })
 
   it("refuse a user's bearer token with 403, even next to a wrong key", async () => {
-    const result = await ping({ authorization: "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x" })
-    expect(result.status).toBe(403)
-    expect(result.body["code"]).toBe("forbidden")
+    const refused = await failure(ping({ token: "eyJhbGciOiJIUzI1NiJ9.e30.x" }), "Forbidden")
+    expect(refused.status).toBe(403)
+    expect(refused.code).toBe("forbidden")
   })
 })

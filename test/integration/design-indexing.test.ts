@@ -6,13 +6,14 @@ import * as LanguageModel from "../../src/capabilities/ai/LanguageModel.ts"
 import * as VectorIndex from "../../src/capabilities/vectors/VectorIndex.ts"
 import { makeTestApp } from "../support/app.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
-import { client, uniqueEmail, validDocument } from "../support/http.ts"
+import { uniqueEmail, validDocument } from "../support/http.ts"
+import { ok, typedClient } from "../support/typedClient.ts"
 
 // Similar-design search configured (fake model, memory index), jobs on the PostgreSQL queue.
 const scope = Effect.runSync(Scope.make())
 let app: ReturnType<typeof makeTestApp>
 let databaseUrl: string
-const call = client(() => app)
+const api = typedClient(() => app)
 
 beforeAll(async () => {
   const serverUrl = realDatabaseUrl()
@@ -33,18 +34,15 @@ const sql = (statement: string) =>
 const indexJobsFor = async (designId: string) =>
   Number((await sql(`SELECT count(*) AS n FROM job_queue WHERE element LIKE '%design.index%' AND element LIKE '%${designId}%'`))[0]!.n)
 
-const signUp = async () => {
-  const result = await call("POST", "/api/v1/auth/register", { body: { email: uniqueEmail(), password: "correct horse battery", fullName: "I" } })
-  return result.body.tokens.accessToken as string
-}
+const signUp = async () =>
+  (await ok(api().auth.register({ payload: { email: uniqueEmail(), password: "correct horse battery", fullName: "I" } }))).tokens.accessToken
 const create = (token: string) =>
-  call("POST", "/api/v1/designs", { token, body: { name: "Indexed", productType: "mug", document: validDocument() } })
+  ok(api(token).designs.create({ payload: { name: "Indexed", productType: "mug", document: validDocument() } }), 201)
 
 describe("design writes and their index jobs (real PostgreSQL queue)", () => {
   it("queues the index job with the design", async () => {
     const created = await create(await signUp())
-    expect(created.status).toBe(201)
-    expect(await indexJobsFor(created.body.id)).toBe(1)
+    expect(await indexJobsFor(created.id)).toBe(1)
   })
 
   it("still commits the design when its index job cannot be written (best effort, in a savepoint)", async () => {
@@ -56,9 +54,7 @@ describe("design writes and their index jobs (real PostgreSQL queue)", () => {
     } finally {
       await sql("ALTER TABLE job_queue_away RENAME TO job_queue")
     }
-    expect(created.status).toBe(201)
-    const read = await call("GET", `/api/v1/designs/${created.body.id}`, { token })
-    expect(read.status).toBe(200)
-    expect(await indexJobsFor(created.body.id)).toBe(0)
+    await ok(api(token).designs.get({ params: { id: created.id } }), 200)
+    expect(await indexJobsFor(created.id)).toBe(0)
   })
 })

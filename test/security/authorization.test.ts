@@ -1,9 +1,16 @@
 import { randomUUID } from "node:crypto"
+import type { Effect } from "effect"
 import { SignJWT } from "jose"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { DEVELOPMENT_JWT_SECRET } from "../../src/config/AppConfig.ts"
+import type { AssetId } from "../../src/domain/Asset.ts"
+import type { DesignId } from "../../src/domain/Design.ts"
+import type { DesignDocument } from "../../src/domain/DesignDocument.ts"
+import type { RenderJobId } from "../../src/domain/Jobs.ts"
+import type { OrderId } from "../../src/domain/Order.ts"
 import { validDocument } from "../support/http.ts"
-import { bodyFor, endpoints, expectProblem, fillPath, securityHarness, SERVICE_KEY, withoutRequestId } from "../support/security.ts"
+import { asSent, bodyFor, endpoints, expectProblem, fillPath, securityHarness, SERVICE_KEY } from "../support/security.ts"
+import { attempt, failure, ok, problemBody } from "../support/typedClient.ts"
 
 /**
  * OWASP API1 (object level authorization), API5 (function level authorization) and API2
@@ -22,76 +29,107 @@ const PNG = Buffer.from(
 /** The owner's resources: a design, a completed asset of it, a render job and an order. */
 const seedVictim = async () => {
   const owner = await h.signUp()
-  const design = await h.call("POST", "/api/v1/designs", { token: owner.token, body: { name: "Secret mug", productType: "mug", document: validDocument() } })
-  expect(design.status).toBe(201)
-  const ticket = await h.call("POST", `/api/v1/designs/${design.body.id}/assets`, {
-    token: owner.token,
-    body: { fileName: "logo.png", contentType: "image/png", byteSize: PNG.length }
-  })
-  expect(ticket.status).toBe(201)
-  const uploadUrl = new URL(ticket.body.uploadUrl as string)
-  const put = await h.raw("PUT", `${uploadUrl.pathname}${uploadUrl.search}`, { headers: ticket.body.headers, body: PNG })
+  const as = h.api(owner.token)
+  const design = await ok(as.designs.create({ payload: { name: "Secret mug", productType: "mug", document: validDocument() } }), 201)
+  const ticket = await ok(as.assets.requestUpload({
+    params: { id: design.id },
+    payload: { fileName: "logo.png", contentType: "image/png", byteSize: PNG.length }
+  }), 201)
+  // Raw: the upload URL is the local store's route beside the API, not one of its endpoints.
+  const uploadUrl = new URL(ticket.uploadUrl)
+  const put = await h.raw("PUT", `${uploadUrl.pathname}${uploadUrl.search}`, { headers: { ...ticket.headers }, body: PNG })
   expect(put.status, put.text).toBeLessThan(300)
-  const completed = await h.call("POST", `/api/v1/designs/${design.body.id}/assets/${ticket.body.assetId}/complete`, { token: owner.token })
-  expect(completed.status, completed.text).toBe(200)
-  const job = await h.call("POST", `/api/v1/designs/${design.body.id}/render`, { token: owner.token, body: {} })
-  expect(job.status).toBe(202)
-  const order = await h.call("PUT", `/api/v1/internal/orders/shopify:${Date.now()}`, {
-    serviceKey: SERVICE_KEY,
-    body: { userId: owner.id, designId: design.body.id, status: "paid", quantity: 1, totalCents: 2500, currency: "EUR" }
-  })
+  await ok(as.assets.complete({ params: { id: design.id, assetId: ticket.assetId } }), 200)
+  const job = await ok(as.jobs.render({ params: { id: design.id }, payload: {} }), 202)
+  const order = await attempt(h.api({ serviceKey: SERVICE_KEY }).internal.upsertOrder({
+    params: { externalId: `shopify:${Date.now()}` },
+    payload: { userId: owner.id, designId: design.id, status: "paid", quantity: 1, totalCents: 2500, currency: "EUR" }
+  }))
+  if (order._tag === "Failure") throw new Error(`order not written: ${order.response?.text}`)
   expect([200, 201]).toContain(order.status)
-  return { owner, design: design.body, assetId: ticket.body.assetId as string, jobId: job.body.jobId as string, orderId: order.body.id as string }
+  return { owner, design, assetId: ticket.assetId, jobId: job.jobId, orderId: order.value.id }
 }
+
+const imageDocument = (assetId: string): DesignDocument => ({
+  ...validDocument(),
+  layers: [{ id: "img", type: "image", x: 0, y: 0, width: 10, height: 10, rotation: 0, opacity: 1, zIndex: 0, assetId }]
+})
 
 describe("API1: object level authorization", () => {
   it("answers another user's design, assets, jobs and orders with a 404 identical to a random id's", async () => {
     const victim = await seedVictim()
     const attacker = await h.signUp()
-    const designId = victim.design.id as string
-    type Probe = readonly [label: string, method: string, theirs: string, random: string, body?: unknown]
-    const r = () => randomUUID()
+    const designId = victim.design.id
+    const { designs, assets: uploads, jobs: renders, ai, orders } = h.api(attacker.token)
+    const rDesign = () => randomUUID() as DesignId
+    const rAsset = () => randomUUID() as AssetId
+    type Probe = readonly [label: string, theirs: Effect.Effect<unknown, unknown>, random: Effect.Effect<unknown, unknown>]
     const probes: ReadonlyArray<Probe> = [
-      ["read design", "GET", `/api/v1/designs/${designId}`, `/api/v1/designs/${r()}`],
-      ["update design", "PATCH", `/api/v1/designs/${designId}`, `/api/v1/designs/${r()}`, { version: 1, name: "hijacked" }],
-      ["update design, document", "PATCH", `/api/v1/designs/${designId}`, `/api/v1/designs/${r()}`, { version: 1, document: validDocument() }],
-      ["duplicate design", "POST", `/api/v1/designs/${designId}/duplicate`, `/api/v1/designs/${r()}/duplicate`],
-      ["render design", "POST", `/api/v1/designs/${designId}/render`, `/api/v1/designs/${r()}/render`, {}],
-      ["render pdf", "POST", `/api/v1/designs/${designId}/render`, `/api/v1/designs/${r()}/render`, { kind: "pdf" }],
-      ["similar designs", "GET", `/api/v1/designs/${designId}/similar`, `/api/v1/designs/${r()}/similar`],
-      ["request upload", "POST", `/api/v1/designs/${designId}/assets`, `/api/v1/designs/${r()}/assets`, { fileName: "x.png", contentType: "image/png", byteSize: 10 }],
-      ["complete upload", "POST", `/api/v1/designs/${designId}/assets/${victim.assetId}/complete`, `/api/v1/designs/${r()}/assets/${r()}/complete`],
-      ["complete upload, own design id", "POST", `/api/v1/designs/${designId}/assets/${victim.assetId}/complete`, `/api/v1/designs/${designId}/assets/${r()}/complete`],
-      ["download asset", "GET", `/api/v1/designs/${designId}/assets/${victim.assetId}`, `/api/v1/designs/${r()}/assets/${r()}`],
-      ["download asset, random design", "GET", `/api/v1/designs/${r()}/assets/${victim.assetId}`, `/api/v1/designs/${r()}/assets/${r()}`],
-      ["read job", "GET", `/api/v1/jobs/${victim.jobId}`, `/api/v1/jobs/${r()}`],
-      ["read order", "GET", `/api/v1/orders/${victim.orderId}`, `/api/v1/orders/${r()}`],
-      ["delete design", "DELETE", `/api/v1/designs/${designId}`, `/api/v1/designs/${r()}`]
+      ["read design", designs.get({ params: { id: designId } }), designs.get({ params: { id: rDesign() } })],
+      [
+        "update design",
+        designs.update({ params: { id: designId }, headers: {}, payload: { version: 1, name: "hijacked" } }),
+        designs.update({ params: { id: rDesign() }, headers: {}, payload: { version: 1, name: "hijacked" } })
+      ],
+      [
+        "update design, document",
+        designs.update({ params: { id: designId }, headers: {}, payload: { version: 1, document: validDocument() } }),
+        designs.update({ params: { id: rDesign() }, headers: {}, payload: { version: 1, document: validDocument() } })
+      ],
+      ["duplicate design", designs.duplicate({ params: { id: designId } }), designs.duplicate({ params: { id: rDesign() } })],
+      ["render design", renders.render({ params: { id: designId }, payload: {} }), renders.render({ params: { id: rDesign() }, payload: {} })],
+      ["render pdf", renders.render({ params: { id: designId }, payload: { kind: "pdf" } }), renders.render({ params: { id: rDesign() }, payload: { kind: "pdf" } })],
+      ["similar designs", ai.similar({ params: { id: designId }, query: {} }), ai.similar({ params: { id: rDesign() }, query: {} })],
+      [
+        "request upload",
+        uploads.requestUpload({ params: { id: designId }, payload: { fileName: "x.png", contentType: "image/png", byteSize: 10 } }),
+        uploads.requestUpload({ params: { id: rDesign() }, payload: { fileName: "x.png", contentType: "image/png", byteSize: 10 } })
+      ],
+      [
+        "complete upload",
+        uploads.complete({ params: { id: designId, assetId: victim.assetId } }),
+        uploads.complete({ params: { id: rDesign(), assetId: rAsset() } })
+      ],
+      [
+        "complete upload, own design id",
+        uploads.complete({ params: { id: designId, assetId: victim.assetId } }),
+        uploads.complete({ params: { id: designId, assetId: rAsset() } })
+      ],
+      [
+        "download asset",
+        uploads.download({ params: { id: designId, assetId: victim.assetId } }),
+        uploads.download({ params: { id: rDesign(), assetId: rAsset() } })
+      ],
+      [
+        "download asset, random design",
+        uploads.download({ params: { id: rDesign(), assetId: victim.assetId } }),
+        uploads.download({ params: { id: rDesign(), assetId: rAsset() } })
+      ],
+      ["read job", renders.get({ params: { jobId: victim.jobId } }), renders.get({ params: { jobId: randomUUID() as RenderJobId } })],
+      ["read order", orders.get({ params: { id: victim.orderId } }), orders.get({ params: { id: randomUUID() as OrderId } })],
+      ["delete design", designs.delete({ params: { id: designId } }), designs.delete({ params: { id: rDesign() } })]
     ]
-    for (const [label, method, theirs, random, body] of probes) {
-      const options = { token: attacker.token, ...(body === undefined ? {} : { body }) }
-      const attack = await h.call(method, theirs, options)
-      const control = await h.call(method, random, options)
-      expect(attack.status, `${label}: ${attack.text}`).toBe(404)
-      expectProblem(attack, label)
-      expect(withoutRequestId(attack.body), label).toEqual(withoutRequestId(control.body))
-      expect(attack.headers.get("content-type"), label).toBe(control.headers.get("content-type"))
+    for (const [label, theirs, random] of probes) {
+      const attack = await attempt(theirs)
+      const control = await attempt(random)
+      expect(attack.status, `${label}: ${attack.response?.text}`).toBe(404)
+      expect(attack, label).toMatchObject({ _tag: "Failure", error: { _tag: "NotFound", code: "not_found" } })
+      expectProblem(asSent(attack.response), label)
+      expect(problemBody(attack.response), label).toEqual(problemBody(control.response))
+      expect(attack.response?.headers.get("content-type"), label).toBe(control.response?.headers.get("content-type"))
     }
 
     // The lists never show the victim's objects.
-    const designs = await h.call("GET", "/api/v1/designs?limit=100", { token: attacker.token })
-    expect(designs.body.data).toEqual([])
-    const orders = await h.call("GET", "/api/v1/orders?limit=100", { token: attacker.token })
-    expect(orders.body.data).toEqual([])
+    expect((await ok(designs.list({ query: { limit: 100 } }))).data).toEqual([])
+    expect((await ok(orders.list({ query: { limit: 100 } }))).data).toEqual([])
 
     // Nothing changed for the owner, and the attacker got nothing out of it.
-    const after = await h.call("GET", `/api/v1/designs/${designId}`, { token: victim.owner.token })
-    expect(after.status).toBe(200)
-    expect(after.body).toMatchObject({ name: "Secret mug", version: 1, document: validDocument() })
-    const download = await h.call("GET", `/api/v1/designs/${designId}/assets/${victim.assetId}`, { token: victim.owner.token })
-    expect(download.status).toBe(200)
-    const usage = await h.call("GET", "/api/v1/subscriptions/me/usage", { token: attacker.token })
-    expect(usage.body.designsCreated).toBe(0)
+    const owner = h.api(victim.owner.token)
+    const after = await ok(owner.designs.get({ params: { id: designId } }), 200)
+    expect(after).toMatchObject({ name: "Secret mug", version: 1, document: validDocument() })
+    await ok(owner.assets.download({ params: { id: designId, assetId: victim.assetId } }), 200)
+    const usage = await ok(h.api(attacker.token).subscriptions.usage())
+    expect(usage.designsCreated).toBe(0)
     const [jobs] = await h.query<{ n: string }>("SELECT count(*) AS n FROM render_jobs WHERE design_id = $1", [designId])
     expect(Number(jobs!.n)).toBe(1)
     const [assets] = await h.query<{ n: string }>("SELECT count(*) AS n FROM assets WHERE design_id = $1", [designId])
@@ -100,19 +138,16 @@ describe("API1: object level authorization", () => {
 
   it("does not let a user use another user's asset in their own design", async () => {
     const victim = await seedVictim()
-    const attacker = await h.signUp()
-    const own = await h.call("POST", "/api/v1/designs", { token: attacker.token, body: { name: "Mine", productType: "mug", document: validDocument() } })
-    const imageDocument = {
-      ...validDocument(),
-      layers: [{ id: "img", type: "image", x: 0, y: 0, width: 10, height: 10, rotation: 0, opacity: 1, zIndex: 0, assetId: victim.assetId }]
-    }
-    const created = await h.call("POST", "/api/v1/designs", { token: attacker.token, body: { name: "Stolen", productType: "mug", document: imageDocument } })
+    const attacker = h.api((await h.signUp()).token)
+    const own = await ok(attacker.designs.create({ payload: { name: "Mine", productType: "mug", document: validDocument() } }))
+    const stolen = imageDocument(victim.assetId)
+    const created = await failure(attacker.designs.create({ payload: { name: "Stolen", productType: "mug", document: stolen } }), "ValidationFailed")
     expect(created.status).toBe(400)
-    expect(created.body.errors).toEqual([expect.objectContaining({ path: "document.layers.0.assetId" })])
-    const updated = await h.call("PATCH", `/api/v1/designs/${own.body.id}`, { token: attacker.token, body: { version: 1, document: imageDocument } })
-    expect(updated.status).toBe(400)
+    expect(created.errors).toEqual([expect.objectContaining({ path: "document.layers.0.assetId" })])
+    const updated = await failure(attacker.designs.update({ params: { id: own.id }, headers: {}, payload: { version: 1, document: stolen } }))
+    expect(updated).toMatchObject({ status: 400 })
     // And the asset id of the victim under the attacker's own design is just as unknown.
-    const download = await h.call("GET", `/api/v1/designs/${own.body.id}/assets/${victim.assetId}`, { token: attacker.token })
+    const download = await failure(attacker.assets.download({ params: { id: own.id, assetId: victim.assetId } }), "NotFound")
     expect(download.status).toBe(404)
   })
 })
@@ -129,6 +164,7 @@ describe("API5: function level authorization", () => {
     expect(userRoutes.length).toBeGreaterThan(15)
   })
 
+  // Raw: every admin and internal route found by reflection (the typed client names each one).
   it("refuses a user's token on every admin route (403) and every internal route (403), with valid bodies", async () => {
     const user = await h.signUp()
     for (const endpoint of admin) {
@@ -153,12 +189,13 @@ describe("API5: function level authorization", () => {
       expect(withKey.status, endpoint.key).toBeGreaterThanOrEqual(401)
       expect(withKey.status, endpoint.key).toBeLessThanOrEqual(403)
     }
-    const me = await h.call("GET", "/api/v1/users/me", { token: user.token })
-    expect(me.body.role).toBe("user")
-    expect((await h.call("GET", "/api/v1/subscriptions/me", { token: user.token })).body.plan).toBe("free")
-    expect((await h.call("GET", "/api/v1/orders", { token: user.token })).body.data).toEqual([])
+    const as = h.api(user.token)
+    expect((await ok(as.me.get())).role).toBe("user")
+    expect((await ok(as.subscriptions.get())).plan).toBe("free")
+    expect((await ok(as.orders.list({ query: {} }))).data).toEqual([])
   })
 
+  // Raw: every user route found by reflection.
   it("refuses a service key (without a bearer token) on every user route with 401", async () => {
     const target = await h.signUp()
     for (const endpoint of userRoutes) {
@@ -180,7 +217,8 @@ describe("API5: function level authorization", () => {
 
   it("lets an admin do admin things, but not service things", async () => {
     const adminUser = await h.signUpAdmin()
-    expect((await h.call("GET", "/api/v1/admin/users?limit=1", { token: adminUser.token })).status).toBe(200)
+    await ok(h.api(adminUser.token).admin.listUsers({ query: { limit: 1 } }), 200)
+    // Raw: every internal route found by reflection.
     for (const endpoint of internal) {
       const body = bodyFor(endpoint)
       const result = await h.call(endpoint.method, fillPath(endpoint.path, { userId: adminUser.id }), { token: adminUser.token, ...(body === undefined ? {} : { body }) })
@@ -210,6 +248,7 @@ describe("API2: broken authentication on every protected route", () => {
     ])
   })
 
+  // Raw: every protected route found by reflection, with forged tokens, asserting WWW-Authenticate.
   it("answers 401 with WWW-Authenticate to no, alg none, foreign, expired and refresh tokens everywhere", async () => {
     const victim = await h.signUp()
     const claims = JSON.parse(Buffer.from(victim.token.split(".")[1]!, "base64url").toString()) as Record<string, unknown>
@@ -234,9 +273,10 @@ describe("API2: broken authentication on every protected route", () => {
       }
     }
     // Every attack above was refused for what it is: the genuine token still works.
-    expect((await h.call("GET", "/api/v1/users/me", { token: victim.token })).status).toBe(200)
+    await ok(h.api(victim.token).me.get(), 200)
   })
 
+  // Raw: every internal route found by reflection.
   it("answers 401 to a missing or wrong service key on every internal route", async () => {
     for (const endpoint of serviceRoutes) {
       const body = bodyFor(endpoint)

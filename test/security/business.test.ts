@@ -1,10 +1,13 @@
 import { randomUUID } from "node:crypto"
 import { createServer, type Server, type Socket } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { DesignDocument } from "../../src/domain/DesignDocument.ts"
+import type { PlanId } from "../../src/domain/Subscription.ts"
 import { makeTestApp } from "../support/app.ts"
 import { realRedisUrl } from "../support/database.ts"
 import { validDocument } from "../support/http.ts"
-import { expectProblem, securityHarness, SERVICE_KEY } from "../support/security.ts"
+import { asSent, expectProblem, securityHarness, SERVICE_KEY } from "../support/security.ts"
+import { attempt, failure, failureAndResponse, ok, typedClient } from "../support/typedClient.ts"
 
 /**
  * OWASP API6 (unrestricted access to sensitive business flows) and API7 (server side request
@@ -15,44 +18,33 @@ beforeAll(h.start)
 afterAll(h.stop)
 
 const create = (token: string, name = "Burst") =>
-  h.call("POST", "/api/v1/designs", { token, body: { name, productType: "mug", document: validDocument() } })
+  h.api(token).designs.create({ payload: { name, productType: "mug", document: validDocument() } })
 
 describe("API6: quota abuse by concurrency", () => {
   it("a free user firing 15 creates and 15 duplicates at once, on two instances, ends with exactly 10 designs", async () => {
     const second = makeTestApp({ databaseUrl: h.databaseUrl(), redisUrl: realRedisUrl() })
     try {
       const user = await h.signUp()
-      const source = await create(user.token, "Source")
-      expect(source.status).toBe(201)
-      const onSecond = async (path: string, body?: unknown) => {
-        const response = await second.handler(new Request(`http://test${path}`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${user.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) })
-        }))
-        const text = await response.text()
-        return { status: response.status, body: JSON.parse(text) as Record<string, unknown> }
-      }
+      const source = await ok(create(user.token, "Source"), 201)
+      const first = h.api(user.token).designs
+      const onSecond = typedClient(() => second)(user.token).designs
+      const payload = (i: number) => ({ name: `Burst ${i}`, productType: "mug", document: validDocument() })
       const burst = await Promise.all([
-        ...Array.from({ length: 15 }, (_, i) =>
-          i % 2 === 0 ? create(user.token, `Burst ${i}`) : onSecond("/api/v1/designs", { name: `Burst ${i}`, productType: "mug", document: validDocument() })),
-        ...Array.from({ length: 15 }, (_, i) =>
-          i % 2 === 0
-            ? h.call("POST", `/api/v1/designs/${source.body.id}/duplicate`, { token: user.token })
-            : onSecond(`/api/v1/designs/${source.body.id}/duplicate`))
+        ...Array.from({ length: 15 }, (_, i) => attempt((i % 2 === 0 ? first : onSecond).create({ payload: payload(i) }))),
+        ...Array.from({ length: 15 }, (_, i) => attempt((i % 2 === 0 ? first : onSecond).duplicate({ params: { id: source.id } })))
       ])
       const statuses = burst.map((r) => r.status)
       expect(statuses.filter((s) => s === 201)).toHaveLength(9)
       expect(statuses.filter((s) => s === 402)).toHaveLength(21)
       for (const refused of burst.filter((r) => r.status === 402)) {
-        expect(refused.body).toMatchObject({ code: "quota_exceeded", limit: 10, used: 10 })
+        expect(refused).toMatchObject({ _tag: "Failure", error: { code: "quota_exceeded", limit: 10, used: 10 } })
       }
       const [designs] = await h.query<{ n: string }>("SELECT count(*) AS n FROM designs WHERE owner_id = $1", [user.id])
       expect(Number(designs!.n)).toBe(10)
-      const usage = await h.call("GET", "/api/v1/subscriptions/me/usage", { token: user.token })
-      expect(usage.body).toMatchObject({ designsCreated: 10, designsLimit: 10, remaining: 0 })
-      const list = await h.call("GET", "/api/v1/designs?limit=100", { token: user.token })
-      expect(list.body.data).toHaveLength(10)
+      const usage = await ok(h.api(user.token).subscriptions.usage())
+      expect(usage).toMatchObject({ designsCreated: 10, designsLimit: 10, remaining: 0 })
+      const list = await ok(first.list({ query: { limit: 100 } }))
+      expect(list.data).toHaveLength(10)
     } finally {
       await second.dispose()
     }
@@ -60,35 +52,37 @@ describe("API6: quota abuse by concurrency", () => {
 
   it("deleting and re-creating does not refill the quota, and downgrading mid-month keeps the month's count", async () => {
     const user = await h.signUp()
-    const ids: Array<string> = []
-    for (let i = 0; i < 10; i++) ids.push((await create(user.token)).body.id)
-    await Promise.all(ids.map((id) => h.call("DELETE", `/api/v1/designs/${id}`, { token: user.token })))
-    expect((await create(user.token)).status).toBe(402)
+    const designs = h.api(user.token).designs
+    const ids = []
+    for (let i = 0; i < 10; i++) ids.push((await ok(create(user.token))).id)
+    await Promise.all(ids.map((id) => attempt(designs.delete({ params: { id } }))))
+    expect(await failure(create(user.token))).toMatchObject({ status: 402 })
     // Up to pro and straight back down: the month's 10 still count against free.
-    const setPlan = (plan: string) => h.call("PUT", `/api/v1/internal/subscriptions/${user.id}`, { serviceKey: SERVICE_KEY, body: { plan, status: "active" } })
-    expect((await setPlan("pro")).status).toBe(200)
-    expect((await create(user.token)).status).toBe(201)
-    expect((await setPlan("free")).status).toBe(200)
-    const refused = await create(user.token)
+    const setPlan = (plan: PlanId) =>
+      h.api({ serviceKey: SERVICE_KEY }).internal.setSubscription({ params: { userId: user.id }, payload: { plan, status: "active" } })
+    await ok(setPlan("pro"), 200)
+    await ok(create(user.token), 201)
+    await ok(setPlan("free"), 200)
+    const refused = await failure(create(user.token), "QuotaExceeded")
     expect(refused.status).toBe(402)
-    expect(refused.body).toMatchObject({ code: "quota_exceeded", limit: 10 })
-    expect(refused.body.used).toBeGreaterThanOrEqual(10)
+    expect(refused).toMatchObject({ code: "quota_exceeded", limit: 10 })
+    expect(refused.used).toBeGreaterThanOrEqual(10)
   })
 
   // Each attempt is counted atomically before its password is checked, so a parallel burst
   // cannot slip under the limit: at most 10 passwords are ever checked.
   it("a burst of wrong passwords checks at most 10 and ends locked: the right password is then refused with 429", async () => {
     const user = await h.signUp()
-    const attempts = await Promise.all(Array.from({ length: 30 }, (_, i) =>
-      h.call("POST", "/api/v1/auth/login", { body: { email: user.email, password: `wrong password ${i}` } })))
+    const login = (password: string) => h.api().auth.login({ payload: { email: user.email, password } })
+    const attempts = await Promise.all(Array.from({ length: 30 }, (_, i) => attempt(login(`wrong password ${i}`))))
     const evaluated = attempts.filter((r) => r.status === 401).length
     const locked = attempts.filter((r) => r.status === 429).length
     expect(evaluated + locked).toBe(30)
     expect(evaluated).toBeLessThanOrEqual(10)
-    const right = await h.call("POST", "/api/v1/auth/login", { body: { email: user.email, password: "correct horse battery" } })
-    expect(right.status).toBe(429)
-    expectProblem(right)
-    expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0)
+    const right = await failureAndResponse(login("correct horse battery"), "TooManyAttempts")
+    expect(right.error.status).toBe(429)
+    expectProblem(asSent(right.response))
+    expect(Number(right.response?.headers.get("retry-after"))).toBeGreaterThan(0)
   })
 })
 
@@ -115,14 +109,15 @@ describe("API7: server side request forgery", () => {
     await new Promise<void>((resolve) => server.close(() => resolve()))
   })
 
-  const imageDocument = (assetId: string) => ({
+  const imageDocument = (assetId: string): DesignDocument => ({
     ...validDocument(),
     layers: [{ id: "img", type: "image", x: 0, y: 0, width: 10, height: 10, rotation: 0, opacity: 1, zIndex: 0, assetId }]
   })
 
   it("accepts only asset ids in image layers: URLs (metadata service, loopback) are 400", async () => {
     const user = await h.signUp()
-    const design = (await create(user.token)).body
+    const design = await ok(create(user.token))
+    // Raw: an image layer's assetId is a UUID to the typed client, which refuses these before sending them.
     for (const assetId of [
       "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
       "https://169.254.169.254/latest/meta-data/",
@@ -144,39 +139,38 @@ describe("API7: server side request forgery", () => {
 
   it("stores an avatar URL and a job result URL without ever fetching them, and ignores Host headers for upload URLs", async () => {
     const user = await h.signUp()
+    const as = h.api(user.token)
     const target = `https://127.0.0.1:${port}/avatar.png`
-    const avatar = await h.call("PATCH", "/api/v1/users/me", { token: user.token, body: { avatarUrl: target } })
-    expect(avatar.status).toBe(200)
-    expect(avatar.body.avatarUrl).toBe(target)
+    const avatar = await ok(as.me.update({ payload: { avatarUrl: target } }), 200)
+    expect(avatar.avatarUrl).toBe(target)
+    // Raw: the typed client refuses an avatar URL that is not https before sending it.
     expect((await h.call("PATCH", "/api/v1/users/me", { token: user.token, body: { avatarUrl: `http://127.0.0.1:${port}/a.png` } })).status).toBe(400)
-    expect((await h.call("GET", "/api/v1/users/me", { token: user.token })).body.avatarUrl).toBe(target)
+    expect((await ok(as.me.get())).avatarUrl).toBe(target)
 
-    const design = (await create(user.token)).body
+    const design = await ok(create(user.token))
+    // Raw: a URL as an image layer's assetId, which the typed client refuses to send.
     expect((await h.call("POST", "/api/v1/designs", { token: user.token, body: { name: "x", productType: "mug", document: imageDocument(target) } })).status).toBe(400)
-    const job = await h.call("POST", `/api/v1/designs/${design.id}/render`, { token: user.token, body: {} })
-    const report = await h.call("PUT", `/api/v1/internal/jobs/${job.body.jobId}`, { serviceKey: SERVICE_KEY, body: { status: "completed", resultUrl: `https://127.0.0.1:${port}/render.png` } })
-    expect(report.status).toBe(200)
-    expect((await h.call("GET", `/api/v1/jobs/${job.body.jobId}`, { token: user.token })).body.resultUrl).toBe(`https://127.0.0.1:${port}/render.png`)
-    await h.call("POST", `/api/v1/designs/${design.id}/duplicate`, { token: user.token })
-    await h.call("GET", `/api/v1/designs/${design.id}/similar`, { token: user.token })
+    const job = await ok(as.jobs.render({ params: { id: design.id }, payload: {} }))
+    const resultUrl = `https://127.0.0.1:${port}/render.png`
+    await ok(h.api({ serviceKey: SERVICE_KEY }).internal.reportJob({ params: { jobId: job.jobId }, payload: { status: "completed", resultUrl } }), 200)
+    expect((await ok(as.jobs.get({ params: { jobId: job.jobId } }))).resultUrl).toBe(resultUrl)
+    await attempt(as.designs.duplicate({ params: { id: design.id } }))
+    await attempt(as.ai.similar({ params: { id: design.id }, query: {} }))
 
     // Upload URLs come from PUBLIC_BASE_URL, never from what the client says the host is.
-    const ticket = await h.call("POST", `/api/v1/designs/${design.id}/assets`, {
-      token: user.token,
-      headers: { "x-forwarded-host": `127.0.0.1:${port}`, forwarded: `host=127.0.0.1:${port}` },
-      body: { fileName: `http://127.0.0.1:${port}/x.png`, contentType: "image/png", byteSize: 10 }
-    })
-    expect(ticket.status).toBe(201)
-    expect(ticket.body.uploadUrl).not.toContain(String(port))
-    const fromEvilHost = await h.app().handler(new Request(`http://127.0.0.1:${port}/api/v1/designs/${design.id}/assets`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ fileName: "y.png", contentType: "image/png", byteSize: 10 })
-    }))
-    const evilTicket = await fromEvilHost.json() as { uploadUrl: string }
-    expect(fromEvilHost.status).toBe(201)
+    const forwarded = h.api({ token: user.token, headers: { "x-forwarded-host": `127.0.0.1:${port}`, forwarded: `host=127.0.0.1:${port}` } })
+    const ticket = await ok(forwarded.assets.requestUpload({
+      params: { id: design.id },
+      payload: { fileName: `http://127.0.0.1:${port}/x.png`, contentType: "image/png", byteSize: 10 }
+    }), 201)
+    expect(ticket.uploadUrl).not.toContain(String(port))
+    const fromEvilHost = typedClient(() => h.app(), { baseUrl: `http://127.0.0.1:${port}` })(user.token)
+    const evilTicket = await ok(fromEvilHost.assets.requestUpload({
+      params: { id: design.id },
+      payload: { fileName: "y.png", contentType: "image/png", byteSize: 10 }
+    }), 201)
     expect(evilTicket.uploadUrl).not.toContain(String(port))
-    const complete = await h.call("POST", `/api/v1/designs/${design.id}/assets/${ticket.body.assetId}/complete`, { token: user.token })
+    const complete = await failure(as.assets.complete({ params: { id: design.id, assetId: ticket.assetId } }), "AssetNotUploaded")
     expect(complete.status).toBe(409)
 
     // Give any background fetch a moment to happen.

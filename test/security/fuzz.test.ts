@@ -2,6 +2,7 @@ import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { validDocument } from "../support/http.ts"
 import { endpoints, expectProblem, fillPath, LEAKS, securityHarness, SERVICE_KEY, type Sent } from "../support/security.ts"
+import { ok } from "../support/typedClient.ts"
 
 /**
  * Property-based fuzzing of every endpoint read from the HttpApi definition: random JSON bodies
@@ -17,7 +18,7 @@ beforeAll(async () => {
   const user = await h.signUp()
   userToken = user.token
   adminToken = (await h.signUpAdmin()).token
-  designId = (await h.call("POST", "/api/v1/designs", { token: userToken, body: { name: "Fuzz", productType: "mug", document: validDocument() } })).body.id
+  designId = (await ok(h.api(userToken).designs.create({ payload: { name: "Fuzz", productType: "mug", document: validDocument() } }))).id
 })
 afterAll(h.stop)
 

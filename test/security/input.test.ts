@@ -6,7 +6,8 @@ import { routeTable, routesBesideTheApi } from "../../src/app/Server.ts"
 import type { Job } from "../../src/domain/Jobs.ts"
 import { makeTestApp } from "../support/app.ts"
 import { validDocument } from "../support/http.ts"
-import { bodyFor, endpoints, expectProblem, fillPath, LEAKS, securityHarness, type Sent } from "../support/security.ts"
+import { asSent, bodyFor, endpoints, expectProblem, fillPath, LEAKS, securityHarness, type Sent } from "../support/security.ts"
+import { attempt, failureAndResponse, ok } from "../support/typedClient.ts"
 
 /**
  * OWASP API3 (object property level authorization: mass assignment, excessive data exposure),
@@ -36,6 +37,9 @@ const signUp = async () => {
   return user
 }
 
+const createDesign = (token: string, name: string) =>
+  ok(h.api(token).designs.create({ payload: { name, productType: "mug", document: validDocument() } }), 201)
+
 describe("API3: mass assignment", () => {
   const writes = endpoints.filter((e) => e.hasPayload)
   const LEGITIMATE: Record<string, ReadonlyArray<string>> = { "admin.updateUser": ["role"] }
@@ -51,8 +55,8 @@ describe("API3: mass assignment", () => {
     const admin = await h.signUpAdmin()
     issuedRefreshTokens.push(admin.refreshToken)
     const bystander = await signUp()
-    const design = await h.call("POST", "/api/v1/designs", { token: user.token, body: { name: "Mine", productType: "mug", document: validDocument() } })
-    expect(design.status).toBe(201)
+    const design = await createDesign(user.token, "Mine")
+    // Raw: every write endpoint found by reflection, with a property the typed client refuses to send.
     for (const endpoint of writes) {
       for (const [property, value] of EXTRAS) {
         const base = bodyFor(endpoint) as Record<string, unknown>
@@ -63,7 +67,7 @@ describe("API3: mass assignment", () => {
           : endpoint.auth === "user"
           ? { token: endpoint.group === "admin" ? admin.token : user.token }
           : {}
-        const path = fillPath(endpoint.path, { id: endpoint.group === "admin" ? bystander.id : design.body.id, userId: bystander.id })
+        const path = fillPath(endpoint.path, { id: endpoint.group === "admin" ? bystander.id : design.id, userId: bystander.id })
         const result = await h.call(endpoint.method, path, { ...credentials, body: { ...base, [property]: value } })
         const context = `${endpoint.key} + ${property}: ${result.text.slice(0, 300)}`
         expect(result.status, context).toBe(400)
@@ -75,15 +79,17 @@ describe("API3: mass assignment", () => {
     }
     // Nothing was applied anywhere.
     for (const who of [user, bystander]) {
-      expect((await h.call("GET", "/api/v1/users/me", { token: who.token })).body).toMatchObject({ role: "user", fullName: "Security Test" })
-      expect((await h.call("GET", "/api/v1/subscriptions/me", { token: who.token })).body.plan).toBe("free")
+      expect(await ok(h.api(who.token).me.get())).toMatchObject({ role: "user", fullName: "Security Test" })
+      expect((await ok(h.api(who.token).subscriptions.get())).plan).toBe("free")
     }
-    expect((await h.call("GET", `/api/v1/designs/${design.body.id}`, { token: user.token })).body).toMatchObject({ version: 1, name: "Mine" })
+    expect(await ok(h.api(user.token).designs.get({ params: { id: design.id } }))).toMatchObject({ version: 1, name: "Mine" })
   })
 
   it("refuses version tricks on a design update with 400 and leaves the design untouched", async () => {
     const user = await signUp()
-    const design = (await h.call("POST", "/api/v1/designs", { token: user.token, body: { name: "Versioned", productType: "mug", document: validDocument() } })).body
+    const designs = h.api(user.token).designs
+    const design = await createDesign(user.token, "Versioned")
+    // Raw: versions of the wrong type or range, which the typed client refuses to send.
     for (const version of [-1, 0, "1", 1.5, 1e20, Number.MAX_SAFE_INTEGER + 2, 2 ** 31, "1; DROP TABLE designs", null, true, [1], { $gt: 0 }]) {
       const result = await h.call("PATCH", `/api/v1/designs/${design.id}`, { token: user.token, body: { version, name: "Tricked" } })
       const context = `version ${JSON.stringify(version)}: ${result.text.slice(0, 200)}`
@@ -96,13 +102,13 @@ describe("API3: mass assignment", () => {
       expectProblem(result, context)
     }
     for (const ifMatch of ["-1", "0", "1.5", "abc", "\"\"", "W/\"1\"x", "99999999999999999999999", "*"]) {
-      const result = await h.call("PATCH", `/api/v1/designs/${design.id}`, { token: user.token, headers: { "if-match": ifMatch }, body: { name: "Tricked" } })
+      const { response } = await failureAndResponse(designs.update({ params: { id: design.id }, headers: { "if-match": ifMatch }, payload: { name: "Tricked" } }))
+      const result = asSent(response)
       const context = `If-Match ${ifMatch}: ${result.text.slice(0, 200)}`
       expect([400, 409, 412], context).toContain(result.status)
       expectProblem(result, context)
     }
-    const after = await h.call("GET", `/api/v1/designs/${design.id}`, { token: user.token })
-    expect(after.body).toMatchObject({ name: "Versioned", version: 1 })
+    expect(await ok(designs.get({ params: { id: design.id } }))).toMatchObject({ name: "Versioned", version: 1 })
   })
 })
 
@@ -123,6 +129,7 @@ describe("API4: resource consumption", () => {
     expect(result.text.length).toBeLessThan(2_000)
   })
 
+  // Raw: documents the typed client refuses to send.
   it("refuses a 10,000-layer document (valid-shaped or empty layers) quickly with a 4xx problem", async () => {
     const layer = (i: number) => ({ id: `l${i}`, type: "shape", x: 0, y: 0, width: 1, height: 1, rotation: 0, opacity: 1, zIndex: 0, shape: "rect", fill: null, stroke: null })
     const valid = { name: "Layers", productType: "mug", document: { ...validDocument(), layers: Array.from({ length: 10_000 }, (_, i) => layer(i)) } }
@@ -146,7 +153,8 @@ describe("API4: resource consumption", () => {
     expect(lists.length).toBeGreaterThanOrEqual(4)
     const admin = await h.signUpAdmin()
     issuedRefreshTokens.push(admin.refreshToken)
-    const design = (await h.call("POST", "/api/v1/designs", { token, body: { name: "L", productType: "mug", document: validDocument() } })).body
+    const design = await createDesign(token, "L")
+    // Raw: every list found by reflection, with limits the typed client refuses to send.
     for (const endpoint of lists) {
       for (const limit of ["100000", "1e9", "-1", "Infinity", "NaN"]) {
         const path = `${fillPath(endpoint.path, { id: design.id })}?limit=${limit}`
@@ -177,9 +185,10 @@ describe("API4: resource consumption", () => {
       }
     }
     // The process is still answering.
-    expect((await h.call("GET", "/api/v1/users/me", { token })).status).toBe(200)
+    await ok(h.api(token).me.get(), 200)
   })
 
+  // Raw: names longer than the typed client sends.
   it("refuses a 1 MB string in name with 400 or 413", async () => {
     for (const size of [1_000_000, 250]) {
       const result = await h.call("POST", "/api/v1/designs", { token, body: { name: "n".repeat(size), productType: "mug", document: validDocument() } })
@@ -266,17 +275,19 @@ describe("API3: excessive data exposure", () => {
   it("never sends a password hash, password_hash, a refresh token (outside its issuing answer) or a reset token", async () => {
     // Exercise the flows that handle secrets, so that the bodies below include their answers.
     const user = await signUp()
-    await h.call("POST", "/api/v1/auth/password-reset/request", { body: { email: user.email } })
+    const auth = h.api().auth
+    await attempt(auth.requestPasswordReset({ payload: { email: user.email } }))
     const resetTokens = (await Effect.runPromise(Ref.get(jobs)))
       .flatMap((job) => job._tag === "email.password_reset" ? [job.token] : [])
     expect(resetTokens.length).toBeGreaterThan(0)
+    // Raw: bodies with a property the typed client refuses to send.
     await h.call("POST", "/api/v1/auth/password-reset/confirm", { body: { token: resetTokens[0], newPassword: "brand new secret", extra: 1 } })
     await h.call("POST", "/api/v1/auth/refresh", { body: { refreshToken: user.refreshToken, role: "admin" } })
-    await h.call("POST", "/api/v1/auth/refresh", { body: { refreshToken: `${user.refreshToken}x` } })
-    const refreshed = await h.call("POST", "/api/v1/auth/refresh", { body: { refreshToken: user.refreshToken } })
-    if (refreshed.status === 200) issuedRefreshTokens.push(refreshed.body.tokens.refreshToken)
+    await attempt(auth.refresh({ payload: { refreshToken: `${user.refreshToken}x` } }))
+    const refreshed = await attempt(auth.refresh({ payload: { refreshToken: user.refreshToken } }))
+    if (refreshed._tag === "Success") issuedRefreshTokens.push(refreshed.value.tokens.refreshToken)
     await h.call("POST", "/api/v1/auth/login", { body: { email: user.email, password: "wrong password", passwordHash: "x" } })
-    await h.call("GET", "/api/v1/users/me", { token: user.token })
+    await attempt(h.api(user.token).me.get())
 
     const bodies: ReadonlyArray<Sent> = h.seen
     expect(bodies.length).toBeGreaterThan(200)

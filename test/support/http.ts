@@ -14,7 +14,10 @@ export interface CallOptions {
   readonly headers?: Record<string, string>
 }
 
-/** A JSON client over a test app's fetch handler. */
+/**
+ * A raw JSON client over a test app's fetch handler, for what the typed client (./typedClient.ts)
+ * cannot send: values its schemas refuse, malformed bodies, odd headers, routes beside the API.
+ */
 export const client = (app: () => ReturnType<typeof makeTestApp>) =>
   async (method: string, path: string, options: CallOptions = {}): Promise<Sent> => {
     const headers: Record<string, string> = { ...options.headers }

@@ -9,11 +9,13 @@ import { Authentication, ServiceAuthentication } from "../../src/api/Security.ts
 import { makeTestApp, type TestAppOptions } from "./app.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "./database.ts"
 import { uniqueEmail, validDocument } from "./http.ts"
+import { type Exchange, ok, typedClient } from "./typedClient.ts"
 
 /**
  * Shared by the security suite (test/security): the endpoint inventory read from the HttpApi
- * definition (so a new endpoint is attacked without anyone remembering to list it), a client
- * that records every response, and sign-up helpers.
+ * definition (so a new endpoint is attacked without anyone remembering to list it), clients
+ * that record every response (the typed client of CoreApi, and raw requests for what it cannot
+ * send), and sign-up helpers.
  */
 
 export const SERVICE_KEY = "security-suite-service-key-0123456789abcdef"
@@ -101,6 +103,21 @@ export interface Sent {
   readonly ms: number
 }
 
+/** A typed client's exchange as a `Sent`, to check it like a raw answer (`expectProblem`). */
+export const asSent = (exchange: Exchange | undefined): Sent => {
+  if (exchange === undefined) throw new Error("no request was sent")
+  const isJson = (exchange.headers.get("content-type") ?? "").includes("json")
+  let body: unknown = undefined
+  if (isJson && exchange.text !== "") {
+    try {
+      body = JSON.parse(exchange.text)
+    } catch {
+      body = undefined
+    }
+  }
+  return { method: exchange.method, path: exchange.path, status: exchange.status, headers: exchange.headers, text: exchange.text, body, ms: exchange.ms }
+}
+
 export interface RawOptions {
   readonly body?: RequestInit["body"]
   readonly headers?: Record<string, string>
@@ -121,6 +138,11 @@ export const securityHarness = (options: Omit<TestAppOptions, "databaseUrl" | "r
   let app: ReturnType<typeof makeTestApp> | undefined
   let databaseUrl = ""
   const seen: Array<Sent> = []
+  /** Typed clients of the app (by token, service key, ...); their exchanges are recorded too. */
+  const api = typedClient(() => {
+    if (app === undefined) throw new Error("harness not started")
+    return app
+  }, { onExchange: (exchange) => seen.push(asSent(exchange)) })
 
   const start = async () => {
     const serverUrl = realDatabaseUrl()
@@ -182,25 +204,18 @@ export const securityHarness = (options: Omit<TestAppOptions, "databaseUrl" | "r
 
   const signUp = async () => {
     const email = uniqueEmail()
-    const result = await call("POST", "/api/v1/auth/register", { body: { email, password: PASSWORD, fullName: "Security Test" } })
-    expect(result.status, result.text).toBe(201)
-    return {
-      id: result.body.user.id as string,
-      email,
-      token: result.body.tokens.accessToken as string,
-      refreshToken: result.body.tokens.refreshToken as string
-    }
+    const { user, tokens } = await ok(api().auth.register({ payload: { email, password: PASSWORD, fullName: "Security Test" } }), 201)
+    return { id: user.id, email, token: tokens.accessToken, refreshToken: tokens.refreshToken }
   }
 
   const signUpAdmin = async () => {
     const user = await signUp()
     await query("UPDATE users SET role = 'admin' WHERE id = $1", [user.id])
-    const login = await call("POST", "/api/v1/auth/login", { body: { email: user.email, password: PASSWORD } })
-    expect(login.status).toBe(200)
-    return { ...user, token: login.body.tokens.accessToken as string, refreshToken: login.body.tokens.refreshToken as string }
+    const { tokens } = await ok(api().auth.login({ payload: { email: user.email, password: PASSWORD } }), 200)
+    return { ...user, token: tokens.accessToken, refreshToken: tokens.refreshToken }
   }
 
-  return { start, stop, raw, call, query, signUp, signUpAdmin, seen, app: () => app!, databaseUrl: () => databaseUrl }
+  return { start, stop, api, raw, call, query, signUp, signUpAdmin, seen, app: () => app!, databaseUrl: () => databaseUrl }
 }
 
 /** The problem+json shape every error of the API has. */
