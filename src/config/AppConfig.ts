@@ -134,6 +134,7 @@ type Raw = { readonly [K in keyof typeof settings]: Config.Success<(typeof setti
 
 const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   const problems: Array<string> = []
+  if (raw.dataDir.trim() === "") problems.push("DATA_DIR: must not be empty")
   if (raw.databasePoolMax < 1) problems.push("DATABASE_POOL_MAX: must be at least 1")
   if (raw.jobMaxAttempts < 1 || raw.jobMaxAttempts > 100) problems.push("JOB_MAX_ATTEMPTS: must be between 1 and 100")
   for (const [name, value] of [["SQS_QUEUE_URL", raw.sqsQueueUrl], ["SQS_RENDER_QUEUE_URL", raw.sqsRenderQueueUrl], ["SQS_ENDPOINT", raw.sqsEndpoint]] as const) {

@@ -7,7 +7,7 @@ import { type InvalidConfiguration, loadFrom, readSettings } from "./AppConfig.t
  * unset: files under `DATA_DIR/uploads`, served back by the API itself.
  */
 export interface StorageSettings {
-  /** `None`: the local layer (files under `dataDir/uploads`). */
+  /** `None`: the local layer (files under `DATA_DIR/uploads`). */
   readonly bucket: Option.Option<string>
   /** An S3-compatible endpoint (`http(s)://host:port`); `None`: AWS S3 for `region`. */
   readonly endpoint: Option.Option<string>
@@ -25,7 +25,6 @@ export interface StorageSettings {
   readonly downloadUrlTtl: Duration.Duration
   /** The API's public origin (and path prefix), without a trailing slash: local upload URLs start with it. */
   readonly publicBaseUrl: string
-  readonly dataDir: string
 }
 
 export class StorageConfig extends Context.Service<StorageConfig, StorageSettings>()("customify/config/StorageConfig") {}
@@ -61,8 +60,7 @@ const settings = {
   uploadMaxBytes: byteCount("UPLOAD_MAX_BYTES"),
   uploadUrlTtl: Config.Duration("UPLOAD_URL_TTL").pipe(Config.withDefault(Duration.minutes(15))),
   downloadUrlTtl: Config.Duration("DOWNLOAD_URL_TTL").pipe(Config.withDefault(Duration.minutes(5))),
-  publicBaseUrl: Config.String("PUBLIC_BASE_URL").pipe(Config.withDefault("http://localhost:3000")),
-  dataDir: Config.String("DATA_DIR").pipe(Config.withDefault("./.data"))
+  publicBaseUrl: Config.String("PUBLIC_BASE_URL").pipe(Config.withDefault("http://localhost:3000"))
 } as const
 
 type Raw = { readonly [K in keyof typeof settings]: Config.Success<(typeof settings)[K]> }
@@ -107,7 +105,6 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   if (!isHttpUrl(raw.publicBaseUrl)) {
     problems.push("PUBLIC_BASE_URL: must be an http(s):// URL like https://api.customify.app")
   }
-  if (raw.dataDir.trim() === "") problems.push("DATA_DIR: must not be empty")
   return problems
 }
 

@@ -80,9 +80,9 @@ const makeApp = (services: Context.Context<Services>) =>
     { disableLogger: true }
   )
 
-const servicesLayer = (dataDir: string, storage: Layer.Layer<Storage.Storage | Storage.LocalUploads, never, StorageConfig.StorageConfig>) =>
+const servicesLayer = (storage: Layer.Layer<Storage.Storage | Storage.LocalUploads, never, StorageConfig.StorageConfig>) =>
   Layer.mergeAll(AssetsRepository.layerMemory, DesignsRepository.layerMemory, storage).pipe(
-    Layer.provideMerge(StorageConfig.layerTest({ dataDir, publicBaseUrl: "http://test", uploadMaxBytes: MAX_BYTES }))
+    Layer.provideMerge(StorageConfig.layerTest({ publicBaseUrl: "http://test", uploadMaxBytes: MAX_BYTES }))
   )
 
 const scope = Effect.runSync(Scope.make())
@@ -91,7 +91,7 @@ let services: Context.Context<Services>
 let app: ReturnType<typeof makeApp>
 
 beforeAll(async () => {
-  services = await Effect.runPromise(Layer.build(servicesLayer(dataDir, Storage.layerLocal(SECRET))).pipe(Scope.provide(scope)))
+  services = await Effect.runPromise(Layer.build(servicesLayer(Storage.layerLocal({ secret: SECRET, dataDir }))).pipe(Scope.provide(scope)))
   app = makeApp(services)
 })
 afterAll(async () => {
@@ -349,7 +349,7 @@ describe("the assets endpoints", () => {
       Layer.succeed(Storage.LocalUploads, Option.none())
     )
     const downScope = Effect.runSync(Scope.make())
-    const downServices = await Effect.runPromise(Layer.build(servicesLayer(dataDir, down)).pipe(Scope.provide(downScope)))
+    const downServices = await Effect.runPromise(Layer.build(servicesLayer(down)).pipe(Scope.provide(downScope)))
     const downApp = makeApp(downServices)
     try {
       const design = await Effect.runPromise(Effect.provide(Effect.gen(function*() {

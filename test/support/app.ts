@@ -31,13 +31,12 @@ export const testConfig = (options: TestAppOptions) =>
       redisUrl: Option.map(Option.fromNullishOr(options.redisUrl), Redacted.make),
       logLevel: "None",
       healthCheckTimeout: Duration.seconds(1),
-      // Without a database URL: an embedded database of its own, never the developer's ./.data
-      // (whose lock another test file running at the same time would hold).
+      // An embedded database (without a database URL) and local uploads of its own, never the
+      // developer's ./.data (whose lock another test file running at the same time would hold).
       dataDir: mkdtempSync(join(tmpdir(), "customify-test-data-")),
       ...options.config
     }),
-    // Local uploads in a throwaway directory, never the developer's ./.data.
-    StorageConfig.layerTest({ dataDir: mkdtempSync(join(tmpdir(), "customify-test-uploads-")), ...options.storage })
+    StorageConfig.layerTest(options.storage)
   ).pipe(Layer.merge(AiConfig.layerTest(options.ai)))
 
 /** What the request pipeline needs, for probe APIs built in tests: test config, memory rate limiter. */

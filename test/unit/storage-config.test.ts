@@ -38,7 +38,6 @@ describe("storage configuration", () => {
     expect(Duration.toMinutes(settings.uploadUrlTtl)).toBe(15)
     expect(Duration.toMinutes(settings.downloadUrlTtl)).toBe(5)
     expect(settings.publicBaseUrl).toBe("http://localhost:3000")
-    expect(settings.dataDir).toBe("./.data")
   })
 
   it("reads an S3-compatible store", async () => {

@@ -13,16 +13,19 @@ const refuse = (reason: LocalUploadRefusal) => Effect.fail(new LocalUploadRefuse
 const mediaTypeOf = (header: string | undefined) => (header ?? "").split(";")[0]!.trim().toLowerCase()
 
 /**
- * Files under `DATA_DIR/uploads`, for development and single-instance deployments. Upload and
- * download URLs point at this API (`PUBLIC_BASE_URL/uploads/<token>`), whose routes hand them to
- * `LocalUploads`; a token is an HMAC-signed, expiring grant for one method on one key, signed with
- * a key derived from `secret`.
+ * Files under `<dataDir>/uploads` (`DATA_DIR`), for development and single-instance deployments.
+ * Upload and download URLs point at this API (`PUBLIC_BASE_URL/uploads/<token>`), whose routes
+ * hand them to `LocalUploads`; a token is an HMAC-signed, expiring grant for one method on one
+ * key, signed with a key derived from `secret`.
  */
-export const layerLocal = (secret: Redacted.Redacted): Layer.Layer<Storage | LocalUploads, never, StorageConfig> =>
+export const layerLocal = (options: {
+  readonly secret: Redacted.Redacted
+  readonly dataDir: string
+}): Layer.Layer<Storage | LocalUploads, never, StorageConfig> =>
   Layer.effectContext(Effect.gen(function*() {
     const settings = yield* StorageConfig
-    const root = resolve(settings.dataDir, "uploads")
-    const signingKey = deriveSigningKey(secret)
+    const root = resolve(options.dataDir, "uploads")
+    const signingKey = deriveSigningKey(options.secret)
     const urlFor = (token: string) => `${settings.publicBaseUrl}/uploads/${token}`
     const fs = <A>(operation: string, run: () => Promise<A>) =>
       Effect.tryPromise({ try: run, catch: (cause) => new StorageUnavailable({ operation, cause }) }).pipe(

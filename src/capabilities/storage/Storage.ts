@@ -80,17 +80,21 @@ export const layerMemory: Layer.Layer<Storage | MemoryObjects> = Layer.effectCon
  * S3 when `S3_BUCKET` is set, local files otherwise. `secret` signs the local layer's URLs
  * (pass the JWT secret: a key for URLs only is derived from it).
  */
-export const layer = (secret: Redacted.Redacted): Layer.Layer<Storage | LocalUploads, never, StorageConfig> =>
+export const layer = (local: {
+  readonly secret: Redacted.Redacted
+  readonly dataDir: string
+}): Layer.Layer<Storage | LocalUploads, never, StorageConfig> =>
   Layer.unwrap(Effect.gen(function*() {
     const settings = yield* StorageConfig
     return Option.isSome(settings.bucket)
       ? Layer.merge(layerS3(), Layer.succeed(LocalUploads, Option.none()))
-      : layerLocal(secret)
+      : layerLocal(local)
   }))
 
 /** `layer`, with the local layer's URLs signed by a key derived from `JWT_SECRET`. */
 export const layerFromConfig: Layer.Layer<Storage | LocalUploads, never, StorageConfig | AppConfig> = Layer.unwrap(
   Effect.gen(function*() {
-    return layer((yield* AppConfig).jwtSecret)
+    const { dataDir, jwtSecret } = yield* AppConfig
+    return layer({ secret: jwtSecret, dataDir })
   })
 )
