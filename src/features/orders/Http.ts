@@ -5,7 +5,6 @@ import type { OrderView } from "../../api/Orders.ts"
 import type { Order } from "../../domain/Order.ts"
 import { periodContaining } from "../../domain/Quota.ts"
 import { answer, answerAs } from "../../http/DomainProblems.ts"
-import { toJobView } from "../jobs/Http.ts"
 import * as RenderJobs from "../jobs/RenderJobs.ts"
 import { toSubscriptionView } from "../subscriptions/Http.ts"
 import * as Subscriptions from "../subscriptions/Subscriptions.ts"
@@ -39,8 +38,7 @@ export const InternalHandlers = HttpApiBuilder.group(ServerApi, "internal", (han
     handlers
       .handle("upsertOrder", ({ params, payload }) =>
         answer(Orders.upsertOrder(params.externalId, payload)).pipe(Effect.map(({ order }) => toOrderView(order))))
-      .handle("reportJob", ({ params, payload }) =>
-        answer(RenderJobs.reportProgress(params.jobId, payload)).pipe(Effect.map(toJobView)))
+      .handle("reportJob", ({ params, payload }) => answer(RenderJobs.reportProgress(params.jobId, payload)))
       .handle("setSubscription", ({ params, payload }) =>
         Effect.gen(function*() {
           const subscription = yield* answer(Subscriptions.setSubscription(params.userId, payload.plan, payload.status))
