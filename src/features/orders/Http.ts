@@ -1,10 +1,8 @@
-import { Clock, Effect } from "effect"
+import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { ServerApi } from "../../http/ServerApi.ts"
-import { periodContaining } from "../../domain/Quota.ts"
 import { answer, answerAs } from "../../http/DomainProblems.ts"
 import * as RenderJobs from "../jobs/RenderJobs.ts"
-import { toSubscriptionView } from "../subscriptions/Http.ts"
 import * as Subscriptions from "../subscriptions/Subscriptions.ts"
 import * as Orders from "./Orders.ts"
 
@@ -22,8 +20,5 @@ export const InternalHandlers = HttpApiBuilder.group(ServerApi, "internal", (han
         answer(Orders.upsertOrder(params.externalId, payload)).pipe(Effect.map(({ order }) => order)))
       .handle("reportJob", ({ params, payload }) => answer(RenderJobs.reportProgress(params.jobId, payload)))
       .handle("setSubscription", ({ params, payload }) =>
-        Effect.gen(function*() {
-          const subscription = yield* answer(Subscriptions.setSubscription(params.userId, payload.plan, payload.status))
-          return toSubscriptionView(subscription, periodContaining(new Date(yield* Clock.currentTimeMillis)))
-        }))
+        answer(Subscriptions.setSubscription(params.userId, payload.plan, payload.status)))
   ))
