@@ -1,22 +1,14 @@
-import { Schema } from "effect"
+import { Schema, Struct } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { AllowedContentType, AssetId, AssetStatus, ByteSize, FileName, MAX_FILE_NAME } from "../domain/Asset.ts"
+import { AllowedContentType, Asset, AssetId, ByteSize, FileName } from "../domain/Asset.ts"
 import { DesignId } from "../domain/Design.ts"
-import { Int64, matching, Timestamp } from "../domain/Primitives.ts"
+import { matching, Timestamp } from "../domain/Primitives.ts"
 import { AssetNotUploaded, AssetTooLarge } from "./AssetProblems.ts"
 import { NotFound, ServiceUnavailable, ValidationFailed } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
-export const AssetView = Schema.Struct({
-  id: AssetId,
-  designId: DesignId,
-  fileName: Schema.String.check(Schema.isMaxLength(MAX_FILE_NAME)),
-  contentType: AllowedContentType,
-  byteSize: Int64.check(Schema.isGreaterThanOrEqualTo(1)),
-  status: AssetStatus,
-  createdAt: Timestamp,
-  completedAt: Schema.NullOr(Timestamp)
-}).annotate({ identifier: "Asset" })
+/** The asset without what stays on the server: its owner and its storage key. */
+export const AssetView = Asset.mapFields(Struct.omit(["ownerId", "key"])).annotate({ identifier: "Asset" })
 
 /**
  * A presigned URL (S3) or a signed URL of this API (local store). 8 KiB is what this API, S3

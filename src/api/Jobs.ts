@@ -1,40 +1,30 @@
-import { Schema } from "effect"
+import { Schema, Struct } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { DesignId } from "../domain/Design.ts"
-import { RenderJobId, RenderJobStatus } from "../domain/Jobs.ts"
-import { Timestamp } from "../domain/Primitives.ts"
+import { RenderJob, RenderJobId, RenderJobKind, RenderJobProgress } from "../domain/Jobs.ts"
 import { NotFound, ServiceUnavailable } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
-/** Where the rendered file is: an https URL the render engine reported. */
-const ResultUrl = Schema.String.check(Schema.isMaxLength(2048), Schema.isPattern(/^https:\/\//u))
-/** Why the job failed, as the render engine reported it. */
-const JobError = Schema.String.check(Schema.isMaxLength(2000))
+/**
+ * The job without its owner; the entity's `id` is `jobId` on the wire. Both sides carry the name:
+ * the wire side names the document's component, the other the response's description.
+ */
+export const JobView = RenderJob.mapFields(Struct.omit(["ownerId"])).pipe(
+  Schema.encodeKeys({ id: "jobId" }),
+  Schema.annotateEncoded({ identifier: "Job" })
+).annotate({ identifier: "Job" })
 
-/** Results and errors are only ever written through `JobProgress`: the same bounds hold. */
-export const JobView = Schema.Struct({
-  jobId: RenderJobId,
-  designId: DesignId,
-  kind: Schema.Literals(["render", "pdf"]),
-  status: RenderJobStatus,
-  resultUrl: Schema.NullOr(ResultUrl),
-  error: Schema.NullOr(JobError),
-  createdAt: Timestamp,
-  updatedAt: Timestamp
-}).annotate({ identifier: "Job" })
+/** The answer to a render request: the job's id and its first status. */
+const QueuedJob = RenderJob.mapFields(Struct.pick(["id", "status"])).pipe(Schema.encodeKeys({ id: "jobId" }))
 
-export const JobProgress = Schema.Struct({
-  status: RenderJobStatus,
-  resultUrl: Schema.optionalKey(Schema.NullOr(ResultUrl)),
-  error: Schema.optionalKey(Schema.NullOr(JobError))
-}).annotate({ identifier: "JobProgress" })
+export const JobProgress = RenderJobProgress.annotate({ identifier: "JobProgress" })
 
 export class JobsApi extends HttpApiGroup.make("jobs")
   .add(
     HttpApiEndpoint.post("render", "/designs/:id/render", {
       params: { id: DesignId },
-      payload: Schema.Struct({ kind: Schema.optionalKey(Schema.Literals(["render", "pdf"])) }),
-      success: Schema.Struct({ jobId: RenderJobId, status: RenderJobStatus }).pipe(HttpApiSchema.status(202)),
+      payload: Schema.Struct({ kind: Schema.optionalKey(RenderJobKind) }),
+      success: QueuedJob.pipe(HttpApiSchema.status(202)),
       error: [NotFound, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Request a render or a PDF of a design",

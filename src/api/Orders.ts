@@ -1,9 +1,7 @@
-import { Schema } from "effect"
+import { Schema, Struct } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { DesignId } from "../domain/Design.ts"
 import { RenderJobId } from "../domain/Jobs.ts"
-import { Currency, ExternalOrderId, OrderId, OrderStatus } from "../domain/Order.ts"
-import { Int32, int32Between, Timestamp } from "../domain/Primitives.ts"
+import { ExternalOrderId, Order, OrderId, OrderWrite } from "../domain/Order.ts"
 import { PlanId, SubscriptionStatus } from "../domain/Subscription.ts"
 import { UserId } from "../domain/User.ts"
 import { Cursor, Limit, MAX_PAGE_SIZE, NextCursor } from "./Pagination.ts"
@@ -12,17 +10,8 @@ import { NotFound, ValidationFailed } from "./Problems.ts"
 import { Authentication, ServiceAuthentication } from "./Security.ts"
 import { SubscriptionView } from "./Subscriptions.ts"
 
-export const OrderView = Schema.Struct({
-  id: OrderId,
-  externalId: ExternalOrderId,
-  designId: Schema.NullOr(DesignId),
-  status: OrderStatus,
-  quantity: Int32,
-  totalCents: Int32,
-  currency: Currency,
-  createdAt: Timestamp,
-  updatedAt: Timestamp
-}).annotate({ identifier: "Order" })
+/** An order as it is answered: without its user's id. */
+export const OrderView = Order.mapFields(Struct.omit(["userId"])).annotate({ identifier: "Order" })
 
 export class OrdersApi extends HttpApiGroup.make("orders")
   .add(
@@ -47,14 +36,7 @@ export class OrdersApi extends HttpApiGroup.make("orders")
   .annotateMerge(OpenApi.annotations({ title: "Orders", description: "The signed-in user's orders (read-only)" }))
 {}
 
-export const OrderUpsert = Schema.Struct({
-  userId: UserId,
-  designId: Schema.NullOr(DesignId),
-  status: OrderStatus,
-  quantity: int32Between(1, 10_000),
-  totalCents: int32Between(0, 100_000_000),
-  currency: Currency
-}).annotate({ identifier: "OrderUpsert" })
+export const OrderUpsert = OrderWrite.annotate({ identifier: "OrderUpsert" })
 
 /** Written by the integration layer with a service key; users get 403. */
 export class InternalApi extends HttpApiGroup.make("internal")

@@ -1,33 +1,13 @@
-import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { Int32, Timestamp } from "../domain/Primitives.ts"
-import { PlanId, SubscriptionStatus } from "../domain/Subscription.ts"
+import { QuotaStatus, SubscriptionSummary, Usage } from "../domain/Subscription.ts"
 import { NotFound } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
-const MonthlyLimit = Schema.NullOr(Int32.check(Schema.isGreaterThanOrEqualTo(0))).annotate({ description: "null: unlimited" })
+export const SubscriptionView = SubscriptionSummary.annotate({ identifier: "Subscription" })
 
-export const SubscriptionView = Schema.Struct({
-  plan: PlanId,
-  status: SubscriptionStatus,
-  currentPeriodStart: Timestamp,
-  currentPeriodEnd: Timestamp,
-  limits: Schema.Struct({ designsPerMonth: MonthlyLimit })
-}).annotate({ identifier: "Subscription" })
+export const UsageView = Usage.annotate({ identifier: "Usage" })
 
-export const UsageView = Schema.Struct({
-  periodStart: Timestamp,
-  periodEnd: Timestamp,
-  designsCreated: Int32.check(Schema.isGreaterThanOrEqualTo(0)),
-  designsLimit: MonthlyLimit,
-  remaining: MonthlyLimit
-}).annotate({ identifier: "Usage" })
-
-export const QuotaView = Schema.Struct({
-  allowed: Schema.Boolean,
-  remaining: MonthlyLimit,
-  resetsAt: Timestamp
-}).annotate({ identifier: "Quota" })
+export const QuotaView = QuotaStatus.annotate({ identifier: "Quota" })
 
 export class SubscriptionsApi extends HttpApiGroup.make("subscriptions")
   .add(

@@ -1,14 +1,9 @@
 import { Schema } from "effect"
-import type { DesignId } from "./Design.ts"
+import { DesignId } from "./Design.ts"
 import type { DesignDocument } from "./DesignDocument.ts"
-import { Int64, trimmedInput, Uuid } from "./Primitives.ts"
-import type { UserId } from "./User.ts"
+import { Int64, Timestamp, trimmedInput, Uuid } from "./Primitives.ts"
+import { UserId } from "./User.ts"
 
-/**
- * An uploaded file (an image a design's image layers show). The client uploads the bytes
- * straight to storage through a presigned URL; the API only records the asset, checks the
- * stored object on completion, and hands out short-lived download URLs.
- */
 export const AssetId = Uuid.pipe(Schema.brand("AssetId"))
 export type AssetId = typeof AssetId.Type
 
@@ -25,26 +20,33 @@ export type AssetStatus = typeof AssetStatus.Type
 /** The name the client gave the file; only a sanitised form of it ever reaches a storage key. */
 export const MAX_FILE_NAME = 255
 
-export const FileName = trimmedInput(MAX_FILE_NAME).pipe(
-  Schema.decodeTo(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(MAX_FILE_NAME)))
-)
+/** A file name as stored: what `FileName` decodes to. */
+const StoredFileName = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(MAX_FILE_NAME))
+
+export const FileName = trimmedInput(MAX_FILE_NAME).pipe(Schema.decodeTo(StoredFileName))
 
 /** Declared before the upload; the configured maximum is checked by the use case. */
 export const ByteSize = Int64.check(Schema.isGreaterThanOrEqualTo(1))
 
-export interface Asset {
-  readonly id: AssetId
-  readonly ownerId: UserId
-  readonly designId: DesignId
+/**
+ * An uploaded file (an image a design's image layers show). The client uploads the bytes
+ * straight to storage through a presigned URL; the API only records the asset, checks the
+ * stored object on completion, and hands out short-lived download URLs.
+ */
+export const Asset = Schema.Struct({
+  id: AssetId,
+  ownerId: UserId,
+  designId: DesignId,
   /** `users/{ownerId}/designs/{designId}/{assetId}/{sanitised file name}` */
-  readonly key: string
-  readonly fileName: string
-  readonly contentType: AllowedContentType
-  readonly byteSize: number
-  readonly status: AssetStatus
-  readonly createdAt: Date
-  readonly completedAt: Date | null
-}
+  key: Schema.String,
+  fileName: StoredFileName,
+  contentType: AllowedContentType,
+  byteSize: ByteSize,
+  status: AssetStatus,
+  createdAt: Timestamp,
+  completedAt: Schema.NullOr(Timestamp)
+})
+export type Asset = typeof Asset.Type
 
 const EXTENSIONS: Record<AllowedContentType, ReadonlyArray<string>> = {
   "image/png": [".png"],

@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { DesignId } from "./Design.ts"
-import { Uuid } from "./Primitives.ts"
+import { Timestamp, Uuid } from "./Primitives.ts"
 import { UserId } from "./User.ts"
 
 /**
@@ -51,14 +51,35 @@ export const isCoreJob = (job: Job): job is CoreJob =>
 export const RenderJobStatus = Schema.Literals(["queued", "processing", "completed", "failed"])
 export type RenderJobStatus = typeof RenderJobStatus.Type
 
-export interface RenderJob {
-  readonly id: RenderJobId
-  readonly ownerId: UserId
-  readonly designId: DesignId
-  readonly kind: "render" | "pdf"
-  readonly status: RenderJobStatus
-  readonly resultUrl: string | null
-  readonly error: string | null
-  readonly createdAt: Date
-  readonly updatedAt: Date
-}
+export const RenderJobKind = Schema.Literals(["render", "pdf"])
+export type RenderJobKind = typeof RenderJobKind.Type
+
+/** Where the rendered file is: an https URL the render engine reported. */
+const ResultUrl = Schema.String.check(Schema.isMaxLength(2048), Schema.isPattern(/^https:\/\//u))
+/** Why the job failed, as the render engine reported it. */
+const JobError = Schema.String.check(Schema.isMaxLength(2000))
+
+/** A render or PDF request, and the progress the render engine or PDF workers reported. */
+export const RenderJob = Schema.Struct({
+  id: RenderJobId,
+  ownerId: UserId,
+  designId: DesignId,
+  kind: RenderJobKind,
+  status: RenderJobStatus,
+  resultUrl: Schema.NullOr(ResultUrl),
+  error: Schema.NullOr(JobError),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+})
+export type RenderJob = typeof RenderJob.Type
+
+/**
+ * A progress report: the new status, and the result's URL or the error when there is one (a
+ * missing key keeps the stored value). Results and errors are only ever written through it.
+ */
+export const RenderJobProgress = RenderJob.mapFields(({ error, resultUrl, status }) => ({
+  status,
+  resultUrl: Schema.optionalKey(resultUrl),
+  error: Schema.optionalKey(error)
+}))
+export type RenderJobProgress = typeof RenderJobProgress.Type

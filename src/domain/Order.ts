@@ -1,7 +1,7 @@
-import { Schema } from "effect"
-import type { DesignId } from "./Design.ts"
-import { matching, Uuid } from "./Primitives.ts"
-import type { UserId } from "./User.ts"
+import { Schema, Struct } from "effect"
+import { DesignId } from "./Design.ts"
+import { int32Between, matching, Timestamp, Uuid } from "./Primitives.ts"
+import { UserId } from "./User.ts"
 
 export const OrderId = Uuid.pipe(Schema.brand("OrderId"))
 export type OrderId = typeof OrderId.Type
@@ -17,24 +17,21 @@ export const ExternalOrderId = matching(/^[A-Za-z0-9:._-]{1,128}$/u, 128, {
 /** An ISO 4217 currency code. */
 export const Currency = matching(/^[A-Z]{3}$/u, 3, { message: "Expected an ISO 4217 code like EUR" })
 
-export interface Order {
-  readonly id: OrderId
-  readonly externalId: string
-  readonly userId: UserId
-  readonly designId: DesignId | null
-  readonly status: OrderStatus
-  readonly quantity: number
-  readonly totalCents: number
-  readonly currency: string
-  readonly createdAt: Date
-  readonly updatedAt: Date
-}
+/** An order of the store platform, written by the integration layer (by external id) and read by its user. */
+export const Order = Schema.Struct({
+  id: OrderId,
+  externalId: ExternalOrderId,
+  userId: UserId,
+  designId: Schema.NullOr(DesignId),
+  status: OrderStatus,
+  quantity: int32Between(1, 10_000),
+  totalCents: int32Between(0, 100_000_000),
+  currency: Currency,
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+})
+export type Order = typeof Order.Type
 
-export interface OrderWrite {
-  readonly userId: UserId
-  readonly designId: DesignId | null
-  readonly status: OrderStatus
-  readonly quantity: number
-  readonly totalCents: number
-  readonly currency: string
-}
+/** What the integration layer writes: the order without its ids and timestamps. */
+export const OrderWrite = Order.mapFields(Struct.pick(["userId", "designId", "status", "quantity", "totalCents", "currency"]))
+export type OrderWrite = typeof OrderWrite.Type

@@ -39,23 +39,23 @@ describe("render jobs", () => {
     const other = await signUp()
     const design = await createDesign(token, "Print me")
     const queued = await ok(api(token).jobs.render({ params: { id: design.id }, payload: {} }), 202)
-    expect(queued).toEqual({ jobId: expect.any(String), status: "queued" })
+    expect(queued).toEqual({ id: expect.any(String), status: "queued" })
 
     const report = (payload: typeof JobProgress.Type, caller: Caller = { serviceKey: SERVICE_KEY }) =>
-      api(caller).internal.reportJob({ params: { jobId: queued.jobId }, payload })
+      api(caller).internal.reportJob({ params: { jobId: queued.id }, payload })
     expect((await ok(report({ status: "processing" }))).status).toBe("processing")
     const done = await ok(report({ status: "completed", resultUrl: "https://cdn.customify.app/renders/1.png" }))
     expect(done).toMatchObject({ status: "completed", resultUrl: "https://cdn.customify.app/renders/1.png" })
 
-    const seen = await ok(api(token).jobs.get({ params: { jobId: queued.jobId } }))
-    expect(seen).toMatchObject({ jobId: queued.jobId, designId: design.id, kind: "render", status: "completed" })
-    expect((await failure(api(other).jobs.get({ params: { jobId: queued.jobId } }), "NotFound")).status).toBe(404)
+    const seen = await ok(api(token).jobs.get({ params: { jobId: queued.id } }))
+    expect(seen).toMatchObject({ id: queued.id, designId: design.id, kind: "render", status: "completed" })
+    expect((await failure(api(other).jobs.get({ params: { jobId: queued.id } }), "NotFound")).status).toBe(404)
     expect((await failure(api(token).jobs.get({ params: { jobId: randomUUID() as RenderJobId } }), "NotFound")).status).toBe(404)
 
     // Users cannot report progress; result URLs must be https.
     expect((await failure(report({ status: "failed" }, { token }), "Forbidden")).status).toBe(403)
     // Raw: the typed client refuses a result URL that is not https before sending it.
-    const javascript = await call("PUT", `/api/v1/internal/jobs/${queued.jobId}`, {
+    const javascript = await call("PUT", `/api/v1/internal/jobs/${queued.id}`, {
       headers: { "x-service-key": SERVICE_KEY },
       body: { status: "completed", resultUrl: "javascript:alert(1)" }
     })
@@ -68,6 +68,6 @@ describe("render jobs", () => {
     const design = await createDesign(owner, "PDF")
     expect((await failure(api(other).jobs.render({ params: { id: design.id }, payload: {} }), "NotFound")).status).toBe(404)
     const pdf = await ok(api(owner).jobs.render({ params: { id: design.id }, payload: { kind: "pdf" } }), 202)
-    expect((await ok(api(owner).jobs.get({ params: { jobId: pdf.jobId } }))).kind).toBe("pdf")
+    expect((await ok(api(owner).jobs.get({ params: { jobId: pdf.id } }))).kind).toBe("pdf")
   })
 })

@@ -47,7 +47,7 @@ const seedVictim = async () => {
   }))
   if (order._tag === "Failure") throw new Error(`order not written: ${order.response?.text}`)
   expect([200, 201]).toContain(order.status)
-  return { owner, design, assetId: ticket.assetId, jobId: job.jobId, orderId: order.value.id }
+  return { owner, design, assetId: ticket.assetId, jobId: job.id, orderId: order.value.id }
 }
 
 const imageDocument = (assetId: string): DesignDocument => ({

@@ -152,8 +152,8 @@ describe("API7: server side request forgery", () => {
     expect((await h.call("POST", "/api/v1/designs", { token: user.token, body: { name: "x", productType: "mug", document: imageDocument(target) } })).status).toBe(400)
     const job = await ok(as.jobs.render({ params: { id: design.id }, payload: {} }))
     const resultUrl = `https://127.0.0.1:${port}/render.png`
-    await ok(h.api({ serviceKey: SERVICE_KEY }).internal.reportJob({ params: { jobId: job.jobId }, payload: { status: "completed", resultUrl } }), 200)
-    expect((await ok(as.jobs.get({ params: { jobId: job.jobId } }))).resultUrl).toBe(resultUrl)
+    await ok(h.api({ serviceKey: SERVICE_KEY }).internal.reportJob({ params: { jobId: job.id }, payload: { status: "completed", resultUrl } }), 200)
+    expect((await ok(as.jobs.get({ params: { jobId: job.id } }))).resultUrl).toBe(resultUrl)
     await attempt(as.designs.duplicate({ params: { id: design.id } }))
     await attempt(as.ai.similar({ params: { id: design.id }, query: {} }))
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { describe, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { expect } from "vitest"
 import type { DesignId } from "../../src/domain/Design.ts"
@@ -66,33 +66,37 @@ const listAllOrders = (actor: Actor, limit: number) =>
 // ---------------------------------------------------------------------------------------------
 
 describe("getSubscription", () => {
-  it.effect("returns plan, status and the current calendar month (UTC)", () =>
+  it.effect("returns plan, status, the current calendar month (UTC) and the plan's limits", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.UTC(2025, 1, 14, 18, 45))
       const actor = yield* subscriber("starter", "past_due")
-      const { period, subscription } = yield* Subscriptions.getSubscription(actor)
+      expect(yield* Subscriptions.getSubscription(actor)).toEqual({
+        plan: "starter",
+        status: "past_due",
+        currentPeriodStart: new Date("2025-02-01T00:00:00.000Z"),
+        currentPeriodEnd: new Date("2025-03-01T00:00:00.000Z"),
+        limits: { designsPerMonth: 100 }
+      })
+      const subscription = Option.getOrThrow(yield* (yield* Subscriptions.SubscriptionLookup).forUser(actor.userId))
       expect(subscription.userId).toBe(actor.userId)
       expect(subscription.plan).toEqual({ id: "starter", name: "Starter", monthlyDesignQuota: 100 })
-      expect(subscription.status).toBe("past_due")
       expect(subscription.createdAt.toISOString()).toBe("2025-02-14T18:45:00.000Z")
-      expect(period.start.toISOString()).toBe("2025-02-01T00:00:00.000Z")
-      expect(period.end.toISOString()).toBe("2025-03-01T00:00:00.000Z")
     }).pipe(Effect.provide(memoryLayer())))
 
   it.effect("the period follows the clock, including over a year end", () =>
     Effect.gen(function*() {
       const actor = yield* subscriber()
       const at0 = yield* Subscriptions.getSubscription(actor)
-      expect(at0.period.start.toISOString()).toBe("1970-01-01T00:00:00.000Z")
-      expect(at0.period.end.toISOString()).toBe("1970-02-01T00:00:00.000Z")
+      expect(at0.currentPeriodStart.toISOString()).toBe("1970-01-01T00:00:00.000Z")
+      expect(at0.currentPeriodEnd.toISOString()).toBe("1970-02-01T00:00:00.000Z")
       yield* TestClock.setTime(Date.UTC(2024, 11, 31, 23, 59, 59))
       const december = yield* Subscriptions.getSubscription(actor)
-      expect(december.period.start.toISOString()).toBe("2024-12-01T00:00:00.000Z")
-      expect(december.period.end.toISOString()).toBe("2025-01-01T00:00:00.000Z")
+      expect(december.currentPeriodStart.toISOString()).toBe("2024-12-01T00:00:00.000Z")
+      expect(december.currentPeriodEnd.toISOString()).toBe("2025-01-01T00:00:00.000Z")
       yield* TestClock.adjust(Duration.seconds(1))
       const january = yield* Subscriptions.getSubscription(actor)
-      expect(january.period.start.toISOString()).toBe("2025-01-01T00:00:00.000Z")
-      expect(january.period.end.toISOString()).toBe("2025-02-01T00:00:00.000Z")
+      expect(january.currentPeriodStart.toISOString()).toBe("2025-01-01T00:00:00.000Z")
+      expect(january.currentPeriodEnd.toISOString()).toBe("2025-02-01T00:00:00.000Z")
     }).pipe(Effect.provide(memoryLayer())))
 
   it.effect("a user without a subscription gets SubscriptionNotFound from every read", () =>
@@ -103,14 +107,15 @@ describe("getSubscription", () => {
       expect((yield* Effect.flip(Subscriptions.getQuota(actor)))._tag).toBe("SubscriptionNotFound")
     }).pipe(Effect.provide(memoryLayer())))
 
-  it.effect("setSubscription keeps createdAt and moves updatedAt", () =>
+  it.effect("setSubscription answers the new terms, keeps createdAt and moves updatedAt", () =>
     Effect.gen(function*() {
       const actor = yield* subscriber("free")
       yield* TestClock.adjust(Duration.days(3))
       const updated = yield* Subscriptions.setSubscription(actor.userId, "pro", "active")
-      expect(updated.plan.id).toBe("pro")
-      expect(updated.createdAt.getTime()).toBe(0)
-      expect(updated.updatedAt.getTime()).toBe(Duration.toMillis(Duration.days(3)))
+      expect(updated).toMatchObject({ plan: "pro", status: "active", limits: { designsPerMonth: 1_000 } })
+      const stored = Option.getOrThrow(yield* (yield* Subscriptions.SubscriptionLookup).forUser(actor.userId))
+      expect(stored.createdAt.getTime()).toBe(0)
+      expect(stored.updatedAt.getTime()).toBe(Duration.toMillis(Duration.days(3)))
     }).pipe(Effect.provide(memoryLayer())))
 })
 
@@ -125,8 +130,8 @@ describe("getUsage", () => {
       const actor = yield* subscriber("free")
       const empty = yield* Subscriptions.getUsage(actor)
       expect(empty).toMatchObject({ designsCreated: 0, designsLimit: 10, remaining: 10 })
-      expect(empty.period.start.toISOString()).toBe("2025-06-01T00:00:00.000Z")
-      expect(empty.period.end.toISOString()).toBe("2025-07-01T00:00:00.000Z")
+      expect(empty.periodStart.toISOString()).toBe("2025-06-01T00:00:00.000Z")
+      expect(empty.periodEnd.toISOString()).toBe("2025-07-01T00:00:00.000Z")
 
       yield* createMany(actor, 3)
       expect(yield* Subscriptions.getUsage(actor)).toMatchObject({ designsCreated: 3, designsLimit: 10, remaining: 7 })
@@ -161,7 +166,7 @@ describe("getUsage", () => {
       yield* TestClock.setTime(Date.UTC(2025, 1, 1))
       const february = yield* Subscriptions.getUsage(actor)
       expect(february).toMatchObject({ designsCreated: 0, designsLimit: 10, remaining: 10 })
-      expect(february.period.start.toISOString()).toBe("2025-02-01T00:00:00.000Z")
+      expect(february.periodStart.toISOString()).toBe("2025-02-01T00:00:00.000Z")
     }).pipe(Effect.provide(memoryLayer())))
 
   it.effect("enterprise has no limit: designsLimit and remaining are null", () =>
@@ -249,9 +254,9 @@ describe("setSubscription", () => {
       expect((yield* Effect.flip(create(actor)))._tag).toBe("QuotaExceeded")
 
       const updated = yield* Subscriptions.setSubscription(actor.userId, "starter", "active")
-      expect(updated.plan.id).toBe("starter")
+      expect(updated.plan).toBe("starter")
       // No time passes: the cache must not serve the old plan.
-      expect((yield* Subscriptions.getSubscription(actor)).subscription.plan.id).toBe("starter")
+      expect((yield* Subscriptions.getSubscription(actor)).plan).toBe("starter")
       expect(yield* Subscriptions.getUsage(actor)).toMatchObject({ designsCreated: 10, designsLimit: 100, remaining: 90 })
       expect((yield* Subscriptions.getQuota(actor)).allowed).toBe(true)
       const eleventh = yield* create(actor, "Eleventh")
@@ -263,7 +268,7 @@ describe("setSubscription", () => {
       const actor = yield* subscriber("pro", "active")
       yield* create(actor)
       yield* Subscriptions.setSubscription(actor.userId, "pro", "canceled")
-      expect((yield* Subscriptions.getSubscription(actor)).subscription.status).toBe("canceled")
+      expect((yield* Subscriptions.getSubscription(actor)).status).toBe("canceled")
       expect(yield* Effect.flip(create(actor))).toMatchObject({ _tag: "SubscriptionInactive", status: "canceled" })
       yield* Subscriptions.setSubscription(actor.userId, "pro", "active")
       yield* create(actor)

@@ -1,6 +1,6 @@
-import { Context, Effect, Layer, Option, Ref } from "effect"
-import { SqlClient } from "effect/sql"
-import type { AllowedContentType, Asset, AssetId, AssetStatus } from "../../domain/Asset.ts"
+import { Context, Effect, Layer, Option, Ref, Schema, SchemaTransformation, Struct } from "effect"
+import { SqlClient, SqlSchema } from "effect/sql"
+import { Asset, AssetId } from "../../domain/Asset.ts"
 import type { DesignId } from "../../domain/Design.ts"
 import type { UserId } from "../../domain/User.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
@@ -18,47 +18,47 @@ export class AssetsRepository extends Context.Service<AssetsRepository, {
   readonly completedOf: (ownerId: UserId, ids: ReadonlyArray<AssetId>) => Effect.Effect<ReadonlySet<AssetId>, DatabaseUnavailable>
 }>()("customify/features/assets/AssetsRepository") {}
 
-interface Row {
-  readonly id: AssetId
-  readonly ownerId: UserId
-  readonly designId: DesignId
-  readonly key: string
-  readonly fileName: string
-  readonly contentType: AllowedContentType
-  /** bigint arrives as text from the driver. */
-  readonly byteSize: number | string | bigint
-  readonly status: AssetStatus
-  readonly createdAt: Date
-  readonly completedAt: Date | null
-}
+/** The driver reads a `bigint` column as a `bigint`; sizes are safe integers, numbers in code. */
+const SizeFromBigInt = Schema.BigInt.pipe(
+  Schema.decodeTo(Asset.fields.byteSize, SchemaTransformation.transform({ decode: Number, encode: BigInt }))
+)
 
-const toAsset = (row: Row): Asset => ({ ...row, byteSize: Number(row.byteSize) })
+/** An asset as a row holds it. */
+const AssetRow = Asset.mapFields(Struct.assign({ byteSize: SizeFromBigInt }))
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql`id, owner_id, design_id, key, file_name, content_type, byte_size, status, created_at, completed_at`
-  return AssetsRepository.of({
-    insert: Effect.fn("AssetsRepository.insert")(function*(asset: NewAsset) {
-      const [row] = yield* sql<Row>`
-        INSERT INTO assets ${sql.insert({ ...asset, status: "pending", completedAt: null })}
-        RETURNING ${columns}`.pipe(orUnavailable)
-      return toAsset(row!)
-    }),
-    find: (designId, id) =>
-      sql<Row>`SELECT ${columns} FROM assets WHERE id = ${id} AND design_id = ${designId}`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toAsset)),
-        orUnavailable
-      ),
-    markComplete: (id, at) =>
-      sql<Row>`
+  const insert = SqlSchema.findOne({
+    Request: AssetRow,
+    Result: AssetRow,
+    execute: (asset) => sql`INSERT INTO assets ${sql.insert(asset)} RETURNING ${columns}`
+  })
+  const find = SqlSchema.findOneOption({
+    Request: Asset.mapFields(Struct.pick(["id", "designId"])),
+    Result: AssetRow,
+    execute: ({ designId, id }) => sql`SELECT ${columns} FROM assets WHERE id = ${id} AND design_id = ${designId}`
+  })
+  const markComplete = SqlSchema.findOneOption({
+    Request: Schema.Struct({ id: AssetId, at: Asset.fields.createdAt }),
+    Result: AssetRow,
+    execute: ({ at, id }) =>
+      sql`
         UPDATE assets SET status = 'complete', completed_at = COALESCE(completed_at, ${at})
         WHERE id = ${id}
-        RETURNING ${columns}`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toAsset)),
-        orUnavailable
+        RETURNING ${columns}`
+  })
+  return AssetsRepository.of({
+    insert: (asset) =>
+      insert({ ...asset, status: "pending", completedAt: null }).pipe(
+        Effect.catchTags({ SchemaError: Effect.die, NoSuchElementError: Effect.die }),
+        orUnavailable,
+        Effect.withSpan("AssetsRepository.insert")
       ),
+    find: (designId, id) => find({ designId, id }).pipe(Effect.catchTag("SchemaError", Effect.die), orUnavailable),
+    markComplete: (id, at) => markComplete({ id, at }).pipe(Effect.catchTag("SchemaError", Effect.die), orUnavailable),
     completedOf: (ownerId, ids) => {
       // Only well-formed ids reach the query (the document schema checks them already).
       const wanted = [...new Set(ids)].filter((id) => UUID.test(id))

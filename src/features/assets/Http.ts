@@ -1,21 +1,8 @@
 import { Effect } from "effect"
 import { type HttpApi, HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import { ServerApi } from "../../http/ServerApi.ts"
-import type { AssetView } from "../../api/Assets.ts"
-import type { Asset } from "../../domain/Asset.ts"
 import { answerAs } from "../../http/DomainProblems.ts"
 import * as Assets from "./Assets.ts"
-
-export const toAssetView = (asset: Asset): typeof AssetView.Type => ({
-  id: asset.id,
-  designId: asset.designId,
-  fileName: asset.fileName,
-  contentType: asset.contentType,
-  byteSize: asset.byteSize,
-  status: asset.status,
-  createdAt: asset.createdAt,
-  completedAt: asset.completedAt
-})
 
 type AssetsGroup = typeof ServerApi extends HttpApi.HttpApi<string, infer Groups>
   ? HttpApiGroup.WithIdentifier<Groups, "assets">
@@ -35,11 +22,9 @@ export const buildAssetsHandlers = (handlers: HttpApiBuilder.Handlers.FromGroup<
           }))
         ))
     .handle("complete", ({ params }) =>
-      answerAs((actor) => Assets.completeUpload(actor, params.id, params.assetId)).pipe(Effect.map(toAssetView)))
+      answerAs((actor) => Assets.completeUpload(actor, params.id, params.assetId)))
     .handle("download", ({ params }) =>
-      answerAs((actor) => Assets.getDownload(actor, params.id, params.assetId)).pipe(
-          Effect.map((link) => ({ url: link.url, expiresAt: link.expiresAt }))
-        ))
+      answerAs((actor) => Assets.getDownload(actor, params.id, params.assetId)))
 
 export const AssetsHandlers = HttpApiBuilder.group(ServerApi, "assets", (handlers) =>
   Effect.succeed(buildAssetsHandlers(handlers)))

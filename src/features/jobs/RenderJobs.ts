@@ -4,13 +4,13 @@ import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import type { DesignId } from "../../domain/Design.ts"
 import { DesignNotFound, JobNotFound } from "../../domain/DesignErrors.ts"
-import type { RenderJobId } from "../../domain/Jobs.ts"
+import type { RenderJobId, RenderJobKind, RenderJobProgress } from "../../domain/Jobs.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { DesignsRepository } from "../designs/DesignsRepository.ts"
-import { type RenderJobUpdate, RenderJobsRepository } from "./RenderJobsRepository.ts"
+import { RenderJobsRepository } from "./RenderJobsRepository.ts"
 
 /** Records a render (or PDF) request and hands it to the render engine's queue. */
-export const requestRender = Effect.fn("requestRender")(function*(actor: Actor, designId: DesignId, kind: "render" | "pdf") {
+export const requestRender = Effect.fn("requestRender")(function*(actor: Actor, designId: DesignId, kind: RenderJobKind) {
   const design = yield* Effect.flatMap(
     (yield* DesignsRepository).findLive(designId),
     Option.match({ onNone: () => Effect.fail(new DesignNotFound()), onSome: Effect.succeed })
@@ -40,9 +40,9 @@ export const getJob = Effect.fn("getJob")(function*(actor: Actor, id: RenderJobI
 })
 
 /** For the render engine and PDF workers: progress and the result's URL. */
-export const reportProgress = Effect.fn("reportProgress")(function*(id: RenderJobId, update: RenderJobUpdate) {
+export const reportProgress = Effect.fn("reportProgress")(function*(id: RenderJobId, progress: RenderJobProgress) {
   return yield* Effect.flatMap(
-    (yield* RenderJobsRepository).update(id, update),
+    (yield* RenderJobsRepository).update(id, progress),
     Option.match({ onNone: () => Effect.fail(new JobNotFound()), onSome: Effect.succeed })
   )
 })

@@ -1,20 +1,16 @@
-import { Clock, Context, Effect, Layer, Option, Ref } from "effect"
-import { SqlClient } from "effect/sql"
-import type { DesignId } from "../../domain/Design.ts"
-import type { RenderJob, RenderJobId, RenderJobStatus } from "../../domain/Jobs.ts"
-import type { UserId } from "../../domain/User.ts"
+import { Clock, Context, Effect, Layer, Option, Ref, Schema, Struct } from "effect"
+import { SqlClient, SqlSchema } from "effect/sql"
+import { RenderJob, RenderJobId, RenderJobProgress } from "../../domain/Jobs.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
-export interface RenderJobUpdate {
-  readonly status: RenderJobStatus
-  readonly resultUrl?: string | null | undefined
-  readonly error?: string | null | undefined
-}
+/** A job as it is requested: queued, with no result or error yet. */
+const NewRenderJob = RenderJob.mapFields(Struct.pick(["id", "ownerId", "designId", "kind"]))
+type NewRenderJob = typeof NewRenderJob.Type
 
 export class RenderJobsRepository extends Context.Service<RenderJobsRepository, {
-  readonly create: (job: { readonly id: RenderJobId; readonly ownerId: UserId; readonly designId: DesignId; readonly kind: "render" | "pdf" }) => Effect.Effect<RenderJob, DatabaseUnavailable>
+  readonly create: (job: NewRenderJob) => Effect.Effect<RenderJob, DatabaseUnavailable>
   readonly findById: (id: RenderJobId) => Effect.Effect<Option.Option<RenderJob>, DatabaseUnavailable>
-  readonly update: (id: RenderJobId, update: RenderJobUpdate) => Effect.Effect<Option.Option<RenderJob>, DatabaseUnavailable>
+  readonly update: (id: RenderJobId, update: RenderJobProgress) => Effect.Effect<Option.Option<RenderJob>, DatabaseUnavailable>
 }>()("customify/features/jobs/RenderJobsRepository") {}
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
@@ -22,27 +18,35 @@ const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 export const layerSql = Layer.effect(RenderJobsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql`id, owner_id, design_id, kind, status, result_url, error, created_at, updated_at`
+  const insert = SqlSchema.findOne({
+    Request: RenderJob,
+    Result: RenderJob,
+    execute: (job) => sql`INSERT INTO render_jobs ${sql.insert(job)} RETURNING ${columns}`
+  })
+  const findById = SqlSchema.findOneOption({
+    Request: RenderJobId,
+    Result: RenderJob,
+    execute: (id) => sql`SELECT ${columns} FROM render_jobs WHERE id = ${id}`
+  })
+  const update = SqlSchema.findOneOption({
+    Request: Schema.Struct({ id: RenderJobId, progress: RenderJobProgress, updatedAt: RenderJob.fields.updatedAt }),
+    Result: RenderJob,
+    execute: ({ id, progress, updatedAt }) =>
+      sql`UPDATE render_jobs SET ${sql.update({ ...progress, updatedAt })} WHERE id = ${id} RETURNING ${columns}`
+  })
   return RenderJobsRepository.of({
     create: (job) =>
       Effect.flatMap(now, (at) =>
-        sql<RenderJob>`
-          INSERT INTO render_jobs ${sql.insert({ ...job, status: "queued", createdAt: at, updatedAt: at })}
-          RETURNING ${columns}`).pipe(Effect.map((rows) => rows[0]!), orUnavailable),
-    findById: (id) =>
-      sql<RenderJob>`SELECT ${columns} FROM render_jobs WHERE id = ${id}`.pipe(
-        Effect.map((rows) => Option.fromNullishOr(rows[0])),
+        insert({ ...job, status: "queued", resultUrl: null, error: null, createdAt: at, updatedAt: at })).pipe(
+          Effect.catchTags({ SchemaError: Effect.die, NoSuchElementError: Effect.die }),
+          orUnavailable
+        ),
+    findById: (id) => findById(id).pipe(Effect.catchTag("SchemaError", Effect.die), orUnavailable),
+    update: (id, progress) =>
+      Effect.flatMap(now, (updatedAt) => update({ id, progress, updatedAt })).pipe(
+        Effect.catchTag("SchemaError", Effect.die),
         orUnavailable
-      ),
-    update: (id, update) =>
-      Effect.flatMap(now, (at) =>
-        sql<RenderJob>`
-          UPDATE render_jobs SET ${sql.update({
-            status: update.status,
-            ...(update.resultUrl === undefined ? {} : { resultUrl: update.resultUrl }),
-            ...(update.error === undefined ? {} : { error: update.error }),
-            updatedAt: at
-          })}
-          WHERE id = ${id} RETURNING ${columns}`).pipe(Effect.map((rows) => Option.fromNullishOr(rows[0])), orUnavailable)
+      )
   })
 }))
 
@@ -57,19 +61,13 @@ export const layerMemory = Layer.effect(RenderJobsRepository, Effect.gen(functio
         return created
       }),
     findById: (id) => Effect.map(Ref.get(jobs), (all) => Option.fromNullishOr(all.get(id))),
-    update: (id, update) =>
+    update: (id, progress) =>
       Effect.gen(function*() {
         const at = yield* now
         const all = yield* Ref.get(jobs)
         const current = all.get(id)
         if (current === undefined) return Option.none()
-        const next: RenderJob = {
-          ...current,
-          status: update.status,
-          resultUrl: update.resultUrl === undefined ? current.resultUrl : update.resultUrl,
-          error: update.error === undefined ? current.error : update.error,
-          updatedAt: at
-        }
+        const next: RenderJob = { ...current, ...progress, updatedAt: at }
         all.set(id, next)
         return Option.some(next)
       })

@@ -1,14 +1,13 @@
 import { randomUUID } from "node:crypto"
-import { Clock, Context, Effect, Layer, Option, Ref } from "effect"
-import { SqlClient } from "effect/sql"
-import type { Order, OrderId, OrderWrite } from "../../domain/Order.ts"
-import type { UserId } from "../../domain/User.ts"
+import { Clock, Context, Effect, Layer, Option, Ref, Schema, Struct } from "effect"
+import { SqlClient, SqlSchema } from "effect/sql"
+import { Order, OrderId, type OrderWrite } from "../../domain/Order.ts"
+import { UserId } from "../../domain/User.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
-export interface OrderCursor {
-  readonly createdAt: Date
-  readonly id: OrderId
-}
+/** Where a page ends: the last order's creation time and id (orders are listed newest first). */
+export const OrderCursor = Order.mapFields(Struct.pick(["createdAt", "id"]))
+export type OrderCursor = typeof OrderCursor.Type
 
 export class OrdersRepository extends Context.Service<OrdersRepository, {
   /**
@@ -22,48 +21,59 @@ export class OrdersRepository extends Context.Service<OrdersRepository, {
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
+/** An upserted row says whether it was inserted (`xmax = 0`) or updated. */
+const UpsertedOrder = Order.mapFields(Struct.assign({ created: Schema.Boolean }))
+
 export const layerSql = Layer.effect(OrdersRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql`id, external_id, user_id, design_id, status, quantity, total_cents, currency, created_at, updated_at`
+  const upsert = SqlSchema.findOneOption({
+    Request: Order,
+    Result: UpsertedOrder,
+    execute: (order) =>
+      sql`
+        INSERT INTO orders ${sql.insert(order)}
+        ON CONFLICT (external_id) DO UPDATE SET
+          user_id = EXCLUDED.user_id, design_id = EXCLUDED.design_id, status = EXCLUDED.status,
+          quantity = EXCLUDED.quantity, total_cents = EXCLUDED.total_cents, currency = EXCLUDED.currency,
+          updated_at = EXCLUDED.updated_at
+        RETURNING ${columns}, (xmax = 0) AS created`
+  })
+  const findById = SqlSchema.findOneOption({
+    Request: OrderId,
+    Result: Order,
+    execute: (id) => sql`SELECT ${columns} FROM orders WHERE id = ${id}`
+  })
+  const listForUser = SqlSchema.findAll({
+    Request: Schema.Struct({ userId: UserId, limit: Schema.Int, after: Schema.optionalKey(OrderCursor) }),
+    Result: Order,
+    execute: ({ after, limit, userId }) =>
+      sql`
+        SELECT ${columns} FROM orders
+        WHERE user_id = ${userId} ${after === undefined ? sql`` : sql`AND (created_at, id) < (${after.createdAt}, ${after.id})`}
+        ORDER BY created_at DESC, id DESC LIMIT ${limit}`
+  })
   return OrdersRepository.of({
     upsert: (externalId, order) =>
       Effect.gen(function*() {
         const at = yield* now
-        const rows = yield* sql<Order & { created: boolean }>`
-          INSERT INTO orders ${sql.insert({
-            id: randomUUID(),
-            externalId,
-            ...order,
-            createdAt: at,
-            updatedAt: at
-          })}
-          ON CONFLICT (external_id) DO UPDATE SET
-            user_id = EXCLUDED.user_id, design_id = EXCLUDED.design_id, status = EXCLUDED.status,
-            quantity = EXCLUDED.quantity, total_cents = EXCLUDED.total_cents, currency = EXCLUDED.currency,
-            updated_at = EXCLUDED.updated_at
-          RETURNING ${columns}, (xmax = 0) AS created`
-        const [row] = rows
-        if (row === undefined) return Option.none()
-        const { created, ...stored } = row
-        return Option.some({ order: stored, created })
+        const row = yield* upsert({ id: randomUUID() as OrderId, externalId, ...order, createdAt: at, updatedAt: at })
+        return Option.map(row, ({ created, ...stored }) => ({ order: stored, created }))
       }).pipe(
         // A user or design that does not exist is the caller's mistake, not ours.
         Effect.catchIf(
           (error) => error._tag === "SqlError" && error.reason._tag === "ConstraintError",
           () => Effect.succeed(Option.none())
         ),
+        Effect.catchTag("SchemaError", Effect.die),
         orUnavailable
       ),
-    findById: (id) =>
-      sql<Order>`SELECT ${columns} FROM orders WHERE id = ${id}`.pipe(
-        Effect.map((rows) => Option.fromNullishOr(rows[0])),
-        orUnavailable
-      ),
+    findById: (id) => findById(id).pipe(Effect.catchTag("SchemaError", Effect.die), orUnavailable),
     listForUser: (userId, limit, after) =>
-      sql<Order>`
-        SELECT ${columns} FROM orders
-        WHERE user_id = ${userId} ${after === undefined ? sql`` : sql`AND (created_at, id) < (${after.createdAt}, ${after.id})`}
-        ORDER BY created_at DESC, id DESC LIMIT ${limit}`.pipe(orUnavailable)
+      listForUser({ userId, limit, ...(after === undefined ? {} : { after }) }).pipe(
+        Effect.catchTag("SchemaError", Effect.die),
+        orUnavailable
+      )
   })
 }))
 

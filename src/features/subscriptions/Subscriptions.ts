@@ -1,21 +1,20 @@
-import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option } from "effect"
 import * as ReadThrough from "../../capabilities/cache/ReadThrough.ts"
 import { SubscriptionNotFound } from "../../domain/DesignErrors.ts"
 import type { Actor } from "../../domain/Policy.ts"
 import { canCreate, periodContaining, remaining } from "../../domain/Quota.ts"
-import { PlanId, SubscriptionStatus } from "../../domain/Subscription.ts"
-import { UserId } from "../../domain/User.ts"
+import {
+  type PlanId,
+  type QuotaStatus,
+  Subscription,
+  type SubscriptionStatus,
+  summarize,
+  type Usage
+} from "../../domain/Subscription.ts"
+import type { UserId } from "../../domain/User.ts"
 import { DesignUsage } from "./DesignUsage.ts"
-import { type Subscription, SubscriptionsRepository } from "./SubscriptionsRepository.ts"
+import { SubscriptionsRepository } from "./SubscriptionsRepository.ts"
 import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
-
-const CachedSubscription = Schema.Struct({
-  userId: UserId,
-  plan: Schema.Struct({ id: PlanId, name: Schema.String, monthlyDesignQuota: Schema.NullOr(Schema.Number) }),
-  status: SubscriptionStatus,
-  createdAt: Schema.Date,
-  updatedAt: Schema.Date
-})
 
 /** Subscription look-ups, cached in the shared cache (30 s, invalidated on every change). */
 export class SubscriptionLookup extends Context.Service<SubscriptionLookup, {
@@ -28,7 +27,7 @@ export const layerLookup = Layer.effect(SubscriptionLookup, Effect.gen(function*
   const cache = yield* ReadThrough.make({
     namespace: "subscription",
     version: 1,
-    schema: CachedSubscription,
+    schema: Subscription,
     timeToLive: Duration.seconds(30)
   })
   return SubscriptionLookup.of({
@@ -45,9 +44,7 @@ const mine = Effect.fnUntraced(function*(actor: Actor) {
 const currentPeriod = Effect.map(Clock.currentTimeMillis, (millis) => periodContaining(new Date(millis)))
 
 export const getSubscription = Effect.fn("getSubscription")(function*(actor: Actor) {
-  const subscription = yield* mine(actor)
-  const period = yield* currentPeriod
-  return { subscription, period }
+  return summarize(yield* mine(actor), yield* currentPeriod)
 })
 
 export const getUsage = Effect.fn("getUsage")(function*(actor: Actor) {
@@ -55,22 +52,23 @@ export const getUsage = Effect.fn("getUsage")(function*(actor: Actor) {
   const period = yield* currentPeriod
   const used = yield* (yield* DesignUsage).used(actor.userId, period.start)
   return {
-    period,
+    periodStart: period.start,
+    periodEnd: period.end,
     designsCreated: used,
     designsLimit: subscription.plan.monthlyDesignQuota,
     remaining: remaining(subscription.plan.monthlyDesignQuota, used)
-  }
+  } satisfies Usage
 })
 
 /** Whether the caller may create a design now, and how many are left this month. */
 export const getQuota = Effect.fn("getQuota")(function*(actor: Actor) {
   const usage = yield* getUsage(actor)
-  const { subscription } = yield* getSubscription(actor)
+  const subscription = yield* mine(actor)
   return {
     allowed: canCreate(subscription.status) && (usage.remaining === null || usage.remaining > 0),
     remaining: usage.remaining,
-    resetsAt: usage.period.end
-  }
+    resetsAt: usage.periodEnd
+  } satisfies QuotaStatus
 })
 
 /** For the integration layer: sets plan and status, effective at once. */
@@ -81,5 +79,9 @@ export const setSubscription = Effect.fn("setSubscription")(function*(
 ) {
   const updated = yield* (yield* SubscriptionsRepository).set(userId, plan, status)
   yield* (yield* SubscriptionLookup).invalidate(userId)
-  return yield* Option.match(updated, { onNone: () => Effect.fail(new SubscriptionNotFound()), onSome: Effect.succeed })
+  const subscription = yield* Option.match(updated, {
+    onNone: () => Effect.fail(new SubscriptionNotFound()),
+    onSome: Effect.succeed
+  })
+  return summarize(subscription, yield* currentPeriod)
 })

@@ -1,23 +1,8 @@
 import { Clock, Context, Effect, Layer, Option, Ref } from "effect"
-import { SqlClient } from "effect/sql"
-import type { PlanId, SubscriptionStatus } from "../../domain/Subscription.ts"
-import type { UserId } from "../../domain/User.ts"
+import { SqlClient, SqlSchema } from "effect/sql"
+import { type Plan, type PlanId, Subscription, type SubscriptionStatus } from "../../domain/Subscription.ts"
+import { UserId } from "../../domain/User.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
-
-export interface Plan {
-  readonly id: PlanId
-  readonly name: string
-  /** Designs per calendar month; `null` is unlimited. */
-  readonly monthlyDesignQuota: number | null
-}
-
-export interface Subscription {
-  readonly userId: UserId
-  readonly plan: Plan
-  readonly status: SubscriptionStatus
-  readonly createdAt: Date
-  readonly updatedAt: Date
-}
 
 export class SubscriptionsRepository extends Context.Service<SubscriptionsRepository, {
   readonly findForUser: (userId: UserId) => Effect.Effect<Option.Option<Subscription>, DatabaseUnavailable>
@@ -25,36 +10,21 @@ export class SubscriptionsRepository extends Context.Service<SubscriptionsReposi
   readonly set: (userId: UserId, plan: PlanId, status: SubscriptionStatus) => Effect.Effect<Option.Option<Subscription>, DatabaseUnavailable>
 }>()("customify/features/subscriptions/SubscriptionsRepository") {}
 
-interface Row {
-  readonly userId: UserId
-  readonly planId: PlanId
-  readonly planName: string
-  readonly monthlyDesignQuota: number | null
-  readonly status: SubscriptionStatus
-  readonly createdAt: Date
-  readonly updatedAt: Date
-}
-
-const toSubscription = (row: Row): Subscription => ({
-  userId: row.userId,
-  plan: { id: row.planId, name: row.planName, monthlyDesignQuota: row.monthlyDesignQuota },
-  status: row.status,
-  createdAt: row.createdAt,
-  updatedAt: row.updatedAt
-})
-
 export const layerSql = Layer.effect(SubscriptionsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const findForUser = (userId: UserId) =>
-    sql<Row>`
-      SELECT s.user_id, s.plan_id, p.name AS plan_name, p.monthly_design_quota, s.status, s.created_at, s.updated_at
-      FROM subscriptions s JOIN plans p ON p.id = s.plan_id
-      WHERE s.user_id = ${userId}`.pipe(
-      Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toSubscription)),
-      orUnavailable
-    )
+  const findForUser = SqlSchema.findOneOption({
+    Request: UserId,
+    Result: Subscription,
+    // The plan comes nested, as the entity holds it.
+    execute: (userId) =>
+      sql`
+        SELECT s.user_id, s.status, s.created_at, s.updated_at,
+          json_build_object('id', p.id, 'name', p.name, 'monthlyDesignQuota', p.monthly_design_quota) AS plan
+        FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+        WHERE s.user_id = ${userId}`
+  })
   return SubscriptionsRepository.of({
-    findForUser,
+    findForUser: (userId) => findForUser(userId).pipe(Effect.catchTag("SchemaError", Effect.die), orUnavailable),
     set: (userId, plan, status) =>
       Effect.gen(function*() {
         const at = new Date(yield* Clock.currentTimeMillis)
@@ -64,7 +34,7 @@ export const layerSql = Layer.effect(SubscriptionsRepository, Effect.gen(functio
           ON CONFLICT (user_id) DO UPDATE SET plan_id = EXCLUDED.plan_id, status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
           RETURNING user_id`
         return written.length === 0 ? Option.none() : yield* findForUser(userId)
-      }).pipe(orUnavailable)
+      }).pipe(Effect.catchTag("SchemaError", Effect.die), orUnavailable)
   })
 }))
 
