@@ -7,7 +7,7 @@ import { AvatarUrl, EmailAddress, MAX_FULL_NAME, Role, UserId } from "./User.ts"
  * A stored account, as a `users` row holds it. `passwordHash` never leaves the server: the API's
  * `User` view is this schema without it.
  */
-export class Account extends Schema.Class<Account>("Account")({
+export const Account = Schema.Struct({
   id: UserId,
   email: EmailAddress,
   passwordHash: Schema.String,
@@ -17,7 +17,8 @@ export class Account extends Schema.Class<Account>("Account")({
   disabled: Schema.Boolean,
   createdAt: Timestamp,
   updatedAt: Timestamp
-}) {}
+}).annotate({ identifier: "Account" })
+export type Account = typeof Account.Type
 
 /** What registration knows of an account; the account starts on `plan`. */
 export type NewAccount = Pick<Account, "id" | "email" | "passwordHash" | "fullName"> & { readonly plan: PlanId }

@@ -30,7 +30,7 @@ export const StoredDocument = Schema.declare(
 )
 
 /** A design the server holds: decoded from a row or a cache entry, its document as stored. */
-export class Design extends Schema.Class<Design>("Design")({
+export const Design = Schema.Struct({
   id: DesignId,
   ownerId: UserId,
   name: Schema.String.check(Schema.isMaxLength(MAX_DESIGN_NAME)),
@@ -40,16 +40,18 @@ export class Design extends Schema.Class<Design>("Design")({
   version: Int32.check(Schema.isGreaterThanOrEqualTo(1)),
   createdAt: Timestamp,
   updatedAt: Timestamp
-}) {}
+}).annotate({ identifier: "Design" })
+export type Design = typeof Design.Type
 
 /** What an update may change: any of the name, the document and the status. */
 export const DesignChanges = Design.mapFields(flow(Struct.pick(["name", "document", "status"]), Struct.map(Schema.optionalKey)))
 export type DesignChanges = typeof DesignChanges.Type
 
-export class Product extends Schema.Class<Product>("Product")({
+export const Product = Schema.Struct({
   id: ProductType,
   name: Schema.String,
   /** The printable area, in millimetres. */
   printableWidthMm: Schema.Finite.check(Schema.isGreaterThan(0)),
   printableHeightMm: Schema.Finite.check(Schema.isGreaterThan(0))
-}) {}
+}).annotate({ identifier: "Product" })
+export type Product = typeof Product.Type

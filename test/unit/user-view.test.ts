@@ -2,12 +2,12 @@ import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { SignedIn } from "../../src/api/Auth.ts"
 import { UserPage, UserView } from "../../src/api/Users.ts"
-import { Account } from "../../src/domain/Account.ts"
+import type { Account } from "../../src/domain/Account.ts"
 import type { UserId } from "../../src/domain/User.ts"
 
 const PASSWORD_HASH = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
 
-const account = new Account({
+const account: Account = {
   id: "3f1b8c3e-2f7a-4c1e-9a57-0c2b9d3e4f5a" as UserId,
   email: "alice@example.com",
   passwordHash: PASSWORD_HASH,
@@ -17,7 +17,7 @@ const account = new Account({
   disabled: false,
   createdAt: new Date("2026-01-01T00:00:00.000Z"),
   updatedAt: new Date("2026-01-02T00:00:00.000Z")
-})
+}
 
 /** A response body as the server writes it: the JSON codec, without re-running checks. */
 const responseBody = (schema: Schema.Codec<unknown, unknown>, value: unknown) =>

@@ -36,9 +36,9 @@ export class AccountsRepository extends Context.Service<AccountsRepository, {
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
-/** A registered account: role user, enabled, no avatar yet. Validated by its constructor. */
+/** A registered account: role user, enabled, no avatar yet. Checked by the schema. */
 const newAccount = (account: NewAccount, at: Date) =>
-  new Account({ ...Struct.omit(account, ["plan"]), avatarUrl: null, role: "user", disabled: false, createdAt: at, updatedAt: at })
+  Account.make({ ...Struct.omit(account, ["plan"]), avatarUrl: null, role: "user", disabled: false, createdAt: at, updatedAt: at })
 
 /** An update: the account, the time, and the columns that change. */
 const AccountUpdate = Account.mapFields((fields) => ({
@@ -158,7 +158,7 @@ export const layerMemory = Layer.effect(AccountsRepository, Effect.gen(function*
       const all = yield* Ref.get(accounts)
       const current = all.get(id)
       if (current === undefined) return Option.none<Account>()
-      const next = new Account({ ...current, ...changes, updatedAt: at })
+      const next: Account = { ...current, ...changes, updatedAt: at }
       all.set(id, next)
       return Option.some(next)
     })

@@ -64,8 +64,12 @@ const decoded = <A, E, R>(query: Effect.Effect<A, E | Schema.SchemaError, R>) =>
  */
 const decodeStored = Schema.decodeUnknownEffect(Schema.Array(Design))
 
-/** The design a successful insert stores: version 1, created and updated now. */
-const created = (design: NewDesign, at: Date) => new Design({ ...design, version: 1, createdAt: at, updatedAt: at })
+/**
+ * The design a successful insert stores: version 1, created and updated now. Checked by the
+ * schema (the use cases pass names and product types as plain strings), as the class's
+ * constructor did.
+ */
+const created = (design: NewDesign, at: Date) => Design.make({ ...design, version: 1, createdAt: at, updatedAt: at })
 
 export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -175,7 +179,7 @@ export const PRODUCTS: ReadonlyArray<Product> = [
   { id: "sticker", name: "Sticker", printableWidthMm: 100, printableHeightMm: 100 },
   { id: "t-shirt", name: "T-shirt", printableWidthMm: 300, printableHeightMm: 400 },
   { id: "tote-bag", name: "Tote bag", printableWidthMm: 300, printableHeightMm: 350 }
-].map((product) => new Product(product))
+]
 
 interface Stored {
   readonly design: Design
@@ -223,7 +227,7 @@ export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*(
         const all = yield* Ref.get(designs)
         const current = Option.getOrUndefined(live(all, id))
         if (current === undefined || current.version !== expectedVersion) return Option.none()
-        const next = new Design({ ...current, ...changes, version: current.version + 1, updatedAt: at })
+        const next: Design = { ...current, ...changes, version: current.version + 1, updatedAt: at }
         all.set(id, { design: next, deletedAt: null })
         return Option.some(next)
       }),
