@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, Schema } from "effect"
 import { SqlError } from "effect/sql"
 import { orUnavailable } from "../../src/capabilities/database/DatabaseUnavailable.ts"
 
@@ -40,5 +40,12 @@ describe("orUnavailable", () => {
         const exit = yield* Effect.exit(orUnavailable(failing(reason)))
         expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause), reason._tag).toBe(true)
       }
+    }))
+
+  it.effect("leaves a row that does not decode a defect: the table and the schema disagree", () =>
+    Effect.gen(function*() {
+      const row = Schema.decodeUnknownEffect(Schema.Struct({ id: Schema.String }))({ id: 42 })
+      const exit = yield* Effect.exit(orUnavailable(row))
+      expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(true)
     }))
 })

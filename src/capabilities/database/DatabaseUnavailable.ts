@@ -1,4 +1,4 @@
-import { Data, Effect } from "effect"
+import { Data, Effect, Schema } from "effect"
 import { SqlError } from "effect/sql"
 
 /**
@@ -24,14 +24,16 @@ export const isOutage = (error: SqlError.SqlError): boolean =>
   error.isRetryable || error.reason._tag === "AuthenticationError" || OUTAGE_STATES.test(sqlState(error) ?? "")
 
 /**
- * A repository's SQL failures in its error channel: outages as `DatabaseUnavailable`, anything
- * else (bad SQL, a violated constraint the code should have prevented) stays a defect.
+ * A repository's failures: outages as `DatabaseUnavailable` in the error channel; anything else
+ * stays a defect (bad SQL, a violated constraint the code should have prevented, a row that does
+ * not decode or a value that does not encode: the table and the schema disagree).
  */
 export const orUnavailable = <A, E, R>(
-  effect: Effect.Effect<A, E | SqlError.SqlError, R>
-): Effect.Effect<A, Exclude<E, SqlError.SqlError> | DatabaseUnavailable, R> =>
+  effect: Effect.Effect<A, E | SqlError.SqlError | Schema.SchemaError, R>
+): Effect.Effect<A, Exclude<E, SqlError.SqlError | Schema.SchemaError> | DatabaseUnavailable, R> =>
   Effect.catchIf(
     effect,
-    SqlError.isSqlError,
-    (error) => isOutage(error) ? Effect.fail(new DatabaseUnavailable({ cause: error })) : Effect.die(error)
-  ) as Effect.Effect<A, Exclude<E, SqlError.SqlError> | DatabaseUnavailable, R>
+    (error): error is SqlError.SqlError | Schema.SchemaError => SqlError.isSqlError(error) || Schema.isSchemaError(error),
+    (error) =>
+      SqlError.isSqlError(error) && isOutage(error) ? Effect.fail(new DatabaseUnavailable({ cause: error })) : Effect.die(error)
+  ) as Effect.Effect<A, Exclude<E, SqlError.SqlError | Schema.SchemaError> | DatabaseUnavailable, R>

@@ -50,11 +50,7 @@ type AccountChanges = Omit<typeof AccountUpdate.Type, "id" | "updatedAt">
 /** `%`, `_` and `\` in a user-supplied prefix match themselves, not patterns. */
 const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 
-const isUniqueViolation = (error: SqlError.SqlError) => error.reason._tag === "UniqueViolation"
-
-/** A row that does not decode (or a value that does not encode) is a bug, not an outage. */
-const orDieOnSchema = <A, E, R>(effect: Effect.Effect<A, E | Schema.SchemaError, R>) =>
-  Effect.catchIf(effect, Schema.isSchemaError, Effect.die) as Effect.Effect<A, Exclude<E, Schema.SchemaError>, R>
+const isUniqueViolation = (error: unknown) => SqlError.isSqlError(error) && error.reason._tag === "UniqueViolation"
 
 export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -106,7 +102,6 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
           updatedAt: at
         })}`
     )).pipe(
-      orDieOnSchema,
       Effect.catchIf(isUniqueViolation, () => Effect.fail(new EmailTaken())),
       orUnavailable
     )
@@ -114,12 +109,12 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
   })
 
   const updateWith = (id: UserId, changes: AccountChanges) =>
-    Effect.flatMap(now, (updatedAt) => update({ ...changes, id, updatedAt })).pipe(orDieOnSchema, orUnavailable)
+    Effect.flatMap(now, (updatedAt) => update({ ...changes, id, updatedAt })).pipe(orUnavailable)
 
   return AccountsRepository.of({
     create,
-    findByEmail: (email) => findByEmail(email).pipe(orDieOnSchema, orUnavailable),
-    findById: (id) => findById(id).pipe(orDieOnSchema, orUnavailable),
+    findByEmail: (email) => findByEmail(email).pipe(orUnavailable),
+    findById: (id) => findById(id).pipe(orUnavailable),
     updateProfile: updateWith,
     updateAdminFields: updateWith,
     setPasswordHash: (id, passwordHash) => Effect.asVoid(updateWith(id, { passwordHash })),
@@ -127,7 +122,7 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
       joinOrBegin(sql)(
         sql`DELETE FROM users WHERE id = ${id} RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
       ).pipe(orUnavailable),
-    list: (request) => list(request).pipe(orDieOnSchema, orUnavailable),
+    list: (request) => list(request).pipe(orUnavailable),
     createResetToken: (tokenHash, userId, expiresAt) =>
       Effect.flatMap(now, (at) =>
         sql`INSERT INTO password_reset_tokens ${sql.insert({ tokenHash, userId, expiresAt, createdAt: at })}`).pipe(

@@ -53,12 +53,12 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
   return AssetsRepository.of({
     insert: (asset) =>
       insert({ ...asset, status: "pending", completedAt: null }).pipe(
-        Effect.catchTags({ SchemaError: Effect.die, NoSuchElementError: Effect.die }),
+        Effect.catchTag("NoSuchElementError", Effect.die),
         orUnavailable,
         Effect.withSpan("AssetsRepository.insert")
       ),
-    find: (designId, id) => find({ designId, id }).pipe(Effect.catchTag("SchemaError", Effect.die), orUnavailable),
-    markComplete: (id, at) => markComplete({ id, at }).pipe(Effect.catchTag("SchemaError", Effect.die), orUnavailable),
+    find: (designId, id) => find({ designId, id }).pipe(orUnavailable),
+    markComplete: (id, at) => markComplete({ id, at }).pipe(orUnavailable),
     completedOf: (ownerId, ids) => {
       // Only well-formed ids reach the query (the document schema checks them already).
       const wanted = [...new Set(ids)].filter((id) => UUID.test(id))

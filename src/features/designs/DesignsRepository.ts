@@ -55,9 +55,6 @@ const PRODUCT_CACHE_TTL = Duration.minutes(5)
 
 const periodKey = (periodStart: Date) => periodStart.toISOString().slice(0, 10)
 
-/** A row that does not decode is a defect (the table and the schema disagree), not an outage. */
-const decoded = <A, E, R>(query: Effect.Effect<A, E | Schema.SchemaError, R>) => Effect.catchTag(query, "SchemaError", Effect.die)
-
 /**
  * A page of rows this service wrote, every value checked on its way in: decoded for structure
  * and types, the checks not run again (a list decodes up to 101 rows per request).
@@ -86,7 +83,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
     execute: () =>
       sql`SELECT id, name, printable_width_mm::float8 AS printable_width_mm, printable_height_mm::float8 AS printable_height_mm
         FROM products ORDER BY id`
-  })().pipe(decoded, orUnavailable, Effect.cachedWithTTL(PRODUCT_CACHE_TTL))
+  })().pipe(orUnavailable, Effect.cachedWithTTL(PRODUCT_CACHE_TTL))
 
   const insert = SqlSchema.void({
     Request: Design,
@@ -112,7 +109,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
       if (counted.length === 0) return yield* new QuotaSpent({ used: charge.limit ?? 0 })
       yield* insert(stored)
       return stored
-    })).pipe(decoded, orUnavailable)
+    })).pipe(orUnavailable)
   })
 
   const findLive = SqlSchema.findOneOption({
@@ -151,10 +148,10 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
   return DesignsRepository.of({
     products,
     insertCharged,
-    findLive: (id) => findLive(id).pipe(decoded, orUnavailable),
-    list: (query) => list(query).pipe(decoded, orUnavailable),
+    findLive: (id) => findLive(id).pipe(orUnavailable),
+    list: (query) => list(query).pipe(orUnavailable),
     update: (id, expectedVersion, changes) =>
-      Effect.flatMap(now, (at) => update({ id, expectedVersion, changes, at })).pipe(decoded, orUnavailable),
+      Effect.flatMap(now, (at) => update({ id, expectedVersion, changes, at })).pipe(orUnavailable),
     softDelete: (id) =>
       Effect.flatMap(now, (at) =>
         sql`UPDATE designs SET deleted_at = ${at} WHERE id = ${id} AND deleted_at IS NULL RETURNING id`).pipe(

@@ -38,15 +38,12 @@ export const layerSql = Layer.effect(RenderJobsRepository, Effect.gen(function*(
     create: (job) =>
       Effect.flatMap(now, (at) =>
         insert({ ...job, status: "queued", resultUrl: null, error: null, createdAt: at, updatedAt: at })).pipe(
-          Effect.catchTags({ SchemaError: Effect.die, NoSuchElementError: Effect.die }),
+          Effect.catchTag("NoSuchElementError", Effect.die),
           orUnavailable
         ),
-    findById: (id) => findById(id).pipe(Effect.catchTag("SchemaError", Effect.die), orUnavailable),
+    findById: (id) => findById(id).pipe(orUnavailable),
     update: (id, progress) =>
-      Effect.flatMap(now, (updatedAt) => update({ id, progress, updatedAt })).pipe(
-        Effect.catchTag("SchemaError", Effect.die),
-        orUnavailable
-      )
+      Effect.flatMap(now, (updatedAt) => update({ id, progress, updatedAt })).pipe(orUnavailable)
   })
 }))
 

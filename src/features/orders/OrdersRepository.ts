@@ -65,15 +65,11 @@ export const layerSql = Layer.effect(OrdersRepository, Effect.gen(function*() {
           (error) => error._tag === "SqlError" && error.reason._tag === "ConstraintError",
           () => Effect.succeed(Option.none())
         ),
-        Effect.catchTag("SchemaError", Effect.die),
         orUnavailable
       ),
-    findById: (id) => findById(id).pipe(Effect.catchTag("SchemaError", Effect.die), orUnavailable),
+    findById: (id) => findById(id).pipe(orUnavailable),
     listForUser: (userId, limit, after) =>
-      listForUser({ userId, limit, ...(after === undefined ? {} : { after }) }).pipe(
-        Effect.catchTag("SchemaError", Effect.die),
-        orUnavailable
-      )
+      listForUser({ userId, limit, ...(after === undefined ? {} : { after }) }).pipe(orUnavailable)
   })
 }))
 

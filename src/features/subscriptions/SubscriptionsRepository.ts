@@ -24,7 +24,7 @@ export const layerSql = Layer.effect(SubscriptionsRepository, Effect.gen(functio
         WHERE s.user_id = ${userId}`
   })
   return SubscriptionsRepository.of({
-    findForUser: (userId) => findForUser(userId).pipe(Effect.catchTag("SchemaError", Effect.die), orUnavailable),
+    findForUser: (userId) => findForUser(userId).pipe(orUnavailable),
     set: (userId, plan, status) =>
       Effect.gen(function*() {
         const at = new Date(yield* Clock.currentTimeMillis)
@@ -34,7 +34,7 @@ export const layerSql = Layer.effect(SubscriptionsRepository, Effect.gen(functio
           ON CONFLICT (user_id) DO UPDATE SET plan_id = EXCLUDED.plan_id, status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
           RETURNING user_id`
         return written.length === 0 ? Option.none() : yield* findForUser(userId)
-      }).pipe(Effect.catchTag("SchemaError", Effect.die), orUnavailable)
+      }).pipe(orUnavailable)
   })
 }))
 
