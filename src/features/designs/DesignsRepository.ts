@@ -1,4 +1,4 @@
-import { Clock, Context, Data, Duration, Effect, Layer, Option, Ref, Schema, Struct } from "effect"
+import { Clock, Context, Data, Duration, Effect, Exit, Layer, Option, Ref, Schema, Struct } from "effect"
 import { SqlClient, SqlSchema } from "effect/sql"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import { Design, DesignChanges, DesignId, DesignStatus, Product, ProductType } from "../../domain/Design.ts"
@@ -83,7 +83,11 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
     execute: () =>
       sql`SELECT id, name, printable_width_mm::float8 AS printable_width_mm, printable_height_mm::float8 AS printable_height_mm
         FROM products ORDER BY id`
-  })().pipe(orUnavailable, Effect.cachedWithTTL(PRODUCT_CACHE_TTL))
+  })().pipe(
+    orUnavailable,
+    // Only a catalogue that loaded is kept: a failure (an outage) is retried by the next caller.
+    Effect.cachedWithTTL((exit) => Exit.isSuccess(exit) ? PRODUCT_CACHE_TTL : Duration.zero)
+  )
 
   const insert = SqlSchema.void({
     Request: Design,
