@@ -292,3 +292,22 @@ describe("the list query", () => {
     expect(text).not.toMatch(/Sort/)
   })
 })
+
+describe("rows written around the API", () => {
+  it("are served as stored, even with values today's checks refuse (a manual fix, an import): never a 500 that locks their owner out", async () => {
+    const user = await signUp()
+    const design = await ok(create(user.token), 201)
+    const longName = "n".repeat(250)
+    await query(`UPDATE designs SET name = '${longName}' WHERE id = '${design.id}'`)
+    await query(`UPDATE users SET avatar_url = 'http://legacy.example.com/a.png' WHERE id = '${user.id}'`)
+    // Raw calls: a typed client checks what it decodes, and would refuse these values itself.
+    const read = await call("GET", `/api/v1/designs/${design.id}`, { token: user.token })
+    expect(read.status).toBe(200)
+    expect(read.body.name).toBe(longName)
+    const list = await call("GET", "/api/v1/designs", { token: user.token })
+    expect(list.status).toBe(200)
+    const me = await call("GET", "/api/v1/users/me", { token: user.token })
+    expect(me.status).toBe(200)
+    expect(me.body.avatarUrl).toBe("http://legacy.example.com/a.png")
+  })
+})

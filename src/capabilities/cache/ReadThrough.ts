@@ -16,8 +16,13 @@ export const make = Effect.fnUntraced(function*<A, I>(options: {
 }) {
   const store = yield* CacheStore
   const json = Schema.fromJsonString(Schema.toCodecJson(options.schema))
-  const encode = Schema.encodeSync(json)
-  const decode = Schema.decodeUnknownOption(json)
+  // Entries hold values this service loaded from its own store: their structure and types are
+  // checked both ways, their checks were run when they were written (a stored value that today's
+  // checks refuse is served as it is, not turned into a failing read).
+  const encodeChecked = Schema.encodeSync(json)
+  const decodeChecked = Schema.decodeUnknownOption(json)
+  const encode = (value: A) => encodeChecked(value, { disableChecks: true })
+  const decode = (entry: string) => decodeChecked(entry, { disableChecks: true })
   const keyOf = (id: string) => `${options.namespace}:v${options.version}:${id}`
   let lastOutageLog = Number.NEGATIVE_INFINITY
 

@@ -1,5 +1,6 @@
 import { Clock, Context, Effect, Layer, Option, Ref, Schema, Struct } from "effect"
 import { SqlClient, SqlError, SqlSchema } from "effect/sql"
+import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import { Account, type AdminChanges, type NewAccount, type ProfileChanges } from "../../domain/Account.ts"
 import { EmailTaken } from "../../domain/AuthErrors.ts"
@@ -59,22 +60,22 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
     Request: Account,
     execute: (row) => sql`INSERT INTO users ${sql.insert(row)}`
   })
-  const findByEmail = SqlSchema.findOneOption({
+  const findByEmail = StoredRows.findOneOption({
     Request: Schema.String,
     Result: Account,
     execute: (email) => sql`SELECT * FROM users WHERE email = ${email}`
   })
-  const findById = SqlSchema.findOneOption({
+  const findById = StoredRows.findOneOption({
     Request: UserId,
     Result: Account,
     execute: (id) => sql`SELECT * FROM users WHERE id = ${id}`
   })
-  const update = SqlSchema.findOneOption({
+  const update = StoredRows.findOneOption({
     Request: AccountUpdate,
     Result: Account,
     execute: (row) => sql`UPDATE users SET ${sql.update(row, ["id"])} WHERE id = ${row.id} RETURNING *`
   })
-  const list = SqlSchema.findAll({
+  const list = StoredRows.findAll({
     Request: AccountPageRequest,
     Result: Account,
     execute: ({ afterEmail, emailPrefix, limit }) => {

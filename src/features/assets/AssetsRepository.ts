@@ -1,5 +1,6 @@
 import { Context, Effect, Layer, Option, Ref, Schema, SchemaTransformation, Struct } from "effect"
-import { SqlClient, SqlSchema } from "effect/sql"
+import { SqlClient } from "effect/sql"
+import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { Asset, AssetId } from "../../domain/Asset.ts"
 import type { DesignId } from "../../domain/Design.ts"
 import type { UserId } from "../../domain/User.ts"
@@ -31,17 +32,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql`id, owner_id, design_id, key, file_name, content_type, byte_size, status, created_at, completed_at`
-  const insert = SqlSchema.findOne({
+  const insert = StoredRows.findOne({
     Request: AssetRow,
     Result: AssetRow,
     execute: (asset) => sql`INSERT INTO assets ${sql.insert(asset)} RETURNING ${columns}`
   })
-  const find = SqlSchema.findOneOption({
+  const find = StoredRows.findOneOption({
     Request: Asset.mapFields(Struct.pick(["id", "designId"])),
     Result: AssetRow,
     execute: ({ designId, id }) => sql`SELECT ${columns} FROM assets WHERE id = ${id} AND design_id = ${designId}`
   })
-  const markComplete = SqlSchema.findOneOption({
+  const markComplete = StoredRows.findOneOption({
     Request: Schema.Struct({ id: AssetId, at: Asset.fields.createdAt }),
     Result: AssetRow,
     execute: ({ at, id }) =>

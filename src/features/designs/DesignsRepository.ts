@@ -1,5 +1,6 @@
 import { Clock, Context, Data, Duration, Effect, Exit, Layer, Option, Ref, Schema, Struct } from "effect"
 import { SqlClient, SqlSchema } from "effect/sql"
+import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import { Design, DesignChanges, DesignId, DesignStatus, Product, ProductType } from "../../domain/Design.ts"
 import { Timestamp } from "../../domain/Primitives.ts"
@@ -56,15 +57,8 @@ const PRODUCT_CACHE_TTL = Duration.minutes(5)
 const periodKey = (periodStart: Date) => periodStart.toISOString().slice(0, 10)
 
 /**
- * A page of rows this service wrote, every value checked on its way in: decoded for structure
- * and types, the checks not run again (a list decodes up to 101 rows per request).
- */
-const decodeStored = Schema.decodeUnknownEffect(Schema.Array(Design))
-
-/**
  * The design a successful insert stores: version 1, created and updated now. Checked by the
- * schema (the use cases pass names and product types as plain strings), as the class's
- * constructor did.
+ * schema (the use cases pass names and product types as plain strings).
  */
 const created = (design: NewDesign, at: Date) => Design.make({ ...design, version: 1, createdAt: at, updatedAt: at })
 
@@ -76,7 +70,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
   const columns = sql`id, owner_id AS "ownerId", name, product_type AS "productType", status, document, version,
     created_at AS "createdAt", updated_at AS "updatedAt"`
 
-  const products = yield* SqlSchema.findAll({
+  const products = yield* StoredRows.findAll({
     Request: Schema.Void,
     Result: Product,
     // numeric columns arrive as text; the catalogue's sizes are exact in a double.
@@ -116,13 +110,16 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
     })).pipe(orUnavailable)
   })
 
-  const findLive = SqlSchema.findOneOption({
+  const findLive = StoredRows.findOneOption({
     Request: DesignId,
     Result: Design,
     execute: (id) => reads`SELECT ${columns} FROM designs WHERE id = ${id} AND deleted_at IS NULL`
   })
 
-  const list = ({ after, limit, ownerId, productType, status }: DesignQuery) =>
+  const list = StoredRows.findAll({
+    Request: DesignQuery,
+    Result: Design,
+    execute: ({ after, limit, ownerId, productType, status }) =>
       reads`
         SELECT ${columns} FROM designs
         WHERE ${sql.and([
@@ -133,9 +130,10 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
           ...(after === undefined ? [] : [sql`(created_at, id) < (${after.createdAt}, ${after.id})`])
         ])}
         ORDER BY created_at DESC, id DESC
-        LIMIT ${limit}`.pipe(Effect.flatMap((rows) => decodeStored(rows, { disableChecks: true })))
+        LIMIT ${limit}`
+  })
 
-  const update = SqlSchema.findOneOption({
+  const update = StoredRows.findOneOption({
     Request: DesignUpdate,
     Result: Design,
     execute: ({ at, changes, expectedVersion, id }) =>

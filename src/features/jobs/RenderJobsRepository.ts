@@ -1,5 +1,6 @@
 import { Clock, Context, Effect, Layer, Option, Ref, Schema, Struct } from "effect"
-import { SqlClient, SqlSchema } from "effect/sql"
+import { SqlClient } from "effect/sql"
+import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { RenderJob, RenderJobId, RenderJobProgress } from "../../domain/Jobs.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
@@ -18,17 +19,17 @@ const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 export const layerSql = Layer.effect(RenderJobsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql`id, owner_id, design_id, kind, status, result_url, error, created_at, updated_at`
-  const insert = SqlSchema.findOne({
+  const insert = StoredRows.findOne({
     Request: RenderJob,
     Result: RenderJob,
     execute: (job) => sql`INSERT INTO render_jobs ${sql.insert(job)} RETURNING ${columns}`
   })
-  const findById = SqlSchema.findOneOption({
+  const findById = StoredRows.findOneOption({
     Request: RenderJobId,
     Result: RenderJob,
     execute: (id) => sql`SELECT ${columns} FROM render_jobs WHERE id = ${id}`
   })
-  const update = SqlSchema.findOneOption({
+  const update = StoredRows.findOneOption({
     Request: Schema.Struct({ id: RenderJobId, progress: RenderJobProgress, updatedAt: RenderJob.fields.updatedAt }),
     Result: RenderJob,
     execute: ({ id, progress, updatedAt }) =>

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { Clock, Context, Effect, Layer, Option, Ref, Schema, Struct } from "effect"
-import { SqlClient, SqlSchema } from "effect/sql"
+import { SqlClient } from "effect/sql"
+import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { Order, OrderId, type OrderWrite } from "../../domain/Order.ts"
 import { UserId } from "../../domain/User.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
@@ -27,7 +28,7 @@ const UpsertedOrder = Order.mapFields(Struct.assign({ created: Schema.Boolean })
 export const layerSql = Layer.effect(OrdersRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql`id, external_id, user_id, design_id, status, quantity, total_cents, currency, created_at, updated_at`
-  const upsert = SqlSchema.findOneOption({
+  const upsert = StoredRows.findOneOption({
     Request: Order,
     Result: UpsertedOrder,
     execute: (order) =>
@@ -39,12 +40,12 @@ export const layerSql = Layer.effect(OrdersRepository, Effect.gen(function*() {
           updated_at = EXCLUDED.updated_at
         RETURNING ${columns}, (xmax = 0) AS created`
   })
-  const findById = SqlSchema.findOneOption({
+  const findById = StoredRows.findOneOption({
     Request: OrderId,
     Result: Order,
     execute: (id) => sql`SELECT ${columns} FROM orders WHERE id = ${id}`
   })
-  const listForUser = SqlSchema.findAll({
+  const listForUser = StoredRows.findAll({
     Request: Schema.Struct({ userId: UserId, limit: Schema.Int, after: Schema.optionalKey(OrderCursor) }),
     Result: Order,
     execute: ({ after, limit, userId }) =>

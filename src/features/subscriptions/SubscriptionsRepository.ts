@@ -1,5 +1,6 @@
 import { Clock, Context, Effect, Layer, Option, Ref } from "effect"
-import { SqlClient, SqlSchema } from "effect/sql"
+import { SqlClient } from "effect/sql"
+import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { type Plan, type PlanId, Subscription, type SubscriptionStatus } from "../../domain/Subscription.ts"
 import { UserId } from "../../domain/User.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
@@ -12,7 +13,7 @@ export class SubscriptionsRepository extends Context.Service<SubscriptionsReposi
 
 export const layerSql = Layer.effect(SubscriptionsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const findForUser = SqlSchema.findOneOption({
+  const findForUser = StoredRows.findOneOption({
     Request: UserId,
     Result: Subscription,
     // The plan comes nested, as the entity holds it.
