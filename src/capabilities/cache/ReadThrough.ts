@@ -2,6 +2,7 @@ import { Clock, Duration, Effect, Option, Schema } from "effect"
 import { type CacheError, CacheStore } from "./CacheStore.ts"
 
 const OUTAGE_LOG_INTERVAL = Duration.seconds(30)
+const SKIP_CHECKS = { disableChecks: true } as const
 
 /**
  * Cache-aside over the shared cache for one kind of value: keys are namespaced and versioned
@@ -21,8 +22,8 @@ export const make = Effect.fnUntraced(function*<A, I>(options: {
   // checks refuse is served as it is, not turned into a failing read).
   const encodeChecked = Schema.encodeSync(json)
   const decodeChecked = Schema.decodeUnknownOption(json)
-  const encode = (value: A) => encodeChecked(value, { disableChecks: true })
-  const decode = (entry: string) => decodeChecked(entry, { disableChecks: true })
+  const encode = (value: A) => encodeChecked(value, SKIP_CHECKS)
+  const decode = (entry: string) => decodeChecked(entry, SKIP_CHECKS)
   const keyOf = (id: string) => `${options.namespace}:v${options.version}:${id}`
   let lastOutageLog = Number.NEGATIVE_INFINITY
 

@@ -6,6 +6,7 @@ import { Array as Arr, Cause, Effect, Option, Schema } from "effect"
  * without re-running the entity's checks. Every value was checked on its way in; a row written
  * around the API (a manual fix, an import) holding a value that today's checks refuse, say an
  * `http:` avatar, is served as it is instead of answering 500 on every request that reads it.
+ * (`SqlSchema` takes no parse options, hence these few lines beside it.)
  */
 const skipChecks = { disableChecks: true } as const
 

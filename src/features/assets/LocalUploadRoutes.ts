@@ -14,8 +14,8 @@ import { RequestLog } from "../../http/RequestLog.ts"
 /** For SVG: rendered only as an image, never as a page that runs scripts or loads anything. */
 export const SVG_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
-const problem = (status: number, code: string, title: string, detail: string, headers?: Record<string, string>) =>
-  problemResponse({ type: problemType(code), title, status, detail, code }, headers)
+const problem = (status: number, code: string, title: string, detail: string) =>
+  problemResponse({ type: problemType(code), title, status, detail, code })
 
 const refusalProblem = (reason: LocalUploadRefusal) => {
   switch (reason._tag) {
@@ -49,11 +49,8 @@ const answer = (effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Loc
     Effect.catchTags({
       LocalUploadRefused: (refused) => Effect.succeed(refusalProblem(refused.reason)),
       StorageUnavailable: () =>
-        Effect.succeed(
-          problem(503, "service_unavailable", "Service unavailable", "File storage is unavailable; retry shortly", {
-            "retry-after": "5"
-          })
-        )
+        // The request pipeline gives every 503 problem its Retry-After.
+        Effect.succeed(problem(503, "service_unavailable", "Service unavailable", "File storage is unavailable; retry shortly"))
     })
   )
 
