@@ -1,14 +1,15 @@
 import { Context } from "effect"
 import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
 import type { Actor } from "../domain/Policy.ts"
-import { Forbidden, Unauthorized } from "./Problems.ts"
+import { Forbidden, ServiceUnavailable, Unauthorized } from "./Problems.ts"
 
 /** The signed-in caller, provided to every endpoint behind `Authentication`. */
 export class CurrentActor extends Context.Service<CurrentActor, Actor>()("customify/api/CurrentActor") {}
 
 /**
- * Bearer access tokens (JWT, `typ: at+jwt`) whose session is still alive. Every failure is
- * the same 401 problem with a `code` saying whether to refresh or to sign in again.
+ * Bearer access tokens (JWT, `typ: at+jwt`) whose session is still alive. Every refusal is
+ * the same 401 problem with a `code` saying whether to refresh or to sign in again; 503 when
+ * the session's state cannot be read (cache and database both unreachable).
  */
 export class Authentication extends HttpApiMiddleware.Service<Authentication, { provides: CurrentActor }>()(
   "customify/api/Authentication",
@@ -22,7 +23,7 @@ export class Authentication extends HttpApiMiddleware.Service<Authentication, { 
         )
       )
     },
-    error: Unauthorized
+    error: [Unauthorized, ServiceUnavailable]
   }
 ) {}
 

@@ -20,6 +20,7 @@ export interface AppSettings {
   readonly jwtSecretIsDevelopmentDefault: boolean
   readonly jwtIssuer: string
   readonly jwtAudience: string
+  readonly passwordResetUrl: string
   readonly accessTokenTtl: Duration.Duration
   readonly refreshTokenIdleTtl: Duration.Duration
   readonly refreshTokenAbsoluteTtl: Duration.Duration
@@ -105,6 +106,7 @@ const settings = {
   jwtSecret: Config.Redacted("JWT_SECRET").pipe(Config.option),
   jwtIssuer: Config.String("JWT_ISSUER").pipe(Config.withDefault("customify-core-api")),
   jwtAudience: Config.String("JWT_AUDIENCE").pipe(Config.withDefault("customify")),
+  passwordResetUrl: Config.String("PASSWORD_RESET_URL").pipe(Config.withDefault("http://localhost:3000/reset-password")),
   accessTokenTtl: Config.Duration("ACCESS_TOKEN_TTL").pipe(Config.withDefault(Duration.minutes(15))),
   refreshTokenIdleTtl: Config.Duration("REFRESH_TOKEN_IDLE_TTL").pipe(Config.withDefault(Duration.days(7))),
   refreshTokenAbsoluteTtl: Config.Duration("REFRESH_TOKEN_ABSOLUTE_TTL").pipe(Config.withDefault(Duration.days(30))),

@@ -8,11 +8,8 @@ import { UserId } from "./User.ts"
  * service's worker, the render engine and the PDF workers).
  */
 export const PasswordResetEmail = Schema.TaggedStruct("email.password_reset", {
-  userId: UserId,
-  email: Schema.String,
-  /** The single-use token itself: the only copy outside the user's mailbox (the database keeps a hash). */
-  token: Schema.String,
-  expiresAt: Schema.String
+  /** The reset request; the worker mints its token, so no token is ever in a queue. */
+  requestId: Uuid
 })
 
 export const AccountCleanup = Schema.TaggedStruct("account.cleanup", {

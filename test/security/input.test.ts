@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from "node:crypto"
-import { Effect, Layer, Ref } from "effect"
+import { Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { JobQueue } from "../../src/capabilities/queue/JobQueue.ts"
+import * as JobQueue from "../../src/capabilities/queue/JobQueue.ts"
 import { routeTable, routesBesideTheApi } from "../../src/app/Server.ts"
-import type { Job } from "../../src/domain/Jobs.ts"
-import { makeTestApp } from "../support/app.ts"
+import { makeTestApp, recordingMailer } from "../support/app.ts"
+import { waitFor } from "../support/faults.ts"
 import { validDocument } from "../support/http.ts"
 import { asSent, bodyFor, endpoints, expectProblem, fillPath, LEAKS, securityHarness, type Sent } from "../support/security.ts"
 import { attempt, failureAndResponse, ok } from "../support/typedClient.ts"
@@ -14,16 +14,8 @@ import { attempt, failureAndResponse, ok } from "../support/typedClient.ts"
  * API4 (unrestricted resource consumption), API8 (security misconfiguration) and API9
  * (improper inventory management).
  */
-const jobs = Effect.runSync(Ref.make<ReadonlyArray<Job>>([]))
-const RecordingQueue = Layer.succeed(JobQueue, {
-  kind: "memory",
-  description: "recording",
-  enqueue: (job) => Ref.update(jobs, (all) => [...all, job]),
-  depth: Effect.succeed(0),
-  consume: () => Effect.never
-})
-
-const h = securityHarness({ overrides: RecordingQueue })
+const mailer = recordingMailer()
+const h = securityHarness({ overrides: Layer.merge(JobQueue.layerMemory, mailer.layer), worker: true })
 beforeAll(h.start)
 afterAll(h.stop)
 
@@ -277,9 +269,10 @@ describe("API3: excessive data exposure", () => {
     const user = await signUp()
     const auth = h.api().auth
     await attempt(auth.requestPasswordReset({ payload: { email: user.email } }))
-    const resetTokens = (await Effect.runPromise(Ref.get(jobs)))
-      .flatMap((job) => job._tag === "email.password_reset" ? [job.token] : [])
-    expect(resetTokens.length).toBeGreaterThan(0)
+    const resetTokens = await waitFor("the reset mail", 5000, async () => {
+      const tokens = await mailer.resetTokens(user.email)
+      return tokens.length > 0 ? tokens : undefined
+    })
     // Raw: bodies with a property the typed client refuses to send.
     await h.call("POST", "/api/v1/auth/password-reset/confirm", { body: { token: resetTokens[0], newPassword: "brand new secret", extra: 1 } })
     await h.call("POST", "/api/v1/auth/refresh", { body: { refreshToken: user.refreshToken, role: "admin" } })

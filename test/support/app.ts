@@ -1,4 +1,4 @@
-import { Duration, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, Ref } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { RateLimiter } from "effect/persistence"
 import * as Capabilities from "../../src/app/Capabilities.ts"
@@ -10,6 +10,8 @@ import * as AppConfig from "../../src/config/AppConfig.ts"
 import * as StorageConfig from "../../src/config/StorageConfig.ts"
 import * as ClientIp from "../../src/http/ClientIp.ts"
 import * as Server from "../../src/app/Server.ts"
+import * as Features from "../../src/app/Features.ts"
+import { Mailer, type MailMessage } from "../../src/capabilities/mail/Mailer.ts"
 
 export interface TestAppOptions {
   /** Real PostgreSQL; undefined: an embedded PGlite in a throwaway directory. */
@@ -21,6 +23,8 @@ export interface TestAppOptions {
   readonly ai?: Partial<AiConfig.AiSettings>
   /** Replaces capabilities, e.g. a job queue whose jobs the test reads. */
   readonly overrides?: Layer.Layer<any>
+  /** Runs the job worker in the app, as `npm start` does by default. */
+  readonly worker?: boolean
 }
 
 /** Test settings: the given backends, quiet logs, everything else at its default. */
@@ -49,7 +53,7 @@ export const pipelineDependencies = pipelineDependenciesWith()
 /** The real routes and pipeline over the real capabilities, as a fetch-style handler (no port). */
 export const makeTestApp = (options: TestAppOptions = {}) =>
   HttpRouter.toWebHandler(
-    Server.AppRoutes.pipe(
+    Layer.merge(Server.AppRoutes, options.worker === true ? Features.worker : Layer.empty).pipe(
       Layer.provideMerge(options.overrides ?? Layer.empty),
       Layer.provideMerge(Capabilities.layerFromConfig),
       Layer.provideMerge(testConfig(options)),
@@ -57,3 +61,20 @@ export const makeTestApp = (options: TestAppOptions = {}) =>
     ),
     { disableLogger: true }
   )
+
+/** A mailer that keeps what it is asked to send, with the password reset tokens mailed. */
+export const recordingMailer = () => {
+  const sent = Effect.runSync(Ref.make<ReadonlyArray<MailMessage>>([]))
+  const mails = () => Effect.runPromise(Ref.get(sent))
+  return {
+    layer: Layer.succeed(Mailer, Mailer.of({
+      description: "recording",
+      send: (mail) => Ref.update(sent, (all) => [...all, mail])
+    })),
+    mails,
+    /** The tokens of the reset links mailed to `email`, oldest first. */
+    resetTokens: async (email: string) =>
+      (await mails()).filter((mail) => mail.to === email).map((mail) =>
+        new URL(/https?:\/\/\S+/u.exec(mail.text)![0]).searchParams.get("token")!)
+  }
+}

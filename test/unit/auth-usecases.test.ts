@@ -6,9 +6,10 @@ import { expect } from "vitest"
 import { EnqueuedJobs } from "../../src/capabilities/queue/JobQueue.ts"
 import { DEVELOPMENT_JWT_SECRET } from "../../src/config/AppConfig.ts"
 import type { Actor } from "../../src/domain/Policy.ts"
-import type { Job } from "../../src/domain/Jobs.ts"
 import { AccessTokens } from "../../src/features/auth/AccessTokens.ts"
 import * as Auth from "../../src/features/auth/Auth.ts"
+import * as PasswordReset from "../../src/features/auth/PasswordReset.ts"
+import { SentMails } from "../../src/capabilities/mail/Mailer.ts"
 import { Sessions } from "../../src/features/accounts/Sessions.ts"
 import { AccountsRepository } from "../../src/features/accounts/AccountsRepository.ts"
 import { memoryLayer } from "../support/memory.ts"
@@ -34,12 +35,6 @@ const enqueuedJobs = Effect.gen(function*() {
   return yield* Ref.get(yield* EnqueuedJobs)
 })
 
-const resetTokenOf = (jobs: ReadonlyArray<Job>) => {
-  expect(jobs).toHaveLength(1)
-  const job = jobs[0]
-  if (job?._tag !== "email.password_reset") throw new Error(`expected a password reset job, got ${job?._tag}`)
-  return job
-}
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value), "utf8").toString("base64url")
 
@@ -189,15 +184,20 @@ describe("refresh", () => {
       expect(again.refreshToken).not.toBe(refreshed.refreshToken)
     }).pipe(Effect.provide(memoryLayer())))
 
-  it.effect("accepts the previous refresh token again within the 5 second grace", () =>
+  it.effect("the previous refresh token within the 5 second grace gets the same successor, which keeps working", () =>
     Effect.gen(function*() {
       const { tokens } = yield* registerAlice
       const first = yield* Auth.refresh(tokens.refreshToken)
       yield* TestClock.adjust(Duration.seconds(4))
       const second = yield* Auth.refresh(tokens.refreshToken)
       expect(second.refreshToken).not.toBe(tokens.refreshToken)
-      expect(second.refreshToken).not.toBe(first.refreshToken)
+      // Two tabs that refreshed at once both hold the one current token: neither is signed out.
+      expect(second.refreshToken).toBe(first.refreshToken)
       const actor = yield* actorOf(tokens.accessToken)
+      expect(yield* isAlive(actor.sessionId)).toBe(true)
+      yield* TestClock.adjust(Duration.minutes(10))
+      const third = yield* Auth.refresh(first.refreshToken)
+      expect(third.refreshToken).not.toBe(first.refreshToken)
       expect(yield* isAlive(actor.sessionId)).toBe(true)
     }).pipe(Effect.provide(memoryLayer())))
 
@@ -396,10 +396,26 @@ describe("logout", () => {
 })
 
 describe("password reset", () => {
+  /** Runs the worker's half for every enqueued reset job; answers the tokens mailed, in order. */
+  const mailedTokens = Effect.gen(function*() {
+    const sent = yield* SentMails
+    for (const job of yield* enqueuedJobs) {
+      if (job._tag === "email.password_reset") yield* PasswordReset.sendPasswordResetMail(job.requestId)
+    }
+    return (yield* Ref.get(sent)).map((mail) => {
+      const link = /https?:\/\/\S+/.exec(mail.text)?.[0]
+      return new URL(link!).searchParams.get("token")!
+    })
+  })
+  const onlyToken = Effect.map(mailedTokens, (tokens) => {
+    expect(tokens).toHaveLength(1)
+    return tokens[0]!
+  })
+
   it.effect("a request for an unknown email succeeds and enqueues nothing", () =>
     Effect.gen(function*() {
       yield* registerAlice
-      yield* Auth.requestPasswordReset("nobody@example.com")
+      yield* PasswordReset.requestPasswordReset("nobody@example.com")
       expect(yield* enqueuedJobs).toEqual([])
     }).pipe(Effect.provide(memoryLayer())))
 
@@ -407,29 +423,82 @@ describe("password reset", () => {
     Effect.gen(function*() {
       const { account } = yield* registerAlice
       yield* (yield* AccountsRepository).updateAdminFields(account.id, { disabled: true })
-      yield* Auth.requestPasswordReset(EMAIL)
+      yield* PasswordReset.requestPasswordReset(EMAIL)
       expect(yield* enqueuedJobs).toEqual([])
     }).pipe(Effect.provide(memoryLayer())))
 
-  it.effect("a request for a known email enqueues one email carrying a 30 minute token", () =>
+  it.effect("the job names the request and carries no token; the worker mails a link valid 30 minutes", () =>
     Effect.gen(function*() {
-      const { account } = yield* registerAlice
-      yield* Auth.requestPasswordReset(EMAIL)
-      const job = resetTokenOf(yield* enqueuedJobs)
-      expect(job.userId).toBe(account.id)
-      expect(job.email).toBe(EMAIL)
-      expect(job.token.length).toBeGreaterThanOrEqual(32)
-      expect(job.expiresAt).toBe(new Date(Duration.toMillis(Duration.minutes(30))).toISOString())
+      yield* registerAlice
+      yield* PasswordReset.requestPasswordReset(EMAIL)
+      const jobs = yield* enqueuedJobs
+      expect(jobs).toEqual([{ _tag: "email.password_reset", requestId: expect.any(String) }])
+      const token = yield* onlyToken
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+      const [mail] = yield* Ref.get(yield* SentMails)
+      expect(mail!.to).toBe(EMAIL)
+      expect(mail!.text).toContain(`http://localhost:3000/reset-password?token=${token}`)
+      expect(mail!.text).toContain(new Date(Duration.toMillis(Duration.minutes(30))).toISOString())
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("at most 3 reset mails per account and hour; the fourth request is answered alike and dropped", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      for (let i = 0; i < 5; i++) yield* PasswordReset.requestPasswordReset(EMAIL)
+      expect(yield* enqueuedJobs).toHaveLength(3)
+      yield* TestClock.adjust(Duration.minutes(61))
+      yield* PasswordReset.requestPasswordReset(EMAIL)
+      expect(yield* enqueuedJobs).toHaveLength(4)
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a newer link invalidates the older one; a superseded job mails nothing, even redelivered", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      const runJobs = Effect.gen(function*() {
+        for (const job of yield* enqueuedJobs) {
+          if (job._tag === "email.password_reset") yield* PasswordReset.sendPasswordResetMail(job.requestId)
+        }
+      })
+      const tokens = Effect.map(Effect.flatMap(Effect.service(SentMails), Ref.get), (mails) =>
+        mails.map((mail) => new URL(/https?:\/\/\S+/.exec(mail.text)![0]).searchParams.get("token")!))
+      yield* PasswordReset.requestPasswordReset(EMAIL)
+      yield* runJobs
+      const [older] = yield* tokens
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* PasswordReset.requestPasswordReset(EMAIL)
+      // Both jobs delivered again: the first request is superseded and mails nothing.
+      yield* runJobs
+      const all = yield* tokens
+      expect(all).toHaveLength(2)
+      const newer = all[1]!
+      const error = yield* PasswordReset.confirmPasswordReset({ token: older!, newPassword: "a brand new password" }).pipe(Effect.flip)
+      expect(error._tag).toBe("InvalidResetToken")
+      yield* PasswordReset.confirmPasswordReset({ token: newer, newPassword: "a brand new password" })
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a redelivered job mints a new token and the first mail's link stops working", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      yield* PasswordReset.requestPasswordReset(EMAIL)
+      const [job] = yield* enqueuedJobs
+      if (job?._tag !== "email.password_reset") throw new Error("no reset job")
+      yield* PasswordReset.sendPasswordResetMail(job.requestId)
+      yield* PasswordReset.sendPasswordResetMail(job.requestId)
+      const [first, second] = (yield* Ref.get(yield* SentMails)).map((mail) => new URL(/https?:\/\/\S+/.exec(mail.text)![0]).searchParams.get("token")!)
+      expect(first).not.toBe(second)
+      const error = yield* PasswordReset.confirmPasswordReset({ token: first!, newPassword: "a brand new password" }).pipe(Effect.flip)
+      expect(error._tag).toBe("InvalidResetToken")
+      yield* PasswordReset.confirmPasswordReset({ token: second!, newPassword: "a brand new password" })
     }).pipe(Effect.provide(memoryLayer())))
 
   it.effect("confirm sets the new password, ends every session and works only once", () =>
     Effect.gen(function*() {
       const { tokens } = yield* registerAlice
       const actor = yield* actorOf(tokens.accessToken)
-      yield* Auth.requestPasswordReset(EMAIL)
-      const { token } = resetTokenOf(yield* enqueuedJobs)
+      yield* PasswordReset.requestPasswordReset(EMAIL)
+      const token = yield* onlyToken
 
-      yield* Auth.confirmPasswordReset({ token, newPassword: "a brand new password" })
+      yield* PasswordReset.confirmPasswordReset({ token, newPassword: "a brand new password" })
 
       const oldPassword = yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP }).pipe(Effect.flip)
       expect(oldPassword._tag).toBe("InvalidCredentials")
@@ -439,7 +508,7 @@ describe("password reset", () => {
       const newLogin = yield* Auth.login({ email: EMAIL, password: "a brand new password", ip: IP })
       expect(newLogin.tokens.tokenType).toBe("Bearer")
 
-      const second = yield* Auth.confirmPasswordReset({ token, newPassword: "yet another password" }).pipe(
+      const second = yield* PasswordReset.confirmPasswordReset({ token, newPassword: "yet another password" }).pipe(
         Effect.flip
       )
       expect(second._tag).toBe("InvalidResetToken")
@@ -449,8 +518,9 @@ describe("password reset", () => {
   it.effect("confirm fails InvalidResetToken for an unknown token", () =>
     Effect.gen(function*() {
       yield* registerAlice
-      yield* Auth.requestPasswordReset(EMAIL)
-      const error = yield* Auth.confirmPasswordReset({ token: "not-a-token", newPassword: "a brand new password" })
+      yield* PasswordReset.requestPasswordReset(EMAIL)
+      yield* mailedTokens
+      const error = yield* PasswordReset.confirmPasswordReset({ token: "not-a-token", newPassword: "a brand new password" })
         .pipe(Effect.flip)
       expect(error._tag).toBe("InvalidResetToken")
       yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })
@@ -459,22 +529,30 @@ describe("password reset", () => {
   it.effect("a token still works at 29 minutes", () =>
     Effect.gen(function*() {
       yield* registerAlice
-      yield* Auth.requestPasswordReset(EMAIL)
-      const { token } = resetTokenOf(yield* enqueuedJobs)
+      yield* PasswordReset.requestPasswordReset(EMAIL)
+      const token = yield* onlyToken
       yield* TestClock.adjust(Duration.minutes(29))
-      yield* Auth.confirmPasswordReset({ token, newPassword: "a brand new password" })
+      yield* PasswordReset.confirmPasswordReset({ token, newPassword: "a brand new password" })
       yield* Auth.login({ email: EMAIL, password: "a brand new password", ip: IP })
     }).pipe(Effect.provide(memoryLayer())))
 
   it.effect("a token confirmed after 31 minutes fails InvalidResetToken and changes nothing", () =>
     Effect.gen(function*() {
       const { tokens } = yield* registerAlice
-      yield* Auth.requestPasswordReset(EMAIL)
-      const { token } = resetTokenOf(yield* enqueuedJobs)
+      yield* PasswordReset.requestPasswordReset(EMAIL)
+      const token = yield* onlyToken
       yield* TestClock.adjust(Duration.minutes(31))
-      const error = yield* Auth.confirmPasswordReset({ token, newPassword: "a brand new password" }).pipe(Effect.flip)
+      const error = yield* PasswordReset.confirmPasswordReset({ token, newPassword: "a brand new password" }).pipe(Effect.flip)
       expect(error._tag).toBe("InvalidResetToken")
       yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })
       yield* Auth.refresh(tokens.refreshToken)
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a job that runs after the link's lifetime sends nothing", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      yield* PasswordReset.requestPasswordReset(EMAIL)
+      yield* TestClock.adjust(Duration.minutes(31))
+      expect(yield* mailedTokens).toEqual([])
     }).pipe(Effect.provide(memoryLayer())))
 })

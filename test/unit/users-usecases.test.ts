@@ -306,15 +306,16 @@ describe("updateAccount", () => {
       yield* Users.listAccounts(again.actor, {})
     }).pipe(Effect.provide(memoryLayer())))
 
-  it.effect("a change that changes neither role nor status keeps the sessions", () =>
+  it.effect("every change ends the sessions, also one that finds the role already set (a retry)", () =>
     Effect.gen(function*() {
       const admin = yield* signUpAdmin()
       const bob = yield* signUp("bob@example.com")
       const updated = yield* Users.updateAccount(admin.actor, bob.account.id, { role: "user", disabled: false })
       expect(updated.role).toBe("user")
       expect(updated.disabled).toBe(false)
-      expect(yield* isAlive(bob.actor.sessionId)).toBe(true)
-      yield* Auth.refresh(bob.tokens.refreshToken)
+      expect(yield* isAlive(bob.actor.sessionId)).toBe(false)
+      const refresh = yield* Auth.refresh(bob.tokens.refreshToken).pipe(Effect.flip)
+      expect(refresh._tag).toBe("InvalidRefreshToken")
     }).pipe(Effect.provide(memoryLayer())))
 
   it.effect("an admin cannot change their own role or status", () =>

@@ -21,10 +21,8 @@ export class CacheStore extends Context.Service<CacheStore, {
   readonly increment: (key: string, ttl: Duration.Duration) => Effect.Effect<number, CacheError>
   /** How long `key` still lives; `None` when it does not exist. */
   readonly timeToLive: (key: string) => Effect.Effect<Option.Option<Duration.Duration>, CacheError>
-  /** Set members, for indexes such as "the sessions of a user"; `ttl` is reset on every add. */
-  readonly addToSet: (key: string, member: string, ttl: Duration.Duration) => Effect.Effect<void, CacheError>
-  readonly removeFromSet: (key: string, member: string) => Effect.Effect<void, CacheError>
-  readonly members: (key: string) => Effect.Effect<ReadonlyArray<string>, CacheError>
+  /** Sets `key` only if it does not exist (never overwrites); answers whether it did. */
+  readonly setIfAbsent: (key: string, value: string, ttl: Duration.Duration) => Effect.Effect<boolean, CacheError>
   readonly ping: Effect.Effect<void, CacheError>
 }>()("customify/capabilities/cache/CacheStore") {}
 
@@ -45,15 +43,6 @@ return n`,
         numberOfKeys: 1
       }
     ).withReturnType<number>())
-    const addToSetScript = redis.eval(Redis.script(
-      (key: string, member: string, ttl: string) => [key, member, ttl],
-      {
-        lua: `redis.call("SADD", KEYS[1], ARGV[1])
-redis.call("PEXPIRE", KEYS[1], ARGV[2])
-return 1`,
-        numberOfKeys: 1
-      }
-    ))
     return CacheStore.of({
       kind: "redis",
       description,
@@ -66,9 +55,8 @@ return 1`,
           Effect.map((ms) => ms >= 0 ? Option.some(Duration.millis(ms)) : Option.none()),
           fail
         ),
-      addToSet: (key, member, ttl) => addToSetScript(key, member, ttlMillis(ttl)).pipe(Effect.asVoid, fail),
-      removeFromSet: (key, member) => redis.send("SREM", key, member).pipe(Effect.asVoid, fail),
-      members: (key) => redis.send<Array<string>>("SMEMBERS", key).pipe(fail),
+      setIfAbsent: (key, value, ttl) =>
+        redis.send<string | null>("SET", key, value, "PX", ttlMillis(ttl), "NX").pipe(Effect.map((reply) => reply === "OK"), fail),
       ping: redis.send("PING").pipe(Effect.asVoid, fail)
     })
   }))
@@ -88,15 +76,6 @@ export const layerRedis = (
 /** Process memory, with expiry read from Effect's `Clock` (tests move it with `TestClock`). */
 export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () => {
   const entries = new Map<string, { readonly value: string; readonly expiresAt: number }>()
-  const sets = new Map<string, { readonly members: Set<string>; expiresAt: number }>()
-  const liveSet = (key: string, now: number) => {
-    const set = sets.get(key)
-    if (set !== undefined && set.expiresAt <= now) {
-      sets.delete(key)
-      return undefined
-    }
-    return set
-  }
   const alive = (key: string, now: number) => {
     const entry = entries.get(key)
     if (entry === undefined) return Option.none()
@@ -114,7 +93,7 @@ export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         entries.set(key, { value, expiresAt: now + Duration.toMillis(ttl) })
       }),
-    delete: (key) => Effect.sync(() => void (entries.delete(key), sets.delete(key))),
+    delete: (key) => Effect.sync(() => void entries.delete(key)),
     increment: (key, ttl) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const current = alive(key, now)
@@ -126,15 +105,12 @@ export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () =>
     timeToLive: (key) =>
       Effect.map(Clock.currentTimeMillis, (now) =>
         Option.map(alive(key, now), () => Duration.millis(entries.get(key)!.expiresAt - now))),
-    addToSet: (key, member, ttl) =>
+    setIfAbsent: (key, value, ttl) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
-        const set = liveSet(key, now) ?? { members: new Set<string>(), expiresAt: 0 }
-        set.members.add(member)
-        set.expiresAt = now + Duration.toMillis(ttl)
-        sets.set(key, set)
+        if (Option.isSome(alive(key, now))) return false
+        entries.set(key, { value, expiresAt: now + Duration.toMillis(ttl) })
+        return true
       }),
-    removeFromSet: (key, member) => Effect.sync(() => void sets.get(key)?.members.delete(member)),
-    members: (key) => Effect.map(Clock.currentTimeMillis, (now) => [...(liveSet(key, now)?.members ?? [])]),
     ping: Effect.void
   })
 })

@@ -1,39 +1,35 @@
-import { Context, Effect, Layer, Ref } from "effect"
+import { Context, Data, Effect, Layer, Ref } from "effect"
 
-export interface PasswordResetMail {
+export interface MailMessage {
   readonly to: string
-  readonly token: string
-  readonly expiresAt: string
+  readonly subject: string
+  readonly text: string
 }
 
-/**
- * Outgoing email. The only layer here logs that a mail would go out (never its token); a
- * provider (SES, Postmark, ...) is one more layer with the same interface.
- */
+export class MailError extends Data.TaggedError("MailError")<{ readonly cause: unknown }> {}
+
+/** Outgoing email. */
 export class Mailer extends Context.Service<Mailer, {
   readonly description: string
-  readonly sendPasswordReset: (mail: PasswordResetMail) => Effect.Effect<void>
+  readonly send: (message: MailMessage) => Effect.Effect<void, MailError>
 }>()("customify/capabilities/mail/Mailer") {}
-
-const maskEmail = (email: string) => email.replace(/^(.).*(@.*)$/, "$1***$2")
 
 export const layer = Layer.succeed(Mailer, Mailer.of({
   description: "log (no mail provider configured)",
-  sendPasswordReset: (mail) =>
-    Effect.logInfo(`mail: password reset for ${maskEmail(mail.to)}, link valid until ${mail.expiresAt}`)
+  send: (mail) => Effect.logInfo(`mail (not sent, no SMTP_URL): to ${mail.to}: ${mail.subject}\n${mail.text}`)
 }))
 
 /** Mails kept in memory, for tests. */
-export class SentMails extends Context.Service<SentMails, Ref.Ref<ReadonlyArray<PasswordResetMail>>>()(
+export class SentMails extends Context.Service<SentMails, Ref.Ref<ReadonlyArray<MailMessage>>>()(
   "customify/capabilities/mail/SentMails"
 ) {}
 
 export const layerMemory: Layer.Layer<Mailer | SentMails> = Layer.effectContext(Effect.gen(function*() {
-  const sent = yield* Ref.make<ReadonlyArray<PasswordResetMail>>([])
+  const sent = yield* Ref.make<ReadonlyArray<MailMessage>>([])
   return Context.make(SentMails, sent).pipe(
     Context.add(Mailer, Mailer.of({
       description: "memory",
-      sendPasswordReset: (mail) => Ref.update(sent, (all) => [...all, mail])
+      send: (mail) => Ref.update(sent, (all) => [...all, mail])
     }))
   )
 }))

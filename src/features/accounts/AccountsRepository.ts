@@ -16,7 +16,7 @@ export const AccountPageRequest = Schema.Struct({
 export type AccountPageRequest = typeof AccountPageRequest.Type
 
 /**
- * Accounts, their subscription row and password reset tokens. Outages fail with
+ * Accounts and their subscription row. Outages fail with
  * `DatabaseUnavailable`; any other database fault, and a row that does not decode, is a defect.
  */
 export class AccountsRepository extends Context.Service<AccountsRepository, {
@@ -30,9 +30,6 @@ export class AccountsRepository extends Context.Service<AccountsRepository, {
   /** Deletes the account and everything it owns (cascading), in one transaction. */
   readonly delete: (id: UserId) => Effect.Effect<boolean, DatabaseUnavailable>
   readonly list: (request: AccountPageRequest) => Effect.Effect<ReadonlyArray<Account>, DatabaseUnavailable>
-  readonly createResetToken: (tokenHash: string, userId: UserId, expiresAt: Date) => Effect.Effect<void, DatabaseUnavailable>
-  /** Marks the token used if it is unused and unexpired, atomically; returns its user. */
-  readonly consumeResetToken: (tokenHash: string) => Effect.Effect<Option.Option<UserId>, DatabaseUnavailable>
 }>()("customify/features/users/AccountsRepository") {}
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
@@ -123,29 +120,13 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
       joinOrBegin(sql)(
         sql`DELETE FROM users WHERE id = ${id} RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
       ).pipe(orUnavailable),
-    list: (request) => list(request).pipe(orUnavailable),
-    createResetToken: (tokenHash, userId, expiresAt) =>
-      Effect.flatMap(now, (at) =>
-        sql`INSERT INTO password_reset_tokens ${sql.insert({ tokenHash, userId, expiresAt, createdAt: at })}`).pipe(
-        Effect.asVoid,
-        orUnavailable
-      ),
-    consumeResetToken: (tokenHash) =>
-      Effect.flatMap(now, (at) =>
-        sql<{ userId: UserId }>`
-          UPDATE password_reset_tokens SET used_at = ${at}
-          WHERE token_hash = ${tokenHash} AND used_at IS NULL AND expires_at > ${at}
-          RETURNING user_id`).pipe(
-        Effect.map((rows) => Option.fromNullishOr(rows[0]?.userId)),
-        orUnavailable
-      )
+    list: (request) => list(request).pipe(orUnavailable)
   })
 }))
 
 /** The same contract in process memory, for unit tests of the use cases. */
 export const layerMemory = Layer.effect(AccountsRepository, Effect.gen(function*() {
   const accounts = yield* Ref.make(new Map<UserId, Account>())
-  const resetTokens = yield* Ref.make(new Map<string, { userId: UserId; expiresAt: Date; usedAt: Date | null }>())
   const find = (predicate: (account: Account) => boolean) =>
     Effect.map(Ref.get(accounts), (all) => Option.fromNullishOr([...all.values()].find(predicate)))
   const update = (id: UserId, changes: AccountChanges) =>
@@ -179,16 +160,6 @@ export const layerMemory = Layer.effect(AccountsRepository, Effect.gen(function*
           .filter((a) => emailPrefix === undefined || a.email.startsWith(emailPrefix))
           .filter((a) => afterEmail === undefined || a.email > afterEmail)
           .sort((a, b) => (a.email < b.email ? -1 : 1))
-          .slice(0, limit)),
-    createResetToken: (tokenHash, userId, expiresAt) =>
-      Effect.map(Ref.get(resetTokens), (all) => void all.set(tokenHash, { userId, expiresAt, usedAt: null })),
-    consumeResetToken: (tokenHash) =>
-      Effect.gen(function*() {
-        const at = yield* now
-        const entry = (yield* Ref.get(resetTokens)).get(tokenHash)
-        if (entry === undefined || entry.usedAt !== null || entry.expiresAt <= at) return Option.none()
-        entry.usedAt = at
-        return Option.some(entry.userId)
-      })
+          .slice(0, limit))
   })
 }))

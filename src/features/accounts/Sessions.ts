@@ -1,170 +1,231 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
-import { Cache, Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { createHash, createHmac, randomBytes } from "node:crypto"
+import { Cache, Clock, Context, Duration, Effect, Exit, FiberSet, Layer, Option, Redacted, Schedule } from "effect"
 import { type CacheError, CacheStore } from "../../capabilities/cache/CacheStore.ts"
+import type { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
-import { InvalidRefreshToken, RefreshTokenReused } from "../../domain/AuthErrors.ts"
+import { InvalidCredentials, InvalidRefreshToken, RefreshTokenReused } from "../../domain/AuthErrors.ts"
 import type { Actor } from "../../domain/Policy.ts"
-import { Role, UserId } from "../../domain/User.ts"
+import type { Role, UserId } from "../../domain/User.ts"
+import { type RevocationReason, SessionsRepository } from "./SessionsRepository.ts"
 
 /** A rotated refresh token still works this long, for a client that refreshed twice at once. */
 export const REUSE_GRACE = Duration.seconds(5)
 /** How long an instance trusts its last answer to "is this session alive?". */
 export const LIVENESS_CACHE_TTL = Duration.millis(500)
-/** Rotated token hashes kept per session, to recognise a replayed one. */
-const KEPT_TOKENS = 20
+/** How long the shared cache keeps "this session is open" before asking PostgreSQL again. */
+const OPEN_STATE_TTL = Duration.seconds(30)
+/** Longest a client's description (its User-Agent) is kept. */
+export const MAX_CLIENT_LENGTH = 200
+const OUTAGE_LOG_INTERVAL = Duration.seconds(30)
 
-const TokenEntry = Schema.Struct({
-  hash: Schema.String,
-  issuedAt: Schema.Number,
-  rotatedAt: Schema.NullOr(Schema.Number)
-})
-const SessionRecord = Schema.Struct({
-  userId: UserId,
-  role: Role,
-  createdAt: Schema.Number,
-  absoluteExpiresAt: Schema.Number,
-  tokens: Schema.Array(TokenEntry)
-})
-type SessionRecord = typeof SessionRecord.Type
-const SessionJson = Schema.fromJsonString(SessionRecord)
-
-const sessionKey = (sessionId: string) => `session:v1:${sessionId}`
-const userSessionsKey = (userId: string) => `user-sessions:v1:${userId}`
+const OPEN = "open"
+const REVOKED = "revoked"
+const stateKey = (sessionId: string) => `session-state:v2:${sessionId}`
 
 const randomToken = (bytes: number) => randomBytes(bytes).toString("base64url")
 const sha256 = (value: string) => createHash("sha256").update(value).digest("base64url")
-const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
 
-/** `<session id>.<256 random bits>`: the session id locates the record, the rest proves possession. */
-const SESSION_ID = /^[A-Za-z0-9_-]{22}$/
-const parseRefreshToken = (token: string) => {
-  const [sessionId, secret, ...rest] = token.split(".")
-  return sessionId !== undefined && SESSION_ID.test(sessionId) && secret?.length === 43 && rest.length === 0
-    ? Option.some(sessionId)
-    : Option.none()
-}
+/** `<session id>.<256 random bits>`: the session id names the session, the rest proves possession. */
+const REFRESH_TOKEN = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/
 
 export interface StartedSession {
   readonly actor: Actor
   readonly refreshToken: string
 }
 
+/** Sessions revoked in PostgreSQL, to announce once their transaction committed. */
+export interface RevokedSessions {
+  readonly sessionIds: ReadonlyArray<string>
+}
+
+export interface SigningInAccount {
+  readonly id: UserId
+  /** The hash the password was verified against: the session starts only while it is current. */
+  readonly passwordHash: string
+}
+
 /**
- * Sessions in the shared cache (Redis), so every API instance sees a logout at once. A session
- * lives until its idle lifetime passes without a refresh, its absolute lifetime ends, or it is
- * revoked. Refresh tokens are opaque, stored only as SHA-256 hashes and rotated on every use.
+ * Sessions, durable in PostgreSQL (the source of truth), with their liveness cached in the
+ * shared cache (one look-up on the hot path) and for LIVENESS_CACHE_TTL in this process. A
+ * session lives until its idle lifetime passes without a refresh, its absolute lifetime ends,
+ * or it is revoked. Refresh tokens are opaque, stored only as SHA-256 hashes and rotated on
+ * every use; the role is the account's at every refresh.
  */
 export class Sessions extends Context.Service<Sessions, {
-  readonly start: (user: { readonly id: UserId; readonly role: Role }) => Effect.Effect<StartedSession, CacheError>
+  readonly start: (
+    account: SigningInAccount,
+    client?: string | undefined
+  ) => Effect.Effect<StartedSession, InvalidCredentials | DatabaseUnavailable>
   readonly refresh: (
     refreshToken: string
-  ) => Effect.Effect<StartedSession, InvalidRefreshToken | RefreshTokenReused | CacheError>
-  /** Fails open (true) when the cache is unreachable: the access token was still verified. */
-  readonly isAlive: (sessionId: string) => Effect.Effect<boolean>
-  readonly end: (actor: Actor) => Effect.Effect<void, CacheError>
-  readonly endAllOf: (userId: UserId, options?: { readonly except?: string }) => Effect.Effect<void, CacheError>
+  ) => Effect.Effect<StartedSession, InvalidRefreshToken | RefreshTokenReused | DatabaseUnavailable>
+  /** Strict: a revoked session is never alive, whatever the cache's state. */
+  readonly isAlive: (sessionId: string) => Effect.Effect<boolean, DatabaseUnavailable>
+  readonly end: (actor: Actor) => Effect.Effect<void, DatabaseUnavailable>
+  /**
+   * Revokes every session of the user (but `except`), in the caller's transaction if there is
+   * one; answers the sessions to `announce` once it committed.
+   */
+  readonly revokeAllOf: (
+    userId: UserId,
+    reason: RevocationReason,
+    options?: { readonly except?: string }
+  ) => Effect.Effect<RevokedSessions, DatabaseUnavailable>
+  /**
+   * Tells every instance, through the shared cache, that the sessions ended. Until then (or
+   * if the process stops in between) an instance may trust its cached "open" for at most
+   * OPEN_STATE_TTL; told before the commit, a rolled-back revocation would sign users out.
+   */
+  readonly announce: (revoked: RevokedSessions) => Effect.Effect<void>
 }>()("customify/features/auth/Sessions") {}
 
 export const layer = Layer.effect(Sessions, Effect.gen(function*() {
   const store = yield* CacheStore
+  const repository = yield* SessionsRepository
   const config = yield* AppConfig
   const idleMillis = Duration.toMillis(config.refreshTokenIdleTtl)
   const absoluteMillis = Duration.toMillis(config.refreshTokenAbsoluteTtl)
+  // A revoked session's access tokens live at most this long; its state must outlive them.
+  const revokedStateTtl = Duration.sum(config.accessTokenTtl, Duration.minutes(1))
+  // The successor of a refresh token is derived from it, so a second refresh of the same token
+  // within the grace window gets the same successor without any token being stored in the clear.
+  const successorKey = createHmac("sha256", Redacted.value(config.jwtSecret)).update("refresh-token-successor").digest()
+  const successorOf = (token: string, sessionId: string) =>
+    `${sessionId}.${createHmac("sha256", successorKey).update(token).digest("base64url")}`
+  const background = yield* FiberSet.make()
 
-  const read = (sessionId: string) =>
-    store.get(sessionKey(sessionId)).pipe(
-      Effect.map(Option.flatMap((json) => Schema.decodeUnknownOption(SessionJson)(json)))
+  let lastOutageLog = Number.NEGATIVE_INFINITY
+  const degraded = (error: CacheError) =>
+    Effect.gen(function*() {
+      const at = yield* Clock.currentTimeMillis
+      if (at - lastOutageLog < Duration.toMillis(OUTAGE_LOG_INTERVAL)) return
+      lastOutageLog = at
+      yield* Effect.logWarning("sessions: cache unreachable, asking PostgreSQL", error.cause)
+    })
+  const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
+
+  /** PostgreSQL's answer, shared through the cache without ever overwriting a revocation. */
+  const fromDatabase = (sessionId: string) =>
+    Effect.gen(function*() {
+      const at = yield* now
+      const open = yield* repository.openUntil(sessionId, at)
+      if (Option.isNone(open)) {
+        yield* store.set(stateKey(sessionId), REVOKED, revokedStateTtl).pipe(Effect.catch(degraded))
+        return false
+      }
+      const ttl = Duration.min(OPEN_STATE_TTL, Duration.millis(open.value.getTime() - at.getTime()))
+      yield* store.setIfAbsent(stateKey(sessionId), OPEN, ttl).pipe(Effect.catch(degraded))
+      return true
+    })
+
+  const lookup = (sessionId: string) =>
+    store.get(stateKey(sessionId)).pipe(
+      Effect.catch((error) => Effect.as(degraded(error), Option.none<string>())),
+      Effect.flatMap(Option.match({
+        onSome: (state) => Effect.succeed(state === OPEN),
+        onNone: () => fromDatabase(sessionId)
+      }))
     )
 
-  const write = (sessionId: string, record: SessionRecord, now: number) => {
-    const ttl = Duration.millis(Math.max(1, Math.min(idleMillis, record.absoluteExpiresAt - now)))
-    return Effect.andThen(
-      store.set(sessionKey(sessionId), Schema.encodeSync(SessionJson)(record), ttl),
-      store.addToSet(userSessionsKey(record.userId), sessionId, Duration.millis(absoluteMillis))
-    )
-  }
-
-  const liveness = yield* Cache.make({
+  const liveness = yield* Cache.makeWith(lookup, {
     capacity: 50_000,
-    timeToLive: LIVENESS_CACHE_TTL,
-    lookup: (sessionId: string) =>
-      store.get(sessionKey(sessionId)).pipe(
-        Effect.map(Option.isSome),
-        Effect.catch((error) =>
-          Effect.as(Effect.logWarning("sessions: cache unreachable, accepting verified tokens", error.cause), true)
-        )
-      )
+    timeToLive: (exit) => Exit.isSuccess(exit) ? LIVENESS_CACHE_TTL : Duration.zero
   })
 
-  const remove = (sessionId: string, userId: string) =>
-    Effect.andThen(
-      Effect.all([store.delete(sessionKey(sessionId)), store.removeFromSet(userSessionsKey(userId), sessionId)]),
-      Cache.invalidate(liveness, sessionId)
-    )
+  /**
+   * Tells every instance through the cache. PostgreSQL already holds the revocation; if the
+   * cache cannot be told now, it is told again in the background until the session's access
+   * tokens have expired, so a cache that comes back with its data cannot revive the session.
+   */
+  const announceRevoked = (sessionIds: ReadonlyArray<string>) =>
+    Effect.forEach(sessionIds, (sessionId) => {
+      const tell = store.set(stateKey(sessionId), REVOKED, revokedStateTtl)
+      return tell.pipe(
+        Effect.catch((error) =>
+          Effect.andThen(
+            degraded(error),
+            FiberSet.run(background)(tell.pipe(
+              Effect.retry(Schedule.spaced(Duration.seconds(1)).pipe(Schedule.upTo({ duration: revokedStateTtl }))),
+              Effect.ignore
+            ))
+          )
+        ),
+        // After the shared cache: a look-up in between would otherwise bring back "open".
+        Effect.andThen(Cache.invalidate(liveness, sessionId))
+      )
+    }, { discard: true })
 
-  const start = Effect.fn("Sessions.start")(function*(user: { readonly id: UserId; readonly role: Role }) {
-    const now = yield* Clock.currentTimeMillis
+  const start = Effect.fn("Sessions.start")(function*(account: SigningInAccount, client?: string) {
+    const at = yield* now
     const sessionId = randomToken(16)
     const refreshToken = `${sessionId}.${randomToken(32)}`
-    yield* write(sessionId, {
-      userId: user.id,
-      role: user.role,
-      createdAt: now,
-      absoluteExpiresAt: now + absoluteMillis,
-      tokens: [{ hash: sha256(refreshToken), issuedAt: now, rotatedAt: null }]
-    }, now)
-    return { actor: { userId: user.id, role: user.role, sessionId }, refreshToken }
+    const role = yield* repository.create({
+      id: sessionId,
+      userId: account.id,
+      passwordHash: account.passwordHash,
+      tokenHash: sha256(refreshToken),
+      client: client === undefined ? null : client.slice(0, MAX_CLIENT_LENGTH),
+      now: at,
+      idleExpiresAt: new Date(at.getTime() + Math.min(idleMillis, absoluteMillis)),
+      absoluteExpiresAt: new Date(at.getTime() + absoluteMillis)
+    })
+    if (Option.isNone(role)) return yield* new InvalidCredentials()
+    return { actor: { userId: account.id, role: role.value, sessionId }, refreshToken }
   })
 
   const refresh = Effect.fn("Sessions.refresh")(function*(refreshToken: string) {
-    const sessionId = yield* Option.match(parseRefreshToken(refreshToken), {
-      onNone: () => Effect.fail(new InvalidRefreshToken()),
-      onSome: Effect.succeed
+    const sessionId = REFRESH_TOKEN.exec(refreshToken)?.[1]
+    if (sessionId === undefined) return yield* new InvalidRefreshToken()
+    const at = yield* now
+    const successor = successorOf(refreshToken, sessionId)
+    const outcome = yield* repository.rotate({
+      presentedHash: sha256(refreshToken),
+      successorHash: sha256(successor),
+      now: at,
+      idleExpiresAt: new Date(at.getTime() + idleMillis),
+      graceStart: new Date(at.getTime() - Duration.toMillis(REUSE_GRACE))
     })
-    const now = yield* Clock.currentTimeMillis
-    const record = yield* Effect.flatMap(read(sessionId), Option.match({
-      onNone: () => Effect.fail(new InvalidRefreshToken()),
-      onSome: Effect.succeed
-    }))
-    if (record.absoluteExpiresAt <= now) {
-      yield* remove(sessionId, record.userId)
-      return yield* new InvalidRefreshToken()
+    switch (outcome._tag) {
+      case "Unknown":
+        return yield* new InvalidRefreshToken()
+      case "Disabled": {
+        yield* announceRevoked([outcome.sessionId])
+        return yield* new InvalidRefreshToken()
+      }
+      case "Reused": {
+        // A token rotated earlier came back: whoever holds it is not the legitimate client (or
+        // both are, and one is a thief). The whole session ended with it.
+        yield* announceRevoked([outcome.sessionId])
+        yield* Effect.logWarning("sessions: refresh token reuse detected, session revoked").pipe(
+          Effect.annotateLogs({ userId: outcome.userId, sessionId: outcome.sessionId })
+        )
+        return yield* new RefreshTokenReused()
+      }
+      case "Rotated": {
+        const actor: Actor = { userId: outcome.userId, role: outcome.role satisfies Role, sessionId: outcome.sessionId }
+        return { actor, refreshToken: successor }
+      }
     }
-    const hash = sha256(refreshToken)
-    const presented = record.tokens.find((entry) => sameHash(entry.hash, hash))
-    if (presented === undefined) return yield* new InvalidRefreshToken()
-    if (presented.rotatedAt !== null && now - presented.rotatedAt > Duration.toMillis(REUSE_GRACE)) {
-      // A token rotated earlier came back: whoever holds it is not the legitimate client (or both
-      // are, and one is a thief). End the whole session so the stolen family dies with it.
-      yield* remove(sessionId, record.userId)
-      yield* Effect.logWarning("sessions: refresh token reuse detected, session revoked").pipe(
-        Effect.annotateLogs({ userId: record.userId, sessionId })
-      )
-      return yield* new RefreshTokenReused()
-    }
-    const next = `${sessionId}.${randomToken(32)}`
-    const tokens = [
-      ...record.tokens.map((entry) => entry === presented && entry.rotatedAt === null ? { ...entry, rotatedAt: now } : entry),
-      { hash: sha256(next), issuedAt: now, rotatedAt: null }
-    ].slice(-KEPT_TOKENS)
-    yield* write(sessionId, { ...record, tokens }, now)
-    return { actor: { userId: record.userId, role: record.role, sessionId }, refreshToken: next }
   })
 
-  const endAllOf = Effect.fn("Sessions.endAllOf")(function*(userId: UserId, options?: { readonly except?: string }) {
-    const sessionIds = yield* store.members(userSessionsKey(userId))
-    yield* Effect.forEach(
-      sessionIds.filter((sessionId) => sessionId !== options?.except),
-      (sessionId) => remove(sessionId, userId),
-      { discard: true }
-    )
+  const end = Effect.fn("Sessions.end")(function*(actor: Actor) {
+    if (yield* repository.revoke(actor.sessionId, actor.userId, "logout", yield* now)) {
+      yield* announceRevoked([actor.sessionId])
+    }
   })
+
+  const revokeAllOf = Effect.fn("Sessions.revokeAllOf")(
+    function*(userId: UserId, reason: RevocationReason, options?: { readonly except?: string }) {
+      return { sessionIds: yield* repository.revokeAllOf(userId, reason, yield* now, options?.except) }
+    }
+  )
 
   return Sessions.of({
     start,
     refresh,
     isAlive: (sessionId) => Cache.get(liveness, sessionId),
-    end: (actor) => remove(actor.sessionId, actor.userId),
-    endAllOf
+    end,
+    revokeAllOf,
+    announce: (revoked) => announceRevoked(revoked.sessionIds)
   })
 }))

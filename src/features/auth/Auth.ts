@@ -1,14 +1,7 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto"
-import { Clock, Duration, Effect, Option } from "effect"
-import { Transactions } from "../../capabilities/database/Transactions.ts"
-import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
+import { randomUUID } from "node:crypto"
+import { Effect, Option } from "effect"
 import type { Account } from "../../domain/Account.ts"
-import {
-  AccountDisabled,
-  InvalidCredentials,
-  InvalidRefreshToken,
-  InvalidResetToken
-} from "../../domain/AuthErrors.ts"
+import { AccountDisabled, InvalidCredentials } from "../../domain/AuthErrors.ts"
 import type { Actor } from "../../domain/Policy.ts"
 import type { UserId } from "../../domain/User.ts"
 import { AccountsRepository } from "../accounts/AccountsRepository.ts"
@@ -17,16 +10,12 @@ import { LoginThrottle } from "./LoginThrottle.ts"
 import { Passwords } from "../accounts/Passwords.ts"
 import { Sessions } from "../accounts/Sessions.ts"
 
-export const PASSWORD_RESET_TTL = Duration.minutes(30)
-
 export interface IssuedTokens {
   readonly accessToken: string
   readonly refreshToken: string
   readonly tokenType: "Bearer"
   readonly expiresIn: number
 }
-
-const sha256 = (value: string) => createHash("sha256").update(value).digest("base64url")
 
 const tokensFor = Effect.fnUntraced(function*(actor: Actor, refreshToken: string) {
   const access = yield* (yield* AccessTokens).issue(actor)
@@ -38,10 +27,14 @@ const tokensFor = Effect.fnUntraced(function*(actor: Actor, refreshToken: string
   } satisfies IssuedTokens
 })
 
-/** A new session for the account, and its first token pair. */
-const signIn = Effect.fnUntraced(function*(account: Account) {
-  const session = yield* (yield* Sessions).start({ id: account.id, role: account.role })
-  return { account, tokens: yield* tokensFor(session.actor, session.refreshToken) }
+/**
+ * A new session for the account, and its first token pair. The session starts only while the
+ * password just verified is still the account's and it is enabled; the account answered carries
+ * the role the session was started with.
+ */
+const signIn = Effect.fnUntraced(function*(account: Account, client: string | undefined) {
+  const session = yield* (yield* Sessions).start(account, client)
+  return { account: { ...account, role: session.actor.role }, tokens: yield* tokensFor(session.actor, session.refreshToken) }
 })
 
 /** A new account on the free plan, signed in. */
@@ -49,6 +42,7 @@ export const register = Effect.fn("register")(function*(input: {
   readonly email: string
   readonly password: string
   readonly fullName: string
+  readonly client?: string | undefined
 }) {
   const passwordHash = yield* (yield* Passwords).hash(input.password)
   const account = yield* (yield* AccountsRepository).create({
@@ -58,7 +52,8 @@ export const register = Effect.fn("register")(function*(input: {
     fullName: input.fullName,
     plan: "free"
   })
-  return yield* signIn(account)
+  // Only a concurrent ban of an account created a moment ago can refuse this session.
+  return yield* signIn(account, input.client).pipe(Effect.catchTag("InvalidCredentials", (error) => Effect.die(error)))
 })
 
 /**
@@ -70,6 +65,7 @@ export const login = Effect.fn("login")(function*(input: {
   readonly email: string
   readonly password: string
   readonly ip: string
+  readonly client?: string | undefined
 }) {
   const throttle = yield* LoginThrottle
   const passwords = yield* Passwords
@@ -82,58 +78,15 @@ export const login = Effect.fn("login")(function*(input: {
   if (!valid || Option.isNone(found)) return yield* new InvalidCredentials()
   if (found.value.disabled) return yield* new AccountDisabled()
   yield* throttle.reset(input.email, input.ip)
-  return yield* signIn(found.value)
+  return yield* signIn(found.value, input.client)
 })
 
-/** Rotates the refresh token; the account must still exist and be enabled. */
+/** Rotates the refresh token; the new access token carries the account's current role. */
 export const refresh = Effect.fn("refresh")(function*(refreshToken: string) {
-  const sessions = yield* Sessions
-  const session = yield* sessions.refresh(refreshToken)
-  const account = yield* (yield* AccountsRepository).findById(session.actor.userId)
-  if (Option.isNone(account) || account.value.disabled) {
-    yield* sessions.end(session.actor)
-    return yield* new InvalidRefreshToken()
-  }
+  const session = yield* (yield* Sessions).refresh(refreshToken)
   return yield* tokensFor(session.actor, session.refreshToken)
 })
 
 export const logout = Effect.fn("logout")(function*(actor: Actor) {
   yield* (yield* Sessions).end(actor)
-})
-
-/**
- * Always succeeds, whether or not the email has an account (no enumeration). For an enabled
- * account, stores the hash of a single-use token and enqueues the email carrying the token.
- */
-export const requestPasswordReset = Effect.fn("requestPasswordReset")(function*(email: string) {
-  const found = yield* (yield* AccountsRepository).findByEmail(email)
-  if (Option.isNone(found) || found.value.disabled) return
-  const token = randomBytes(32).toString("base64url")
-  const expiresAt = new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(PASSWORD_RESET_TTL))
-  const accounts = yield* AccountsRepository
-  const queue = yield* JobQueue
-  yield* (yield* Transactions).atomically(Effect.andThen(
-    accounts.createResetToken(sha256(token), found.value.id, expiresAt),
-    queue.enqueue({
-      _tag: "email.password_reset",
-      userId: found.value.id,
-      email: found.value.email,
-      token,
-      expiresAt: expiresAt.toISOString()
-    })
-  ))
-})
-
-/** Uses the token (once), sets the new password and ends every session of the account. */
-export const confirmPasswordReset = Effect.fn("confirmPasswordReset")(function*(input: {
-  readonly token: string
-  readonly newPassword: string
-}) {
-  const accounts = yield* AccountsRepository
-  const userId = yield* Effect.flatMap(accounts.consumeResetToken(sha256(input.token)), Option.match({
-    onNone: () => Effect.fail(new InvalidResetToken()),
-    onSome: Effect.succeed
-  }))
-  yield* accounts.setPasswordHash(userId, yield* (yield* Passwords).hash(input.newPassword))
-  yield* (yield* Sessions).endAllOf(userId)
 })

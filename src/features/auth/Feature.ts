@@ -4,14 +4,17 @@ import * as AccessTokens from "./AccessTokens.ts"
 import * as AuthenticationLive from "./AuthenticationLive.ts"
 import { AuthHandlers } from "./Http.ts"
 import * as LoginThrottle from "./LoginThrottle.ts"
+import * as PasswordResetsRepository from "./PasswordResetsRepository.ts"
 import * as ServiceAuthenticationLive from "./ServiceAuthenticationLive.ts"
 import { withServices } from "../../http/FeatureHandlers.ts"
 
-const own = Layer.merge(AccessTokens.layer, LoginThrottle.layer)
-
 /** Sign-in, refresh, sign-out and password resets over the accounts feature. */
-export const layer = own.pipe(Layer.provideMerge(Accounts.layer))
-export const layerMemory = own.pipe(Layer.provideMerge(Accounts.layerMemory))
+export const layer = Layer.mergeAll(AccessTokens.layer, LoginThrottle.layer, PasswordResetsRepository.layerSql).pipe(
+  Layer.provideMerge(Accounts.layer)
+)
+export const layerMemory = Layer.mergeAll(AccessTokens.layer, LoginThrottle.layer, PasswordResetsRepository.layerMemory).pipe(
+  Layer.provideMerge(Accounts.layerMemory)
+)
 
 /** The "auth" group's handlers. */
 export const handlers = AuthHandlers.pipe(withServices(layer))

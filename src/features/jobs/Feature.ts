@@ -1,5 +1,5 @@
 import { Effect, Layer } from "effect"
-import * as Accounts from "../accounts/Feature.ts"
+import * as Auth from "../auth/Feature.ts"
 import * as Designs from "../designs/Feature.ts"
 import { JobsHandlers } from "./Http.ts"
 import * as RenderJobsRepository from "./RenderJobsRepository.ts"
@@ -18,5 +18,5 @@ export const handlers = JobsHandlers.pipe(withServices(layer))
 
 /** Consumes this service's jobs until the layer's scope closes. */
 export const worker = Layer.effectDiscard(Effect.forkScoped(Worker.run)).pipe(
-  Layer.provide(Layer.merge(Designs.layer, Accounts.layer))
+  Layer.provide(Layer.merge(Designs.layer, Auth.layer))
 )

@@ -1,28 +1,24 @@
-import { Clock, Data, Effect, Option } from "effect"
-import { Mailer } from "../../capabilities/mail/Mailer.ts"
+import { Data, Effect, Option } from "effect"
 import { type JobMeta, JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import type { CoreJob } from "../../domain/Jobs.ts"
 import { forgetUser, indexDesign } from "../ai/Ai.ts"
 import { deleteUserObjects } from "../assets/Assets.ts"
 import * as AccountsRepository from "../accounts/AccountsRepository.ts"
+import { sendPasswordResetMail } from "../auth/PasswordReset.ts"
 
 class AccountStillExists extends Data.TaggedError("AccountStillExists")<{ readonly userId: string }> {}
 
 /**
  * Runs one job with the very use cases the API uses. Each handler is idempotent, since a job
- * may be delivered more than once: a reset email past its expiry is skipped, deleting an empty
+ * may be delivered more than once: a reset request that was superseded or spent is skipped, deleting an empty
  * prefix deletes nothing, indexing writes the same vector again. The clean-up of an account that
  * still exists fails (and is retried) instead of removing anything.
  */
 export const handleJob = Effect.fn("handleJob")(function*(job: CoreJob, meta: JobMeta) {
   yield* Effect.annotateCurrentSpan({ "job.type": job._tag, "job.id": meta.id, "job.attempts": meta.attempts })
   switch (job._tag) {
-    case "email.password_reset": {
-      if (Date.parse(job.expiresAt) <= (yield* Clock.currentTimeMillis)) {
-        return yield* Effect.logInfo("jobs: password reset email expired before sending, skipped")
-      }
-      return yield* (yield* Mailer).sendPasswordReset({ to: job.email, token: job.token, expiresAt: job.expiresAt })
-    }
+    case "email.password_reset":
+      return yield* sendPasswordResetMail(job.requestId)
     case "account.cleanup": {
       // Only ever for a deleted account. An SQS message can arrive before its deletion commits:
       // failing (not skipping) retries it with backoff; if the deletion never commits, the job

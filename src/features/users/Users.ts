@@ -31,23 +31,33 @@ export const changePassword = Effect.fn("changePassword")(function*(actor: Actor
   const accounts = yield* AccountsRepository
   const account = yield* orNotFound(accounts.findById(actor.userId))
   if (!(yield* passwords.verify(input.currentPassword, account.passwordHash))) return yield* new IncorrectPassword()
-  yield* accounts.setPasswordHash(account.id, yield* passwords.hash(input.newPassword))
-  yield* (yield* Sessions).endAllOf(account.id, { except: actor.sessionId })
+  const passwordHash = yield* passwords.hash(input.newPassword)
+  const sessions = yield* Sessions
+  const revoked = yield* (yield* Transactions).atomically(Effect.andThen(
+    accounts.setPasswordHash(account.id, passwordHash),
+    sessions.revokeAllOf(account.id, "password", { except: actor.sessionId })
+  ))
+  yield* sessions.announce(revoked)
 })
 
 /**
- * Re-authenticates, then deletes the account and everything it owns in one transaction, ends
- * its sessions and enqueues the cleanup of its stored files.
+ * Re-authenticates, then in one transaction ends the account's sessions, deletes it and
+ * everything it owns, and enqueues the cleanup of its stored files.
  */
 export const deleteAccount = Effect.fn("deleteAccount")(function*(actor: Actor, password: string) {
   const accounts = yield* AccountsRepository
   const account = yield* orNotFound(accounts.findById(actor.userId))
   if (!(yield* (yield* Passwords).verify(password, account.passwordHash))) return yield* new IncorrectPassword()
   const queue = yield* JobQueue
-  yield* (yield* Transactions).atomically(
-    Effect.andThen(accounts.delete(account.id), queue.enqueue({ _tag: "account.cleanup", userId: account.id }))
-  )
-  yield* (yield* Sessions).endAllOf(account.id)
+  const sessions = yield* Sessions
+  const revoked = yield* (yield* Transactions).atomically(Effect.gen(function*() {
+    // Revoked before the rows go, so that every instance can be told.
+    const revoked = yield* sessions.revokeAllOf(account.id, "account_deleted")
+    yield* accounts.delete(account.id)
+    yield* queue.enqueue({ _tag: "account.cleanup", userId: account.id })
+    return revoked
+  }))
+  yield* sessions.announce(revoked)
 })
 
 export interface AccountPage {
@@ -79,16 +89,21 @@ export const listAccounts = Effect.fn("listAccounts")(function*(actor: Actor, re
 })
 
 /**
- * Administrators only. A changed role or a disabled account ends the account's sessions, so the
- * change applies to its tokens at once. Administrators cannot change their own role or status.
+ * Administrators only. Every change ends the account's sessions in the same transaction, so it
+ * applies to its tokens at once, also when a retry finds the role already changed.
+ * Administrators cannot change their own role or status.
  */
 export const updateAccount = Effect.fn("updateAccount")(function*(actor: Actor, id: UserId, changes: AdminChanges) {
   yield* authorize(actor, { kind: "user-administration" }, "write")
   if (id === actor.userId && Object.keys(changes).length > 0) return yield* new Forbidden()
   const accounts = yield* AccountsRepository
-  const before = yield* orNotFound(accounts.findById(id))
-  if (Object.keys(changes).length === 0) return before
-  const after = yield* orNotFound(accounts.updateAdminFields(id, changes))
-  if (after.role !== before.role || (after.disabled && !before.disabled)) yield* (yield* Sessions).endAllOf(id)
+  if (Object.keys(changes).length === 0) return yield* orNotFound(accounts.findById(id))
+  const sessions = yield* Sessions
+  const { after, revoked } = yield* (yield* Transactions).atomically(Effect.gen(function*() {
+    const after = yield* orNotFound(accounts.updateAdminFields(id, changes))
+    const revoked = yield* sessions.revokeAllOf(id, after.disabled ? "account_disabled" : "administrator")
+    return { after, revoked }
+  }))
+  yield* sessions.announce(revoked)
   return after
 })
