@@ -7,9 +7,10 @@ import { startServer } from "../support/process.ts"
 import { findRedisServer, freePort } from "../support/servers.ts"
 
 /**
- * Redis dies under load and comes back: the API keeps answering (sessions fail open, the rate
- * limit counts in memory, caches read through), reports itself degraded, and reconnects on its
- * own once Redis is back, without a restart.
+ * Redis dies under load and comes back empty: the API keeps answering (sessions are read from
+ * PostgreSQL, the rate limit counts in memory, caches read through), reports itself degraded,
+ * stays strict about revocations, and reconnects on its own once Redis is back, without a
+ * restart; losing Redis's data signs nobody out.
  */
 const scope = Effect.runSync(Scope.make())
 let redis: ControllableRedis
@@ -42,11 +43,13 @@ afterAll(async () => {
   await Effect.runPromise(Scope.close(scope, Exit.void))
 })
 
-const signIn = async (email: string) => {
+const signInFully = async (email: string) => {
   const login = await httpCall(base, "POST", "/api/v1/auth/login", { body: { email, password: "correct horse battery" } })
   expect(login.status).toBe(200)
-  return login.body.tokens.accessToken as string
+  return login.body.tokens as { accessToken: string; refreshToken: string }
 }
+const signIn = async (email: string) => (await signInFully(email)).accessToken
+const meStatus = async (token: string) => (await httpCall(base, "GET", "/api/v1/users/me", { token, timeoutMs: 10_000 })).status
 
 describe("a Redis outage", () => {
   it("keeps every request answering 200, reports degraded, and recovers without a restart", async () => {
@@ -56,6 +59,11 @@ describe("a Redis outage", () => {
     })
     expect(registered.status).toBe(201)
     const token = await signIn(email)
+    // Ended before the outage: must stay ended through it and after it.
+    const endedBefore = await signIn(email)
+    expect((await httpCall(base, "POST", "/api/v1/auth/logout", { token: endedBefore })).status).toBe(204)
+    expect(await meStatus(endedBefore)).toBe(401)
+    const endedDuring = await signInFully(email)
     const design = await httpCall(base, "POST", "/api/v1/designs", {
       token,
       body: { name: "Outage", productType: "mug", document: validDocument() }
@@ -94,16 +102,27 @@ describe("a Redis outage", () => {
     expect(degraded.status).toBe(200)
     expect(degraded.body).toEqual({ status: "degraded", database: "connected", redis: "unreachable" })
     expect(degraded.millis).toBeLessThan(3_000)
-    // Ending a session needs Redis: refused as a 503 while it is gone, never a hang or a 500.
-    const refusedLogout = await httpCall(base, "POST", "/api/v1/auth/logout", { token, timeoutMs: 10_000 })
-    expect(refusedLogout.status).toBe(503)
-    expect(refusedLogout.headers.get("content-type")).toContain("application/problem+json")
+    // Revocation stays strict: a session ended before the outage is refused, one ended during it
+    // ends at once; its refresh token is refused too.
+    expect(await meStatus(endedBefore)).toBe(401)
+    expect(await meStatus(endedDuring.accessToken)).toBe(200)
+    expect((await httpCall(base, "POST", "/api/v1/auth/logout", { token: endedDuring.accessToken, timeoutMs: 10_000 })).status).toBe(204)
+    expect(await meStatus(endedDuring.accessToken)).toBe(401)
+    const refreshEnded = await httpCall(base, "POST", "/api/v1/auth/refresh", { body: { refreshToken: endedDuring.refreshToken } })
+    expect(refreshEnded.status).toBe(401)
+    // Signing in and refreshing work without Redis; a wrong password is refused as ever (and
+    // counted), so the answers tell nothing more than they do with Redis up.
+    const during = await signInFully(email)
+    expect(await meStatus(during.accessToken)).toBe(200)
+    const rotated = await httpCall(base, "POST", "/api/v1/auth/refresh", { body: { refreshToken: during.refreshToken } })
+    expect(rotated.status).toBe(200)
+    const wrong = await httpCall(base, "POST", "/api/v1/auth/login", { body: { email, password: "wrong horse battery" } })
+    expect(wrong.status).toBe(401)
     const duringOutage = sent - killedAt
     running = false
     await loop
 
-    // Nothing persisted: the restarted Redis is empty, so every earlier session is gone (the
-    // token above is then refused as revoked, as it should be). The loop stops before that.
+    // Nothing persisted: the restarted Redis is empty.
     await redis.restart()
     const restartedAt = performance.now()
     await waitFor("/health healthy again", 10_000, async () => {
@@ -118,7 +137,13 @@ describe("a Redis outage", () => {
     expect(slowest.millis).toBeLessThan(5_000)
     expect(recoveredIn).toBeLessThan(5_000)
 
-    // Sign in again (the session lands in the new Redis); logout works and sticks.
+    // An empty Redis signs nobody out, and revives no ended session.
+    expect(await meStatus(token)).toBe(200)
+    expect(await meStatus(rotated.body.tokens.accessToken)).toBe(200)
+    expect(await meStatus(endedBefore)).toBe(401)
+    expect(await meStatus(endedDuring.accessToken)).toBe(401)
+
+    // Sign in again; logout works and sticks.
     const fresh = await signIn(email)
     expect((await httpCall(base, "GET", "/api/v1/users/me", { token: fresh })).status).toBe(200)
     expect((await httpCall(base, "POST", "/api/v1/auth/logout", { token: fresh })).status).toBe(204)

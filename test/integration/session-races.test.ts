@@ -1,0 +1,159 @@
+import { Effect, Exit, Scope } from "effect"
+import { SqlClient } from "effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Redacted } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeTestApp } from "../support/app.ts"
+import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import { sleep } from "../support/faults.ts"
+import { attempt, ok, typedClient } from "../support/typedClient.ts"
+
+/**
+ * Whoever is signed out stays out, whoever is signed in stays in: refreshes, revocations and
+ * sign-ins fired together on two instances sharing real PostgreSQL and Redis, many rounds over.
+ */
+const scope = Effect.runSync(Scope.make())
+let databaseUrl: string
+let instanceA: ReturnType<typeof makeTestApp>
+let instanceB: ReturnType<typeof makeTestApp>
+
+beforeAll(async () => {
+  const serverUrl = realDatabaseUrl()
+  if (serverUrl === undefined || realRedisUrl() === undefined) throw new Error("needs real PostgreSQL and Redis")
+  databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
+  instanceA = makeTestApp({ databaseUrl, redisUrl: realRedisUrl() })
+  instanceB = makeTestApp({ databaseUrl, redisUrl: realRedisUrl() })
+}, 60_000)
+afterAll(async () => {
+  await instanceA?.dispose()
+  await instanceB?.dispose()
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+})
+
+const a = typedClient(() => instanceA)
+const b = typedClient(() => instanceB)
+const instances = [a, b]
+/** An instance for the i-th request of a burst: alternating, so every race spans both. */
+const on = (i: number) => instances[i % 2]!
+
+/** Longer than the in-process liveness cache of the instance that did not revoke (500 ms). */
+const LOCAL_CACHE = 600
+
+const query = (statement: string) =>
+  Effect.runPromise(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.unsafe(statement)
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 }))))
+
+let counter = 0
+const PASSWORD = "correct horse battery"
+const register = async () => {
+  const email = `race${Date.now()}x${counter++}@example.com`
+  const { user, tokens } = await ok(a().auth.register({ payload: { email, password: PASSWORD, fullName: "Racer" } }), 201)
+  return { email, user, tokens }
+}
+const login = (i: number, email: string, password = PASSWORD) => on(i)().auth.login({ payload: { email, password } })
+const refresh = (i: number, refreshToken: string) => on(i)().auth.refresh({ payload: { refreshToken } })
+
+/** Fires `count` refreshes of `refreshToken` at once beside `race`; answers the token pairs issued. */
+const refreshesRacing = async (refreshToken: string, count: number, race: () => Promise<unknown>) => {
+  const [results] = await Promise.all([
+    Promise.all(Array.from({ length: count }, (_, i) => attempt(refresh(i, refreshToken)))),
+    race()
+  ])
+  return results.flatMap((result) => result._tag === "Success" ? [result.value.tokens] : [])
+}
+
+/** Every access token refused on both instances, every refresh token refused. */
+const expectAllSignedOut = async (tokens: ReadonlyArray<{ accessToken: string; refreshToken: string }>) => {
+  await sleep(LOCAL_CACHE)
+  for (const [i, pair] of tokens.entries()) {
+    for (const client of instances) {
+      const me = await attempt(client(pair.accessToken).me.get())
+      expect(me._tag, `access token ${i} still works after the revocation`).toBe("Failure")
+    }
+    const again = await attempt(refresh(i, pair.refreshToken))
+    expect(again._tag, `refresh token ${i} still works after the revocation`).toBe("Failure")
+  }
+}
+
+const ROUNDS = 15
+
+describe("revocations racing refreshes", () => {
+  it("a logout fired with eight refreshes sticks, on both instances, every round", async () => {
+    const { email } = await register()
+    for (let round = 0; round < ROUNDS; round++) {
+      const session = (await ok(login(round, email))).tokens
+      const issued = await refreshesRacing(session.refreshToken, 8, () =>
+        ok(on(round + 1)(session.accessToken).auth.logout(), 204))
+      await expectAllSignedOut([session, ...issued])
+    }
+  }, 120_000)
+
+  it("a password change ends the other sessions despite their refreshes in flight", async () => {
+    const { email } = await register()
+    let password = PASSWORD
+    for (let round = 0; round < ROUNDS / 3; round++) {
+      const changer = (await ok(login(round, email, password))).tokens
+      const other = (await ok(login(round + 1, email, password))).tokens
+      const next = `${PASSWORD} ${round}`
+      const issued = await refreshesRacing(other.refreshToken, 8, () =>
+        ok(on(round)(changer.accessToken).me.changePassword({ payload: { currentPassword: password, newPassword: next } }), 204))
+      password = next
+      await expectAllSignedOut([other, ...issued])
+      // The session that changed the password stays signed in.
+      await ok(a(changer.accessToken).me.get())
+    }
+  }, 120_000)
+
+  it("an administrator's change ends the sessions despite refreshes in flight; new ones carry the new role", async () => {
+    const admin = await register()
+    await query(`UPDATE users SET role = 'admin' WHERE id = '${admin.user.id}'`)
+    const adminToken = (await ok(login(0, admin.email))).tokens.accessToken
+    const { email, user } = await register()
+    for (let round = 0; round < ROUNDS / 3; round++) {
+      const session = (await ok(login(round, email))).tokens
+      const role = round % 2 === 0 ? "admin" : "user"
+      const issued = await refreshesRacing(session.refreshToken, 8, () =>
+        ok(on(round + 1)(adminToken).admin.updateUser({ params: { id: user.id }, payload: { role } })))
+      await expectAllSignedOut([session, ...issued])
+      const fresh = await ok(login(round, email))
+      expect(fresh.user.role).toBe(role)
+      expect((await ok(b(fresh.tokens.accessToken).me.get())).role).toBe(role)
+    }
+  }, 120_000)
+
+  it("a sign-in racing a password change never outlives it with the old password", async () => {
+    const { email } = await register()
+    let password = PASSWORD
+    for (let round = 0; round < ROUNDS / 3; round++) {
+      const changer = (await ok(login(round, email, password))).tokens
+      const next = `${PASSWORD} ${round}`
+      const [logins] = await Promise.all([
+        // Spread over the change's bcrypt work and commit: some read the old hash before the
+        // commit and would start their session after it.
+        Promise.all(Array.from({ length: 12 }, (_, i) => sleep(i * 20).then(() => attempt(login(i, email, password))))),
+        ok(a(changer.accessToken).me.changePassword({ payload: { currentPassword: password, newPassword: next } }), 204)
+      ])
+      password = next
+      await expectAllSignedOut(logins.flatMap((result) => result._tag === "Success" ? [result.value.tokens] : []))
+    }
+  }, 120_000)
+})
+
+describe("concurrent refreshes of one token", () => {
+  it("both tabs get the same successor, which keeps the session going, every round", async () => {
+    const { email } = await register()
+    const session = (await ok(login(0, email))).tokens
+    let refreshToken = session.refreshToken
+    for (let round = 0; round < ROUNDS; round++) {
+      const [first, second] = await Promise.all([ok(refresh(0, refreshToken)), ok(refresh(1, refreshToken))])
+      expect(second.tokens.refreshToken).toBe(first.tokens.refreshToken)
+      await ok(b(first.tokens.accessToken).me.get())
+      await ok(a(second.tokens.accessToken).me.get())
+      refreshToken = first.tokens.refreshToken
+    }
+    // The last successor is current: it still rotates.
+    await ok(refresh(0, refreshToken))
+  }, 120_000)
+})
