@@ -1,6 +1,7 @@
 import { Clock, Data, Effect, Option } from "effect"
 import { Mailer } from "../../capabilities/mail/Mailer.ts"
 import { type JobMeta, JobQueue } from "../../capabilities/queue/JobQueue.ts"
+import { AppConfig } from "../../config/AppConfig.ts"
 import type { CoreJob } from "../../domain/Jobs.ts"
 import { forgetUser, indexDesign } from "../ai/Ai.ts"
 import { deleteUserObjects } from "../assets/Assets.ts"
@@ -21,7 +22,13 @@ export const handleJob = Effect.fn("handleJob")(function*(job: CoreJob, meta: Jo
       if (Date.parse(job.expiresAt) <= (yield* Clock.currentTimeMillis)) {
         return yield* Effect.logInfo("jobs: password reset email expired before sending, skipped")
       }
-      return yield* (yield* Mailer).sendPasswordReset({ to: job.email, token: job.token, expiresAt: job.expiresAt })
+      const link = `${(yield* AppConfig).passwordResetUrl}?token=${encodeURIComponent(job.token)}`
+      return yield* (yield* Mailer).send({
+        to: job.email,
+        subject: "Reset your Customify password",
+        text: `To choose a new password, open this link (it works once, until ${job.expiresAt}):\n\n${link}\n\n` +
+          "If you did not ask for this, ignore this mail: your password stays as it is.\n"
+      })
     }
     case "account.cleanup": {
       // Only ever for a deleted account. An SQS message can arrive before its deletion commits:
