@@ -140,6 +140,9 @@ const main = async () => {
       DATABASE_POOL_MAX: poolMax,
       JWT_SECRET: jwtSecret,
       SERVICE_API_KEYS: serviceKey,
+      // Required in production; the benchmark sends no mail (nothing listens there).
+      SMTP_URL: "smtp://bench:bench@127.0.0.1:1",
+      PASSWORD_RESET_URL: "https://dashboard.customify.app/reset-password",
       BCRYPT_COST: bcryptCost,
       ACCESS_TOKEN_TTL: "1 hour",
       RATE_LIMIT_PER_MINUTE: "0",

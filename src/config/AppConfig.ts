@@ -20,7 +20,6 @@ export interface AppSettings {
   readonly jwtSecretIsDevelopmentDefault: boolean
   readonly jwtIssuer: string
   readonly jwtAudience: string
-  readonly passwordResetUrl: string
   readonly accessTokenTtl: Duration.Duration
   readonly refreshTokenIdleTtl: Duration.Duration
   readonly refreshTokenAbsoluteTtl: Duration.Duration
@@ -52,6 +51,12 @@ export interface AppSettings {
   readonly workerInProcess: boolean
   readonly healthCheckTimeout: Duration.Duration
   readonly shutdownTimeout: Duration.Duration
+  /** `smtp://user:pass@host:port` or `smtps://…`; `None`: mails are logged, not sent (refused in production). */
+  readonly smtpUrl: Option.Option<Redacted.Redacted>
+  /** The From of every mail, e.g. `Customify <no-reply@customify.app>`. */
+  readonly mailFrom: string
+  /** The dashboard page a password reset mail links to; the reset flow appends `?token=…`. */
+  readonly passwordResetUrl: string
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppSettings>()("customify/config/AppConfig") {}
@@ -94,6 +99,79 @@ const isIpOrCidr = (value: string): boolean => {
   return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128)
 }
 
+/** Where SMTP_URL points. */
+export interface SmtpEndpoint {
+  /** `smtps://`: TLS from the first byte (port 465); `smtp://`: STARTTLS when the server offers it. */
+  readonly secure: boolean
+  readonly host: string
+  readonly port: number
+  readonly auth: { readonly user: string; readonly pass: Redacted.Redacted } | undefined
+  /** `smtp mail.example.com:587`: no credentials, fit for a log line. */
+  readonly description: string
+}
+
+/**
+ * `smtp://user:pass@host:port` (percent-encoded user and password, as in any URL) or
+ * `smtps://…`; `undefined` for anything else, a path, query or fragment included (nothing there
+ * would be read).
+ */
+export const parseSmtpUrl = (value: string): SmtpEndpoint | undefined => {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return undefined
+  }
+  if (url.protocol !== "smtp:" && url.protocol !== "smtps:") return undefined
+  if (url.hostname === "" || (url.pathname !== "" && url.pathname !== "/") || url.search !== "" || url.hash !== "") {
+    return undefined
+  }
+  if (url.username === "" && url.password !== "") return undefined
+  if (url.username !== "" && url.password === "") return undefined
+  let auth: SmtpEndpoint["auth"]
+  try {
+    auth = url.username === ""
+      ? undefined
+      : { user: decodeURIComponent(url.username), pass: Redacted.make(decodeURIComponent(url.password)) }
+  } catch {
+    return undefined
+  }
+  const secure = url.protocol === "smtps:"
+  const port = url.port === "" ? (secure ? 465 : 587) : Number(url.port)
+  return {
+    secure,
+    host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port,
+    auth,
+    description: `${secure ? "smtps" : "smtp"} ${url.hostname}:${port}`
+  }
+}
+
+/** `no-reply@customify.app` or `Customify <no-reply@customify.app>`, on one line. */
+const isMailbox = (value: string): boolean => {
+  const address = /^[^\s@<>,;:"()[\]\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$/
+  const named = /^([^<>\r\n"]*|"[^"\r\n]*")\s*<([^<>]+)>$/.exec(value.trim())
+  return named === null ? address.test(value.trim()) : address.test(named[2]!)
+}
+
+/** An absolute http(s) URL with no query or fragment, since the reset flow appends `?token=…`. */
+const resetUrlProblem = (value: string, production: boolean): string | undefined => {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return "must be an absolute http(s):// URL"
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return "must be an absolute http(s):// URL"
+  if (url.search !== "" || url.hash !== "" || value.includes("?") || value.includes("#")) {
+    return "must have no query or fragment (the reset flow appends ?token=...)"
+  }
+  if (url.username !== "" || url.password !== "") return "must not carry credentials"
+  if (production && url.protocol !== "https:") return "must be https:// in production (the link carries a reset token)"
+  return undefined
+}
+
+const DEVELOPMENT_PASSWORD_RESET_URL = "http://localhost:3000/reset-password"
 
 const settings = {
   nodeEnv: Config.Literals(["development", "test", "production"], "NODE_ENV").pipe(Config.withDefault("development")),
@@ -106,7 +184,6 @@ const settings = {
   jwtSecret: Config.Redacted("JWT_SECRET").pipe(Config.option),
   jwtIssuer: Config.String("JWT_ISSUER").pipe(Config.withDefault("customify-core-api")),
   jwtAudience: Config.String("JWT_AUDIENCE").pipe(Config.withDefault("customify")),
-  passwordResetUrl: Config.String("PASSWORD_RESET_URL").pipe(Config.withDefault("http://localhost:3000/reset-password")),
   accessTokenTtl: Config.Duration("ACCESS_TOKEN_TTL").pipe(Config.withDefault(Duration.minutes(15))),
   refreshTokenIdleTtl: Config.Duration("REFRESH_TOKEN_IDLE_TTL").pipe(Config.withDefault(Duration.days(7))),
   refreshTokenAbsoluteTtl: Config.Duration("REFRESH_TOKEN_ABSOLUTE_TTL").pipe(Config.withDefault(Duration.days(30))),
@@ -129,7 +206,10 @@ const settings = {
   jobMaxAttempts: Config.Int("JOB_MAX_ATTEMPTS").pipe(Config.withDefault(5)),
   workerInProcess: Config.Boolean("WORKER_IN_PROCESS").pipe(Config.option),
   healthCheckTimeout: Config.Duration("HEALTH_CHECK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(1))),
-  shutdownTimeout: Config.Duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
+  shutdownTimeout: Config.Duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
+  smtpUrl: Config.Redacted("SMTP_URL").pipe(Config.option),
+  mailFrom: Config.String("MAIL_FROM").pipe(Config.withDefault("Customify <no-reply@customify.app>")),
+  passwordResetUrl: Config.String("PASSWORD_RESET_URL").pipe(Config.option)
 } as const
 
 type Raw = { readonly [K in keyof typeof settings]: Config.Success<(typeof settings)[K]> }
@@ -172,10 +252,22 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   if (Option.isSome(raw.redisUrl) && !/^rediss?:\/\//.test(Redacted.value(raw.redisUrl.value))) {
     problems.push("REDIS_URL: must be a redis:// or rediss:// URL")
   }
+  if (Option.isSome(raw.smtpUrl) && parseSmtpUrl(Redacted.value(raw.smtpUrl.value)) === undefined) {
+    problems.push("SMTP_URL: must be smtp://user:pass@host:port or smtps://user:pass@host:port (user and password percent-encoded)")
+  }
+  if (!isMailbox(raw.mailFrom)) problems.push("MAIL_FROM: must be an address like Customify <no-reply@customify.app>")
+  if (Option.isSome(raw.passwordResetUrl)) {
+    const problem = resetUrlProblem(raw.passwordResetUrl.value, raw.nodeEnv === "production")
+    if (problem !== undefined) problems.push(`PASSWORD_RESET_URL: ${problem}`)
+  }
   const secret = Option.map(raw.jwtSecret, Redacted.value)
   if (raw.nodeEnv === "production") {
     if (Option.isNone(secret) || secret.value === DEVELOPMENT_JWT_SECRET) {
       problems.push("JWT_SECRET: required in production (the development secret is refused)")
+    }
+    if (Option.isNone(raw.smtpUrl)) problems.push("SMTP_URL: required in production (without it mails are only logged)")
+    if (Option.isNone(raw.passwordResetUrl)) {
+      problems.push("PASSWORD_RESET_URL: required in production (the dashboard page reset mails link to)")
     }
   }
   if (Option.isSome(secret) && secret.value.length < MIN_JWT_SECRET_LENGTH) {
@@ -227,7 +319,8 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfiguration> = Ef
     jwtSecret: Option.getOrElse(raw.jwtSecret, () => Redacted.make(DEVELOPMENT_JWT_SECRET)),
     jwtSecretIsDevelopmentDefault: Option.isNone(raw.jwtSecret),
     serviceApiKeys: raw.serviceApiKeys.map((key) => Redacted.make(key)),
-    workerInProcess: Option.getOrElse(raw.workerInProcess, () => Option.isNone(raw.databaseUrl))
+    workerInProcess: Option.getOrElse(raw.workerInProcess, () => Option.isNone(raw.databaseUrl)),
+    passwordResetUrl: Option.getOrElse(raw.passwordResetUrl, () => DEVELOPMENT_PASSWORD_RESET_URL)
   }
 })
 

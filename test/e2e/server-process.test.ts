@@ -97,9 +97,11 @@ describe("the server process", () => {
     expect(stderr).toContain("LOG_LEVEL:")
   })
 
-  it("refuses to start in production without a JWT secret", async () => {
+  it("refuses to start in production without a JWT secret, an SMTP server or the reset page", async () => {
     const server = startServer({ NODE_ENV: "production", PORT: String(await freePort()) })
     expect(await server.exited).toBe(78)
     expect(server.output().stderr).toContain("JWT_SECRET: required in production")
+    expect(server.output().stderr).toContain("SMTP_URL: required in production")
+    expect(server.output().stderr).toContain("PASSWORD_RESET_URL: required in production")
   })
 })

@@ -4,10 +4,10 @@ import { join } from "node:path"
 
 /**
  * The SDKs each capability imports only when its live layer is built (S3, SQS, OpenAI, Pinecone,
- * the embedded database): together about 100 MiB that an unconfigured process must not pay for.
+ * the embedded database, SMTP): together about 100 MiB that an unconfigured process must not pay for.
  */
 export const isOptionalSdk = (name: string) =>
-  /^(@aws-sdk|@smithy|@pinecone-database|@electric-sql)\//.test(name) || name === "openai"
+  /^(@aws-sdk|@smithy|@pinecone-database|@electric-sql)\//.test(name) || name === "openai" || name === "nodemailer"
 
 /**
  * Records which packages a child process loads: start it with `env` (and its own environment)

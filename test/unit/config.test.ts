@@ -1,6 +1,6 @@
 import { ConfigProvider, Duration, Effect, Option, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
-import { DEVELOPMENT_JWT_SECRET, loadSettings } from "../../src/config/AppConfig.ts"
+import { DEVELOPMENT_JWT_SECRET, loadSettings, parseSmtpUrl } from "../../src/config/AppConfig.ts"
 
 const load = (env: Record<string, string>) =>
   Effect.runPromise(
@@ -17,6 +17,15 @@ const problemsOf = async (env: Record<string, string>) => {
 }
 
 const strongSecret = "k".repeat(48)
+
+/** Everything production requires. */
+const production = {
+  NODE_ENV: "production",
+  JWT_SECRET: strongSecret,
+  SMTP_URL: "smtp://mailer:mail-secret@mail.example.com:587",
+  MAIL_FROM: "Customify <no-reply@customify.app>",
+  PASSWORD_RESET_URL: "https://dashboard.customify.app/reset-password"
+}
 
 describe("configuration", () => {
   it("starts on embedded defaults with nothing set", async () => {
@@ -59,7 +68,11 @@ describe("configuration", () => {
   })
 
   it("keeps secrets redacted when printed", async () => {
-    const result = await load({ JWT_SECRET: strongSecret, DATABASE_URL: "postgres://app:topsecret@db/x" })
+    const result = await load({
+      JWT_SECRET: strongSecret,
+      DATABASE_URL: "postgres://app:topsecret@db/x",
+      SMTP_URL: "smtp://mailer:topsecret@mail.example.com:587"
+    })
     if (result._tag === "Failure") throw result.failure
     const printed = `${String(result.success.jwtSecret)} ${JSON.stringify(result.success, (_, v) => typeof v === "bigint" ? String(v) : v)}`
     expect(printed).not.toContain(strongSecret)
@@ -86,11 +99,75 @@ describe("configuration", () => {
   })
 
   it("refuses to start in production without a JWT secret or with the development one", async () => {
-    expect(await problemsOf({ NODE_ENV: "production" })).toEqual([expect.stringMatching(/^JWT_SECRET: required/)])
-    expect(await problemsOf({ NODE_ENV: "production", JWT_SECRET: DEVELOPMENT_JWT_SECRET }))
+    const { JWT_SECRET: _secret, ...withoutSecret } = production
+    expect(await problemsOf(withoutSecret)).toEqual([expect.stringMatching(/^JWT_SECRET: required/)])
+    expect(await problemsOf({ ...production, JWT_SECRET: DEVELOPMENT_JWT_SECRET }))
       .toEqual([expect.stringMatching(/^JWT_SECRET:/)])
-    const result = await load({ NODE_ENV: "production", JWT_SECRET: strongSecret })
+    const result = await load(production)
     expect(result._tag).toBe("Success")
+  })
+
+  it("refuses to start in production without SMTP_URL or PASSWORD_RESET_URL, naming each", async () => {
+    const { SMTP_URL: _smtp, PASSWORD_RESET_URL: _reset, ...withoutMail } = production
+    expect(await problemsOf(withoutMail)).toEqual([
+      expect.stringMatching(/^SMTP_URL: required in production/),
+      expect.stringMatching(/^PASSWORD_RESET_URL: required in production/)
+    ])
+    expect(await problemsOf({ NODE_ENV: "production" })).toEqual([
+      expect.stringMatching(/^JWT_SECRET: required/),
+      expect.stringMatching(/^SMTP_URL: required/),
+      expect.stringMatching(/^PASSWORD_RESET_URL: required/)
+    ])
+  })
+
+  it("reads the mail settings, with development defaults", async () => {
+    const defaults = await load({})
+    if (defaults._tag === "Failure") throw defaults.failure
+    expect(Option.isNone(defaults.success.smtpUrl)).toBe(true)
+    expect(defaults.success.mailFrom).toBe("Customify <no-reply@customify.app>")
+    expect(defaults.success.passwordResetUrl).toBe("http://localhost:3000/reset-password")
+    const result = await load(production)
+    if (result._tag === "Failure") throw result.failure
+    expect(Redacted.value(Option.getOrThrow(result.success.smtpUrl))).toBe(production.SMTP_URL)
+    expect(result.success.mailFrom).toBe(production.MAIL_FROM)
+    expect(result.success.passwordResetUrl).toBe(production.PASSWORD_RESET_URL)
+  })
+
+  it("refuses a PASSWORD_RESET_URL that is not an absolute http(s) URL the token can be appended to", async () => {
+    for (const bad of ["dashboard.customify.app/reset", "/reset-password", "ftp://dashboard.customify.app/reset", "not a url",
+      "https://dashboard.customify.app/reset?lang=en", "https://dashboard.customify.app/reset#top", "https://user:pw@dashboard.customify.app/reset"]) {
+      expect(await problemsOf({ PASSWORD_RESET_URL: bad }), bad).toEqual([expect.stringMatching(/^PASSWORD_RESET_URL:/)])
+    }
+    expect(await problemsOf({ ...production, PASSWORD_RESET_URL: "http://dashboard.customify.app/reset-password" }))
+      .toEqual([expect.stringMatching(/^PASSWORD_RESET_URL: must be https/)])
+    const result = await load({ PASSWORD_RESET_URL: "http://127.0.0.1:5173/reset-password" })
+    if (result._tag === "Failure") throw result.failure
+    expect(result.success.passwordResetUrl).toBe("http://127.0.0.1:5173/reset-password")
+  })
+
+  it("refuses an SMTP_URL or MAIL_FROM it could not use", async () => {
+    for (const bad of ["http://mail.example.com", "mail.example.com:587", "smtp://user@mail.example.com:587",
+      "smtp://mail.example.com/path", "smtp://u:p@mail.example.com:587?secure=true", "smtp://u:%E0%A4%A@mail.example.com"]) {
+      expect(await problemsOf({ SMTP_URL: bad }), bad).toEqual([expect.stringMatching(/^SMTP_URL:/)])
+    }
+    for (const good of ["smtp://mail.example.com:25", "smtps://u:p%40ss@mail.example.com", "smtp://[::1]:2525"]) {
+      expect((await load({ SMTP_URL: good }))._tag, good).toBe("Success")
+    }
+    for (const bad of ["customify", "Customify <no-reply>", "a@b.example.com\r\nBcc: x@example.com", "<a@example.com"]) {
+      expect(await problemsOf({ MAIL_FROM: bad }), bad).toEqual([expect.stringMatching(/^MAIL_FROM:/)])
+    }
+    expect((await load({ MAIL_FROM: "no-reply@customify.app" }))._tag).toBe("Success")
+  })
+
+  it("describes SMTP_URL by host and port only, and decodes its credentials", () => {
+    const endpoint = parseSmtpUrl("smtp://mailer:p%40ss%2Fw%3Ard@mail.example.com:587")
+    expect(endpoint?.description).toBe("smtp mail.example.com:587")
+    expect(endpoint?.auth?.user).toBe("mailer")
+    expect(Redacted.value(endpoint!.auth!.pass)).toBe("p@ss/w:rd")
+    expect(String(endpoint!.auth!.pass)).not.toContain("p@ss")
+    expect(parseSmtpUrl("smtps://u:p@smtp.example.com")).toMatchObject({ secure: true, port: 465, description: "smtps smtp.example.com:465" })
+    expect(parseSmtpUrl("smtp://mail.example.com")).toMatchObject({ secure: false, port: 587, auth: undefined })
+    expect(parseSmtpUrl("smtp://[::1]:2525")).toMatchObject({ host: "::1", description: "smtp [::1]:2525" })
   })
 
   it("bounds the auth settings", async () => {
