@@ -7,11 +7,11 @@ import * as LoginThrottle from "./LoginThrottle.ts"
 import * as ServiceAuthenticationLive from "./ServiceAuthenticationLive.ts"
 import { withServices } from "../../http/FeatureHandlers.ts"
 
-const own = Layer.merge(AccessTokens.layer, LoginThrottle.layer)
-
-/** Sign-in, refresh, sign-out and password resets over the accounts feature. */
-export const layer = own.pipe(Layer.provideMerge(Accounts.layer))
-export const layerMemory = own.pipe(Layer.provideMerge(Accounts.layerMemory))
+/** Sign-in, refresh, sign-out and password resets over the accounts feature; attempts counted in PostgreSQL. */
+export const layer = Layer.merge(AccessTokens.layer, LoginThrottle.layerSql).pipe(Layer.provideMerge(Accounts.layer))
+export const layerMemory = Layer.merge(AccessTokens.layer, LoginThrottle.layerMemory).pipe(
+  Layer.provideMerge(Accounts.layerMemory)
+)
 
 /** The "auth" group's handlers. */
 export const handlers = AuthHandlers.pipe(withServices(layer))
