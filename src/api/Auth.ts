@@ -50,7 +50,7 @@ export class AuthApi extends HttpApiGroup.make("auth")
       error: [InvalidCredentials, AccountDisabled, TooManyAttempts, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Sign in with email and password",
-      description: "A wrong email and a wrong password answer alike (401 `invalid_credentials`). 10 failed attempts for one email from one address within 15 minutes lock that pair (429 `too_many_attempts` with Retry-After)."
+      description: "A wrong email and a wrong password answer alike (401 `invalid_credentials`). 10 failed attempts for one email from one address (an IPv6 address counts as its /64) within 15 minutes lock that pair. Beyond 50 failed attempts for one email from all addresses together within 15 minutes, only networks that signed in to the account within the last 30 days may keep trying. Both answer 429 `too_many_attempts` with Retry-After. Attempts are counted before the password is checked: when they cannot be counted, right and wrong passwords alike answer 503."
     })),
     HttpApiEndpoint.post("refresh", "/refresh", {
       payload: Schema.Struct({ refreshToken: OpaqueToken }),

@@ -10,7 +10,7 @@ import { findRedisServer, freePort } from "../support/servers.ts"
  * Redis dies under load and comes back empty: the API keeps answering (sessions are read from
  * PostgreSQL, the rate limit counts in memory, caches read through), reports itself degraded,
  * stays strict about revocations, and reconnects on its own once Redis is back, without a
- * restart; losing Redis's data signs nobody out.
+ * restart; losing Redis's data signs nobody out. Failed sign-ins are still counted (in PostgreSQL).
  */
 const scope = Effect.runSync(Scope.make())
 let redis: ControllableRedis
@@ -155,5 +155,34 @@ describe("a Redis outage", () => {
     const messages = logLines(server.output().stdout).map((line) => String(line["message"]))
     expect(messages.some((message) => message.startsWith("redis: connection to") && message.includes("lost"))).toBe(true)
     expect(messages.some((message) => message.startsWith("redis: reconnected to"))).toBe(true)
+  }, 60_000)
+})
+
+describe("sign-in during a Redis outage", () => {
+  // Counting used to live in Redis and stopped with it: unlimited guesses, each told apart
+  // (wrong 401, right 503). Attempts are now counted in PostgreSQL, before the password is checked.
+  it("still counts failed attempts: 10 wrong passwords answer 401, the 11th attempt 429 even with the right password", async () => {
+    const email = `redis-outage-throttle-${Date.now()}@example.com`
+    const registered = await httpCall(base, "POST", "/api/v1/auth/register", {
+      body: { email, password: "correct horse battery", fullName: "Throttled" }
+    })
+    expect(registered.status).toBe(201)
+    await redis.kill()
+    try {
+      await waitFor("/health degraded", 10_000, async () => (await httpCall(base, "GET", "/health")).body?.redis === "unreachable" ? true : undefined)
+      const login = (password: string) => httpCall(base, "POST", "/api/v1/auth/login", { body: { email, password }, timeoutMs: 10_000 })
+      for (let i = 0; i < 10; i++) {
+        const wrong = await login(`wrong password ${i}`)
+        expect(wrong.status, JSON.stringify(wrong.body)).toBe(401)
+      }
+      for (const password of ["correct horse battery", "wrong password 10"]) {
+        const locked = await login(password)
+        expect(locked.status, JSON.stringify(locked.body)).toBe(429)
+        expect(locked.body).toMatchObject({ code: "too_many_attempts" })
+        expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(800)
+      }
+    } finally {
+      await redis.restart()
+    }
   }, 60_000)
 })

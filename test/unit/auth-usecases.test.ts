@@ -1,15 +1,18 @@
 import { describe, it } from "@effect/vitest"
-import { Duration, Effect, Ref } from "effect"
+import { Duration, Effect, Layer, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import { SignJWT } from "jose"
 import { expect } from "vitest"
 import { EnqueuedJobs } from "../../src/capabilities/queue/JobQueue.ts"
+import { DatabaseUnavailable } from "../../src/capabilities/database/DatabaseUnavailable.ts"
 import { DEVELOPMENT_JWT_SECRET } from "../../src/config/AppConfig.ts"
 import type { Actor } from "../../src/domain/Policy.ts"
 import { AccessTokens } from "../../src/features/auth/AccessTokens.ts"
 import * as Auth from "../../src/features/auth/Auth.ts"
 import * as PasswordReset from "../../src/features/auth/PasswordReset.ts"
 import { SentMails } from "../../src/capabilities/mail/Mailer.ts"
+import { LoginThrottle, networkOf, pairAddress } from "../../src/features/auth/LoginThrottle.ts"
+import { Passwords } from "../../src/features/accounts/Passwords.ts"
 import { Sessions } from "../../src/features/accounts/Sessions.ts"
 import { AccountsRepository } from "../../src/features/accounts/AccountsRepository.ts"
 import { memoryLayer } from "../support/memory.ts"
@@ -165,6 +168,137 @@ describe("login", () => {
       // 18 failures in the window, but only 9 since the last success.
       const result = yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })
       expect(result.tokens.tokenType).toBe("Bearer")
+    }).pipe(Effect.provide(memoryLayer())))
+})
+
+const wrongLogin = (ip: string, email = EMAIL) =>
+  Auth.login({ email, password: "wrong password", ip }).pipe(Effect.flip, Effect.map((error) => error._tag))
+const rightLogin = (ip: string) =>
+  Auth.login({ email: EMAIL, password: PASSWORD, ip }).pipe(
+    Effect.map(() => "SignedIn" as const),
+    Effect.catch((error) => Effect.succeed(error._tag))
+  )
+/** `count` wrong passwords from each address, in parallel; the tags they answer. */
+const wrongFrom = (addresses: ReadonlyArray<string>, count: number) =>
+  Effect.forEach(addresses.flatMap((ip) => Array(count).fill(ip) as Array<string>), (ip) => wrongLogin(ip), { concurrency: "unbounded" })
+const botnet = (from: number, to: number, network = "192.0.2") =>
+  Array.from({ length: to - from + 1 }, (_, i) => `${network}.${from + i}`)
+const tally = (tags: ReadonlyArray<string>) =>
+  tags.reduce<Record<string, number>>((counts, tag) => ({ ...counts, [tag]: (counts[tag] ?? 0) + 1 }), {})
+
+describe("login: the per-account ceiling across addresses", () => {
+  it.effect("beyond 50 attempts for one email from all addresses, new addresses are refused (429) until the window ends", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      // Five addresses, ten guesses each: 50, every one checked.
+      expect(tally(yield* wrongFrom(botnet(1, 5), 10))).toEqual({ InvalidCredentials: 50 })
+      // A sixth address is refused before its password is checked, the right one included.
+      const refused = yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: "192.0.2.6" }).pipe(Effect.flip)
+      expect(refused._tag).toBe("TooManyLoginAttempts")
+      if (refused._tag !== "TooManyLoginAttempts") return
+      expect(refused.retryAfterSeconds).toBeGreaterThan(800)
+      expect(refused.retryAfterSeconds).toBeLessThanOrEqual(900)
+      expect(yield* wrongLogin("2001:db8::6")).toBe("TooManyLoginAttempts")
+      // Another email is not affected.
+      expect(yield* wrongLogin("192.0.2.6", "bob@example.com")).toBe("InvalidCredentials")
+
+      yield* TestClock.adjust(Duration.minutes(15))
+      expect(yield* rightLogin("192.0.2.6")).toBe("SignedIn")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a network the owner signed in from within 30 days still passes, bound by its own pair's limit", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      // The owner signs in at home before the attack (register does not count: no address).
+      expect(yield* rightLogin("203.0.113.7")).toBe("SignedIn")
+      yield* TestClock.adjust(Duration.days(29))
+      expect(tally(yield* wrongFrom(botnet(1, 5), 10))).toEqual({ InvalidCredentials: 50 })
+      expect(yield* rightLogin("192.0.2.77")).toBe("TooManyLoginAttempts")
+      // The same address, and another in its /24 (a renewed lease), still sign in.
+      expect(yield* rightLogin("203.0.113.7")).toBe("SignedIn")
+      expect(yield* rightLogin("203.0.113.200")).toBe("SignedIn")
+      // A typo from home is fine; ten are not: the pair's own limit still holds.
+      for (let i = 0; i < 10; i++) expect(yield* wrongLogin("203.0.113.7")).toBe("InvalidCredentials")
+      expect(yield* rightLogin("203.0.113.7")).toBe("TooManyLoginAttempts")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a network not signed in from for more than 30 days is no longer known", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      expect(yield* rightLogin("203.0.113.7")).toBe("SignedIn")
+      yield* TestClock.adjust(Duration.days(31))
+      yield* wrongFrom(botnet(1, 5), 10)
+      expect(yield* rightLogin("203.0.113.7")).toBe("TooManyLoginAttempts")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("attempts a pair's own limit refuses do not count for the account: one address cannot reach the ceiling", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      // Four addresses, twelve each: 40 checked, 8 refused by their pair.
+      expect(tally(yield* wrongFrom(botnet(1, 4), 12))).toEqual({ InvalidCredentials: 40, TooManyLoginAttempts: 8 })
+      // So a fifth address still has all ten of its attempts.
+      expect(tally(yield* wrongFrom(botnet(5, 5), 10))).toEqual({ InvalidCredentials: 10 })
+      expect(yield* wrongLogin("192.0.2.6")).toBe("TooManyLoginAttempts")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a successful sign-in gives its attempt back to the account: legitimate sign-ins never build up to the ceiling", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      // 60 sign-ins from 60 addresses (an integration on autoscaled hosts) all succeed.
+      const signIns = yield* Effect.forEach(botnet(1, 60), (ip) => rightLogin(ip))
+      expect(tally(signIns)).toEqual({ SignedIn: 60 })
+      // They left the account's count at zero: 50 failures still fit.
+      expect(tally(yield* wrongFrom(botnet(1, 5, "198.51.100"), 10))).toEqual({ InvalidCredentials: 50 })
+      expect(yield* wrongLogin("198.51.100.6")).toBe("TooManyLoginAttempts")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("addresses of one IPv6 /64 share one pair's limit", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      for (let i = 1; i <= 10; i++) expect(yield* wrongLogin(`2001:db8:1:2::${i.toString(16)}`)).toBe("InvalidCredentials")
+      expect(yield* rightLogin("2001:db8:1:2:ffff:1:2:3")).toBe("TooManyLoginAttempts")
+      expect(yield* rightLogin("2001:db8:1:3::1")).toBe("SignedIn")
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it("reduces addresses to what is counted: IPv6 to its /64; networks to IPv4 /24 and IPv6 /64", () => {
+    expect(pairAddress("203.0.113.7")).toBe("203.0.113.7")
+    expect(pairAddress("2001:db8:1:2::5")).toBe("2001:db8:1:2::/64")
+    expect(pairAddress("2001:DB8:0001:0002:aaaa:bbbb:cccc:dddd")).toBe("2001:db8:1:2::/64")
+    expect(pairAddress("::1")).toBe("0:0:0:0::/64")
+    expect(pairAddress("64:ff9b::203.0.113.7")).toBe("64:ff9b:0:0::/64")
+    expect(pairAddress("fe80::1%eth0")).toBe("fe80:0:0:0::/64")
+    expect(pairAddress("unknown")).toBe("unknown")
+    expect(networkOf("203.0.113.7")).toBe("203.0.113.0/24")
+    expect(networkOf("2001:db8:1:2::5")).toBe("2001:db8:1:2::/64")
+    expect(networkOf("unknown")).toBe("unknown")
+  })
+
+  it.effect("when the attempt cannot be counted (database down), no password is checked: right and wrong fail alike", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      const passwords = yield* Passwords
+      let checked = 0
+      const counting = Passwords.of({
+        ...passwords,
+        verify: (password, hash) => Effect.suspend(() => (checked++, passwords.verify(password, hash))),
+        verifyUnknownUser: (password) => Effect.suspend(() => (checked++, passwords.verifyUnknownUser(password)))
+      })
+      const down = Layer.succeed(LoginThrottle, LoginThrottle.of({
+        attempt: () => Effect.fail(new DatabaseUnavailable({ cause: "connection refused" })),
+        succeeded: () => Effect.fail(new DatabaseUnavailable({ cause: "connection refused" }))
+      }))
+      const outcomes = yield* Effect.forEach([PASSWORD, "wrong password"], (password) =>
+        Auth.login({ email: EMAIL, password, ip: IP }).pipe(
+          Effect.flip,
+          Effect.map((error) => error._tag),
+          Effect.provide(down),
+          Effect.provideService(Passwords, counting)
+        ))
+      expect(outcomes).toEqual(["DatabaseUnavailable", "DatabaseUnavailable"])
+      expect(checked).toBe(0)
+      // Control: with attempts counted, the spy does see the check.
+      yield* wrongLogin(IP).pipe(Effect.provideService(Passwords, counting))
+      expect(checked).toBe(1)
     }).pipe(Effect.provide(memoryLayer())))
 })
 

@@ -59,7 +59,8 @@ export const register = Effect.fn("register")(function*(input: {
 /**
  * Wrong email and wrong password are the same `InvalidCredentials`, in the same time (an unknown
  * email is checked against a dummy hash). A disabled account is told so only after its password
- * was proven.
+ * was proven. The attempt is counted (LoginThrottle) before anything else: when it cannot be
+ * counted, the password is never checked, so right and wrong passwords answer alike.
  */
 export const login = Effect.fn("login")(function*(input: {
   readonly email: string
@@ -77,7 +78,7 @@ export const login = Effect.fn("login")(function*(input: {
   })
   if (!valid || Option.isNone(found)) return yield* new InvalidCredentials()
   if (found.value.disabled) return yield* new AccountDisabled()
-  yield* throttle.reset(input.email, input.ip)
+  yield* throttle.succeeded(input.email, input.ip)
   return yield* signIn(found.value, input.client)
 })
 

@@ -8,11 +8,11 @@ import * as PasswordResetsRepository from "./PasswordResetsRepository.ts"
 import * as ServiceAuthenticationLive from "./ServiceAuthenticationLive.ts"
 import { withServices } from "../../http/FeatureHandlers.ts"
 
-/** Sign-in, refresh, sign-out and password resets over the accounts feature. */
-export const layer = Layer.mergeAll(AccessTokens.layer, LoginThrottle.layer, PasswordResetsRepository.layerSql).pipe(
+/** Sign-in, refresh, sign-out and password resets over the accounts feature; attempts counted in PostgreSQL. */
+export const layer = Layer.mergeAll(AccessTokens.layer, LoginThrottle.layerSql, PasswordResetsRepository.layerSql).pipe(
   Layer.provideMerge(Accounts.layer)
 )
-export const layerMemory = Layer.mergeAll(AccessTokens.layer, LoginThrottle.layer, PasswordResetsRepository.layerMemory).pipe(
+export const layerMemory = Layer.mergeAll(AccessTokens.layer, LoginThrottle.layerMemory, PasswordResetsRepository.layerMemory).pipe(
   Layer.provideMerge(Accounts.layerMemory)
 )
 
