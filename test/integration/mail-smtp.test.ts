@@ -4,6 +4,7 @@ import { Duration, Effect, Layer, Logger, Redacted, References } from "effect"
 import { SMTPServer } from "smtp-server"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import * as Mailer from "../../src/capabilities/mail/Mailer.ts"
+import { parseMail as parse } from "../support/smtp.ts"
 
 /**
  * The real nodemailer, through the real capability layer, against real SMTP servers started
@@ -157,24 +158,6 @@ const failure = async (url: string, message: Mailer.MailMessage, options: Partia
   expect(result.failure).toBeInstanceOf(Mailer.MailError)
   expect(result.failure.cause).toBeInstanceOf(Mailer.SmtpFailure)
   return { cause: result.failure.cause as Mailer.SmtpFailure, elapsed }
-}
-
-/** The headers (unfolded) and the decoded text of a single-part message. */
-const parse = (raw: string) => {
-  const split = raw.indexOf("\r\n\r\n")
-  const headers = new Map<string, string>()
-  for (const line of raw.slice(0, split).replace(/\r\n[ \t]+/g, " ").split("\r\n")) {
-    const colon = line.indexOf(":")
-    headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim())
-  }
-  const body = raw.slice(split + 4)
-  const encoding = (headers.get("content-transfer-encoding") ?? "7bit").toLowerCase()
-  const bytes = encoding === "quoted-printable"
-    ? Buffer.from(body.replace(/=\r\n/g, "").replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1")
-    : encoding === "base64"
-    ? Buffer.from(body, "base64")
-    : Buffer.from(body, "latin1")
-  return { headers, text: bytes.toString("utf8").replace(/\r\n/g, "\n") }
 }
 
 const waitFor = async (condition: () => boolean, timeoutMs: number) => {
