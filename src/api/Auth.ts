@@ -58,7 +58,7 @@ export class AuthApi extends HttpApiGroup.make("auth")
       error: [InvalidRefreshToken, RefreshTokenReused, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Exchange a refresh token for new tokens",
-      description: "Refresh tokens rotate on every use. A used one presented again (after a 5 s grace) ends the whole session: 401 `refresh_token_reused`."
+      description: "Refresh tokens rotate on every use; the new access token carries the account's current role. The same token presented again within 5 s (two tabs at once) answers the same new token; after that it ends the whole session: 401 `refresh_token_reused`."
     })),
     HttpApiEndpoint.post("requestPasswordReset", "/password-reset/request", {
       payload: Schema.Struct({ email: Email }),
@@ -66,7 +66,7 @@ export class AuthApi extends HttpApiGroup.make("auth")
       error: ServiceUnavailable
     }).annotateMerge(OpenApi.annotations({
       summary: "Request a password reset email",
-      description: "Always 202, whether or not the account exists. Emails a single-use link valid 30 minutes."
+      description: "Always 202, whether or not the account exists. Emails a single-use link valid 30 minutes; at most 3 mails per account and hour (further requests are answered alike and dropped)."
     })),
     HttpApiEndpoint.post("confirmPasswordReset", "/password-reset/confirm", {
       payload: Schema.Struct({ token: OpaqueToken, newPassword: Password }),
@@ -74,7 +74,7 @@ export class AuthApi extends HttpApiGroup.make("auth")
       error: [InvalidResetToken, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Set a new password with a reset token",
-      description: "The token is single use and valid 30 minutes; the account's sessions end."
+      description: "The token is single use and valid 30 minutes; a newer link or a completed reset makes it invalid. The password is set and every session of the account ends in one step."
     }))
   )
   .add(

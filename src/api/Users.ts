@@ -81,7 +81,7 @@ export class AdminApi extends HttpApiGroup.make("admin")
       error: [Forbidden, NotFound, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Change a user's role or disable the account (administrators)",
-      description: "Role `admin` only. Ends the user's sessions so the change applies at once; administrators cannot change their own role or status."
+      description: "Role `admin` only. Every change ends the user's sessions so it applies at once (a retry too); administrators cannot change their own role or status."
     }))
   )
   .middleware(Authentication)
