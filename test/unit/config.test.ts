@@ -105,6 +105,19 @@ describe("configuration", () => {
     expect(String(result.success.serviceApiKeys[0])).not.toContain("aaaa")
   })
 
+  it("bounds the password hashing queue, by default to what one thread clears in a third of the request timeout", async () => {
+    expect(await problemsOf({ PASSWORD_HASH_QUEUE: "-1" })).toEqual([expect.stringMatching(/^PASSWORD_HASH_QUEUE:/)])
+    const defaults = await load({})
+    if (defaults._tag === "Failure") throw defaults.failure
+    expect(defaults.success.passwordHashQueue).toBe(40)
+    const slower = await load({ BCRYPT_COST: "14", REQUEST_TIMEOUT: "15 seconds" })
+    if (slower._tag === "Failure") throw slower.failure
+    expect(slower.success.passwordHashQueue).toBe(5)
+    const set = await load({ PASSWORD_HASH_QUEUE: "0" })
+    if (set._tag === "Failure") throw set.failure
+    expect(set.success.passwordHashQueue).toBe(0)
+  })
+
   it("refuses a JWT secret shorter than 256 bits anywhere", async () => {
     expect(await problemsOf({ JWT_SECRET: "short" })).toEqual([expect.stringMatching(/^JWT_SECRET: must be at least 32/)])
   })
