@@ -1,7 +1,7 @@
 import { describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Option } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Option, Ref } from "effect"
 import { expect } from "vitest"
-import { PasswordHashingBusy } from "../../src/domain/AuthErrors.ts"
+import { EmailTaken, PasswordHashingBusy } from "../../src/domain/AuthErrors.ts"
 import * as Passwords from "../../src/features/accounts/Passwords.ts"
 import * as Auth from "../../src/features/auth/Auth.ts"
 import { memoryLayer } from "../support/memory.ts"
@@ -87,4 +87,19 @@ describe("password hashing admission", () => {
         expect(outcome.millis).toBeLessThan(AT_ONCE_MS)
       }
     }).pipe(Effect.provide(memoryLayer())), 20_000)
+})
+
+describe("register", () => {
+  it.effect("answers EmailTaken for a registered email without hashing the password", () =>
+    Effect.gen(function*() {
+      const real = yield* Passwords.Passwords
+      const hashes = yield* Ref.make(0)
+      const counting = Passwords.Passwords.of({ ...real, hash: (password) => Effect.andThen(Ref.update(hashes, (n) => n + 1), real.hash(password)) })
+      const register = (email: string) =>
+        Auth.register({ email, password: PASSWORD, fullName: "Alice" }).pipe(Effect.provideService(Passwords.Passwords, counting))
+      yield* register("alice@example.com")
+      expect(yield* Ref.get(hashes)).toBe(1)
+      expect(failureOf(yield* Effect.exit(register("alice@example.com")))).toBeInstanceOf(EmailTaken)
+      expect(yield* Ref.get(hashes)).toBe(1)
+    }).pipe(Effect.provide(memoryLayer())))
 })
