@@ -52,6 +52,8 @@ export interface AppSettings {
   readonly sqsRegion: string
   /** Deliveries before a job is given up (SQS's redrive policy should use the same number). */
   readonly jobMaxAttempts: number
+  /** Finished jobs (completed or dead-lettered) are deleted this long after they finished. */
+  readonly jobRetention: Duration.Duration
   /** Run the job worker inside the API process (defaults to on for the embedded database). */
   readonly workerInProcess: boolean
   readonly healthCheckTimeout: Duration.Duration
@@ -131,6 +133,7 @@ const settings = {
   sqsEndpoint: Config.String("SQS_ENDPOINT").pipe(Config.option),
   sqsRegion: Config.String("SQS_REGION").pipe(Config.withDefault("us-east-1")),
   jobMaxAttempts: Config.Int("JOB_MAX_ATTEMPTS").pipe(Config.withDefault(5)),
+  jobRetention: Config.Duration("JOB_RETENTION").pipe(Config.withDefault(Duration.days(7))),
   workerInProcess: Config.Boolean("WORKER_IN_PROCESS").pipe(Config.option),
   healthCheckTimeout: Config.Duration("HEALTH_CHECK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(1))),
   shutdownTimeout: Config.Duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
@@ -143,6 +146,7 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   if (raw.dataDir.trim() === "") problems.push("DATA_DIR: must not be empty")
   if (raw.databasePoolMax < 1) problems.push("DATABASE_POOL_MAX: must be at least 1")
   if (raw.jobMaxAttempts < 1 || raw.jobMaxAttempts > 100) problems.push("JOB_MAX_ATTEMPTS: must be between 1 and 100")
+  if (Duration.toHours(raw.jobRetention) < 1) problems.push("JOB_RETENTION: must be at least 1 hour")
   for (const [name, value] of [["SQS_QUEUE_URL", raw.sqsQueueUrl], ["SQS_RENDER_QUEUE_URL", raw.sqsRenderQueueUrl], ["SQS_ENDPOINT", raw.sqsEndpoint]] as const) {
     if (Option.isSome(value) && !/^https?:\/\//.test(value.value)) problems.push(`${name}: must be an http(s):// URL`)
   }

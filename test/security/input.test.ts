@@ -20,7 +20,8 @@ const RecordingQueue = Layer.succeed(JobQueue, {
   description: "recording",
   enqueue: (job) => Ref.update(jobs, (all) => [...all, job]),
   depth: Effect.succeed(0),
-  consume: () => Effect.never
+  consume: () => Effect.never,
+  prune: () => Effect.void
 })
 
 const h = securityHarness({ overrides: RecordingQueue })

@@ -118,6 +118,16 @@ describe("configuration", () => {
     expect(set.success.passwordHashQueue).toBe(0)
   })
 
+  it("keeps finished jobs 7 days by default, at least an hour", async () => {
+    expect(await problemsOf({ JOB_RETENTION: "10 minutes" })).toEqual([expect.stringMatching(/^JOB_RETENTION:/)])
+    const defaults = await load({})
+    if (defaults._tag === "Failure") throw defaults.failure
+    expect(Duration.toDays(defaults.success.jobRetention)).toBe(7)
+    const set = await load({ JOB_RETENTION: "30 days" })
+    if (set._tag === "Failure") throw set.failure
+    expect(Duration.toDays(set.success.jobRetention)).toBe(30)
+  })
+
   it("refuses a JWT secret shorter than 256 bits anywhere", async () => {
     expect(await problemsOf({ JWT_SECRET: "short" })).toEqual([expect.stringMatching(/^JWT_SECRET: must be at least 32/)])
   })
