@@ -4,6 +4,7 @@ import { Int32, matching } from "../domain/Primitives.ts"
 import { Email, FullName, Password } from "../domain/User.ts"
 import {
   AccountDisabled,
+  Busy,
   EmailTaken,
   InvalidCredentials,
   InvalidRefreshToken,
@@ -39,18 +40,18 @@ export class AuthApi extends HttpApiGroup.make("auth")
     HttpApiEndpoint.post("register", "/register", {
       payload: Schema.Struct({ email: Email, password: Password, fullName: FullName }),
       success: SignedIn.pipe(HttpApiSchema.status(201)),
-      error: [EmailTaken, ServiceUnavailable]
+      error: [EmailTaken, Busy, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Create an account and sign in",
-      description: "Creates a user with an active free subscription and answers the user and their tokens. 409 `email_taken` when the email is registered already."
+      description: "Creates a user with an active free subscription and answers the user and their tokens. 409 `email_taken` when the email is registered already; 503 `busy` (with Retry-After) when too many passwords are being hashed."
     })),
     HttpApiEndpoint.post("login", "/login", {
       payload: Schema.Struct({ email: Email, password: Schema.String.check(Schema.isMaxLength(1024)) }),
       success: SignedIn,
-      error: [InvalidCredentials, AccountDisabled, TooManyAttempts, ServiceUnavailable]
+      error: [InvalidCredentials, AccountDisabled, TooManyAttempts, Busy, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Sign in with email and password",
-      description: "A wrong email and a wrong password answer alike (401 `invalid_credentials`). 10 failed attempts for one email from one address (an IPv6 address counts as its /64) within 15 minutes lock that pair. Beyond 50 failed attempts for one email from all addresses together within 15 minutes, only networks that signed in to the account within the last 30 days may keep trying. Both answer 429 `too_many_attempts` with Retry-After. Attempts are counted before the password is checked: when they cannot be counted, right and wrong passwords alike answer 503."
+      description: "A wrong email and a wrong password answer alike (401 `invalid_credentials`). 10 failed attempts for one email from one address (an IPv6 address counts as its /64) within 15 minutes lock that pair. Beyond 50 failed attempts for one email from all addresses together within 15 minutes, only networks that signed in to the account within the last 30 days may keep trying. Both answer 429 `too_many_attempts` with Retry-After. Attempts are counted before the password is checked: when they cannot be counted, right and wrong passwords alike answer 503. 503 `busy` (with Retry-After) when too many passwords are being checked."
     })),
     HttpApiEndpoint.post("refresh", "/refresh", {
       payload: Schema.Struct({ refreshToken: OpaqueToken }),
@@ -71,10 +72,10 @@ export class AuthApi extends HttpApiGroup.make("auth")
     HttpApiEndpoint.post("confirmPasswordReset", "/password-reset/confirm", {
       payload: Schema.Struct({ token: OpaqueToken, newPassword: Password }),
       success: HttpApiSchema.NoContent,
-      error: [InvalidResetToken, ServiceUnavailable]
+      error: [InvalidResetToken, Busy, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Set a new password with a reset token",
-      description: "The token is single use and valid 30 minutes; a newer link or a completed reset makes it invalid. The password is set and every session of the account ends in one step."
+      description: "The token is single use and valid 30 minutes; a newer link or a completed reset makes it invalid. The password is set and every session of the account ends in one step. 503 `busy` (with Retry-After) when too many passwords are being hashed."
     }))
   )
   .add(

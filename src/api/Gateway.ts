@@ -92,7 +92,7 @@ const addRateLimited = (responses: Json) => {
 
 /**
  * The OpenAPI transform (annotation of CoreApi): the pipeline's headers and 429 on every
- * operation, the headers as components, and the server entry (relative: this document is
+ * operation, Retry-After on every 429 and 503 problem, the headers as components, and the server entry (relative: this document is
  * served by the API it describes).
  */
 export const documentGateway = (spec: Json): Json => {
@@ -110,7 +110,8 @@ export const documentGateway = (spec: Json): Json => {
       for (const [status, response] of Object.entries(responses)) {
         const names: Array<HeaderName> = ["X-Request-Id", "Access-Control-Allow-Origin"]
         if (limited) names.push("RateLimit", "RateLimit-Policy")
-        if (status === "429") names.push("Retry-After")
+        // The pipeline gives every 503 problem a Retry-After (an outage, a busy server).
+        if (status === "429" || (status === "503" && response.content?.[PROBLEM_JSON] !== undefined)) names.push("Retry-After")
         if (status === "401") names.push("WWW-Authenticate")
         response.headers = { ...response.headers, ...Object.fromEntries(names.map((name) => [name, ref(name)])) }
       }

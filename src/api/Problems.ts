@@ -89,6 +89,20 @@ export class ServiceUnavailable extends HttpApiError.Problem<ServiceUnavailable>
 }) {}
 
 /**
+ * Too much work of one kind (password hashing) is running and queued already: refused at once
+ * rather than queued past the request timeout. Like every 503 problem it carries Retry-After
+ * (set by the server); retry then.
+ */
+export class Busy extends HttpApiError.Problem<Busy>()("Busy", {
+  type: problemType("busy"),
+  status: 503,
+  title: "The server is busy; retry shortly"
+}, {
+  code: Schema.tag("busy"),
+  ...problemMembers
+}) {}
+
+/**
  * Problems the server produces outside any endpoint (unknown route, wrong method, body that
  * is not JSON, ...). They share the shape of the typed problems above; the server renders them.
  */

@@ -3,7 +3,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { Account } from "../domain/Account.ts"
 import { AvatarUrl, FullName, MAX_EMAIL_LENGTH, Password, Role, UserId } from "../domain/User.ts"
 import { Limit, MAX_PAGE_SIZE } from "./Pagination.ts"
-import { Forbidden, IncorrectPassword, NotFound, ServiceUnavailable } from "./Problems.ts"
+import { Busy, Forbidden, IncorrectPassword, NotFound, ServiceUnavailable } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
 /**
@@ -30,18 +30,18 @@ export class MeApi extends HttpApiGroup.make("me")
     HttpApiEndpoint.put("changePassword", "/password", {
       payload: Schema.Struct({ currentPassword: Schema.String.check(Schema.isMaxLength(1024)), newPassword: Password }),
       success: HttpApiSchema.NoContent,
-      error: [IncorrectPassword, NotFound, ServiceUnavailable]
+      error: [IncorrectPassword, NotFound, Busy, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Change the password",
-      description: "Needs the current password (403 `incorrect_password`). The account's other sessions end."
+      description: "Needs the current password (403 `incorrect_password`). The account's other sessions end. 503 `busy` (with Retry-After) when too many passwords are being checked."
     })),
     HttpApiEndpoint.delete("delete", "/", {
       payload: Schema.Struct({ password: Schema.String.check(Schema.isMaxLength(1024)) }),
       success: HttpApiSchema.NoContent,
-      error: [IncorrectPassword, NotFound, ServiceUnavailable]
+      error: [IncorrectPassword, NotFound, Busy, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Delete the account",
-      description: "Needs the password. Every session ends at once; the account's uploads are deleted in the background."
+      description: "Needs the password. Every session ends at once; the account's uploads are deleted in the background. 503 `busy` (with Retry-After) when too many passwords are being checked."
     }))
   )
   .middleware(Authentication)

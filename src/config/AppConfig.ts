@@ -24,6 +24,11 @@ export interface AppSettings {
   readonly refreshTokenIdleTtl: Duration.Duration
   readonly refreshTokenAbsoluteTtl: Duration.Duration
   readonly bcryptCost: number
+  /**
+   * Password hashes and checks that may wait beyond the running ones; more are refused at once
+   * (503 `busy`). Unset: `defaultPasswordHashQueue` of the cost and the request timeout.
+   */
+  readonly passwordHashQueue: number
   /** Static keys of internal callers (the integration layer), sent as `X-Service-Key`. */
   readonly serviceApiKeys: ReadonlyArray<Redacted.Redacted>
   readonly migrateOnStart: boolean
@@ -47,6 +52,8 @@ export interface AppSettings {
   readonly sqsRegion: string
   /** Deliveries before a job is given up (SQS's redrive policy should use the same number). */
   readonly jobMaxAttempts: number
+  /** Finished jobs (completed or dead-lettered) are deleted this long after they finished. */
+  readonly jobRetention: Duration.Duration
   /** Run the job worker inside the API process (defaults to on for the embedded database). */
   readonly workerInProcess: boolean
   readonly healthCheckTimeout: Duration.Duration
@@ -188,6 +195,7 @@ const settings = {
   refreshTokenIdleTtl: Config.Duration("REFRESH_TOKEN_IDLE_TTL").pipe(Config.withDefault(Duration.days(7))),
   refreshTokenAbsoluteTtl: Config.Duration("REFRESH_TOKEN_ABSOLUTE_TTL").pipe(Config.withDefault(Duration.days(30))),
   bcryptCost: Config.Int("BCRYPT_COST").pipe(Config.withDefault(12)),
+  passwordHashQueue: Config.Int("PASSWORD_HASH_QUEUE").pipe(Config.option),
   serviceApiKeys: commaList("SERVICE_API_KEYS"),
   migrateOnStart: Config.Boolean("MIGRATE_ON_START").pipe(Config.withDefault(true)),
   logLevel: Config.LogLevel("LOG_LEVEL").pipe(Config.withDefault("Info" as const)),
@@ -204,6 +212,7 @@ const settings = {
   sqsEndpoint: Config.String("SQS_ENDPOINT").pipe(Config.option),
   sqsRegion: Config.String("SQS_REGION").pipe(Config.withDefault("us-east-1")),
   jobMaxAttempts: Config.Int("JOB_MAX_ATTEMPTS").pipe(Config.withDefault(5)),
+  jobRetention: Config.Duration("JOB_RETENTION").pipe(Config.withDefault(Duration.days(7))),
   workerInProcess: Config.Boolean("WORKER_IN_PROCESS").pipe(Config.option),
   healthCheckTimeout: Config.Duration("HEALTH_CHECK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(1))),
   shutdownTimeout: Config.Duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
@@ -219,6 +228,7 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   if (raw.dataDir.trim() === "") problems.push("DATA_DIR: must not be empty")
   if (raw.databasePoolMax < 1) problems.push("DATABASE_POOL_MAX: must be at least 1")
   if (raw.jobMaxAttempts < 1 || raw.jobMaxAttempts > 100) problems.push("JOB_MAX_ATTEMPTS: must be between 1 and 100")
+  if (Duration.toHours(raw.jobRetention) < 1) problems.push("JOB_RETENTION: must be at least 1 hour")
   for (const [name, value] of [["SQS_QUEUE_URL", raw.sqsQueueUrl], ["SQS_RENDER_QUEUE_URL", raw.sqsRenderQueueUrl], ["SQS_ENDPOINT", raw.sqsEndpoint]] as const) {
     if (Option.isSome(value) && !/^https?:\/\//.test(value.value)) problems.push(`${name}: must be an http(s):// URL`)
   }
@@ -231,6 +241,9 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
     problems.push("OTEL_EXPORTER_OTLP_ENDPOINT: must be an http(s):// URL")
   }
   if (raw.bcryptCost < 10 || raw.bcryptCost > 16) problems.push("BCRYPT_COST: must be between 10 and 16")
+  if (Option.isSome(raw.passwordHashQueue) && (raw.passwordHashQueue.value < 0 || raw.passwordHashQueue.value > 10_000)) {
+    problems.push("PASSWORD_HASH_QUEUE: must be between 0 and 10000")
+  }
   if (Duration.toSeconds(raw.accessTokenTtl) < 30 || Duration.toHours(raw.accessTokenTtl) > 1) {
     problems.push("ACCESS_TOKEN_TTL: must be between 30 seconds and 1 hour")
   }
@@ -276,6 +289,20 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   return problems
 }
 
+/** bcrypt at cost 12 takes about 250 ms on one core (about 235 ms measured here); each step of the cost doubles it. */
+const COST_12_HASH_MILLIS = 250
+
+/**
+ * PASSWORD_HASH_QUEUE when unset: as many waiting hashes as a single hashing thread clears in a
+ * third of REQUEST_TIMEOUT at BCRYPT_COST, so that the last request admitted still answers well
+ * within the timeout; the other two thirds are the margin for its database and Redis work and for
+ * a slower or busier core than the estimate. 10 s / 250 ms = 40 at the defaults (cost 12, 30 s),
+ * 2 at cost 16. Where two threads hash (four or more cores), the same queue clears twice as fast.
+ * Beyond it a request is better told "busy, retry shortly" at once than answered after 30 s.
+ */
+export const defaultPasswordHashQueue = (bcryptCost: number, requestTimeout: Duration.Duration): number =>
+  Math.max(1, Math.floor(Duration.toMillis(requestTimeout) / 3 / (COST_12_HASH_MILLIS * 2 ** (bcryptCost - 12))))
+
 /** `SchemaError(Expected a value between 1 and 65535 at ["PORT"])` → `PORT: Expected a value between 1 and 65535`. */
 const describeConfigError = (message: string): string => {
   const flat = message.replace(/\s+/g, " ")
@@ -319,6 +346,10 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfiguration> = Ef
     jwtSecret: Option.getOrElse(raw.jwtSecret, () => Redacted.make(DEVELOPMENT_JWT_SECRET)),
     jwtSecretIsDevelopmentDefault: Option.isNone(raw.jwtSecret),
     serviceApiKeys: raw.serviceApiKeys.map((key) => Redacted.make(key)),
+    passwordHashQueue: Option.getOrElse(
+      raw.passwordHashQueue,
+      () => defaultPasswordHashQueue(raw.bcryptCost, raw.requestTimeout)
+    ),
     workerInProcess: Option.getOrElse(raw.workerInProcess, () => Option.isNone(raw.databaseUrl)),
     passwordResetUrl: Option.getOrElse(raw.passwordResetUrl, () => DEVELOPMENT_PASSWORD_RESET_URL)
   }

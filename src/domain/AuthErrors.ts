@@ -25,6 +25,12 @@ export class TooManyLoginAttempts extends Schema.TaggedError<TooManyLoginAttempt
   retryAfterSeconds: Schema.Int
 }) {}
 
+/**
+ * Too many password hashes and checks are running or waiting already (PASSWORD_HASH_QUEUE): the
+ * request is refused at once instead of queueing past the request timeout. Retryable.
+ */
+export class PasswordHashingBusy extends Schema.TaggedError<PasswordHashingBusy>()("PasswordHashingBusy", {}) {}
+
 /** Unknown, used or expired password reset token: one error for all three. */
 export class InvalidResetToken extends Schema.TaggedError<InvalidResetToken>()("InvalidResetToken", {}) {}
 

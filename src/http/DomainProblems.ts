@@ -33,6 +33,8 @@ const problems = {
   TooManyLoginAttempts: (error: AuthErrors.TooManyLoginAttempts) =>
     new Problems.TooManyAttempts({ retryAfter: error.retryAfterSeconds }),
   InvalidResetToken: () => new Problems.InvalidResetToken({}),
+  PasswordHashingBusy: () =>
+    new Problems.Busy({ detail: "Too many sign-ins and password changes are waiting; retry shortly" }),
   IncorrectPassword: () => new Problems.IncorrectPassword({}),
   Forbidden: () => new Problems.Forbidden({}),
   UserNotFound: () => new Problems.NotFound({}),

@@ -31,7 +31,8 @@ const RecordingQueue = Layer.succeed(JobQueue, {
       return Effect.fail(new QueueError({ cause: "queue unavailable" }))
     }),
   depth: Effect.succeed(0),
-  consume: () => Effect.never
+  consume: () => Effect.never,
+  prune: () => Effect.void
 })
 let app: ReturnType<typeof makeTestApp>
 let databaseUrl: string

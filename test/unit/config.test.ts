@@ -182,6 +182,29 @@ describe("configuration", () => {
     expect(String(result.success.serviceApiKeys[0])).not.toContain("aaaa")
   })
 
+  it("bounds the password hashing queue, by default to what one thread clears in a third of the request timeout", async () => {
+    expect(await problemsOf({ PASSWORD_HASH_QUEUE: "-1" })).toEqual([expect.stringMatching(/^PASSWORD_HASH_QUEUE:/)])
+    const defaults = await load({})
+    if (defaults._tag === "Failure") throw defaults.failure
+    expect(defaults.success.passwordHashQueue).toBe(40)
+    const slower = await load({ BCRYPT_COST: "14", REQUEST_TIMEOUT: "15 seconds" })
+    if (slower._tag === "Failure") throw slower.failure
+    expect(slower.success.passwordHashQueue).toBe(5)
+    const set = await load({ PASSWORD_HASH_QUEUE: "0" })
+    if (set._tag === "Failure") throw set.failure
+    expect(set.success.passwordHashQueue).toBe(0)
+  })
+
+  it("keeps finished jobs 7 days by default, at least an hour", async () => {
+    expect(await problemsOf({ JOB_RETENTION: "10 minutes" })).toEqual([expect.stringMatching(/^JOB_RETENTION:/)])
+    const defaults = await load({})
+    if (defaults._tag === "Failure") throw defaults.failure
+    expect(Duration.toDays(defaults.success.jobRetention)).toBe(7)
+    const set = await load({ JOB_RETENTION: "30 days" })
+    if (set._tag === "Failure") throw set.failure
+    expect(Duration.toDays(set.success.jobRetention)).toBe(30)
+  })
+
   it("refuses a JWT secret shorter than 256 bits anywhere", async () => {
     expect(await problemsOf({ JWT_SECRET: "short" })).toEqual([expect.stringMatching(/^JWT_SECRET: must be at least 32/)])
   })

@@ -31,6 +31,13 @@ export class JobQueue extends Context.Service<JobQueue, {
   readonly consume: <E, R>(
     handle: (job: CoreJob, meta: JobMeta) => Effect.Effect<void, E, R>
   ) => Effect.Effect<never, never, R>
+  /**
+   * Deletes the jobs that finished (completed, or dead-lettered after JOB_MAX_ATTEMPTS) more than
+   * `olderThan` ago, of every queue in the store; waiting and running jobs stay whatever their
+   * age. Only the PostgreSQL queue keeps finished jobs: on SQS (the queue's retention period) and
+   * in memory it does nothing. A job id offered again after its job was pruned is a new job.
+   */
+  readonly prune: (olderThan: Duration.Duration) => Effect.Effect<void, QueueError>
 }>()("customify/capabilities/queue/JobQueue") {}
 
 const retrySchedule = Schedule.min([Schedule.exponential(Duration.seconds(1), 2), Schedule.spaced(Duration.minutes(5))])
@@ -44,12 +51,13 @@ const logDeadLetter = (job: Job, meta: JobMeta, error: unknown) =>
 export const layerPostgres: Layer.Layer<
   JobQueue,
   never,
-  AppConfig | PersistedQueue.PersistedQueueFactory | SqlClient.SqlClient
+  AppConfig | PersistedQueue.PersistedQueueFactory | PersistedQueue.PersistedQueueStore | SqlClient.SqlClient
 > = Layer.effect(
   JobQueue,
   Effect.gen(function*() {
     const { jobMaxAttempts } = yield* AppConfig
     const sql = yield* SqlClient.SqlClient
+    const store = yield* PersistedQueue.PersistedQueueStore
     const options = { schema: Job, maxAttempts: jobMaxAttempts, retrySchedule }
     const core = yield* PersistedQueue.make({ name: "core", ...options })
     const render = yield* PersistedQueue.make({ name: "render", ...options })
@@ -76,14 +84,21 @@ export const layerPostgres: Layer.Layer<
         }).pipe(
           Effect.catchCause((cause) => Effect.logWarning("jobs: delivery failed, will retry", cause)),
           Effect.forever
+        ),
+      // The store's own clean-up: rows in state completed or failed (dead-lettered) whose last
+      // change is older than the cut-off, deleted in batches; pending rows, running ones
+      // included (pending with a lock), are never touched.
+      prune: (olderThan) =>
+        store.cleanup({ timeToLive: olderThan, failedTimeToLive: olderThan }).pipe(
+          Effect.mapError((cause) => new QueueError({ cause }))
         )
     })
   })
 )
 
-/** The SQL store of the PostgreSQL queue (creates its own tables). */
+/** The SQL store of the PostgreSQL queue (creates its own tables), and the queue factory over it. */
 export const layerPostgresStore = PersistedQueue.layer.pipe(
-  Layer.provide(PersistedQueue.layerStoreSql({
+  Layer.provideMerge(PersistedQueue.layerStoreSql({
     tableName: "job_queue",
     pollInterval: Duration.millis(500),
     // A worker that dies mid-job frees it after this long; live workers refresh their lock.
@@ -139,7 +154,9 @@ export const layerSqs = (queueUrl: string): Layer.Layer<JobQueue, never, AppConf
             Effect.andThen(Effect.logWarning("jobs: SQS receive failed, retrying", cause), Effect.sleep(Duration.seconds(2)))
           ),
           Effect.forever
-        )
+        ),
+      // SQS deletes finished messages itself, and dead letters after the DLQ's retention period.
+      prune: () => Effect.void
     })
   }))
 
@@ -174,7 +191,9 @@ export const layerMemory: Layer.Layer<JobQueue | EnqueuedJobs> = Layer.effectCon
             )
           ),
           Effect.forever
-        )
+        ),
+      // Finished jobs leave the queue; `EnqueuedJobs` keeps every job for the tests that read it.
+      prune: () => Effect.void
     }))
   )
 }))

@@ -1,4 +1,4 @@
-import { Layer } from "effect"
+import { Clock, Duration, Effect, Layer } from "effect"
 import * as AccountsRepository from "./AccountsRepository.ts"
 import * as Passwords from "./Passwords.ts"
 import * as Sessions from "./Sessions.ts"
@@ -16,3 +16,15 @@ export const layer = Layer.merge(Passwords.layer, Sessions.layer).pipe(
 export const layerMemory = Layer.merge(Passwords.layerTest, Sessions.layer).pipe(
   Layer.provideMerge(SessionsRepository.layerMemory.pipe(Layer.provideMerge(AccountsRepository.layerMemory)))
 )
+
+/** Ended sessions are kept this long (for support questions), then deleted with their tokens. */
+export const ENDED_SESSION_RETENTION = Duration.days(1)
+
+/** Run hourly by the worker (src/features/jobs/Housekeeping.ts). */
+export const housekeeping = [{
+  name: "sessions.prune",
+  run: Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    yield* (yield* SessionsRepository.SessionsRepository).prune(new Date(now - Duration.toMillis(ENDED_SESSION_RETENTION)))
+  })
+}] as const
