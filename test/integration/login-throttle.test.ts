@@ -97,6 +97,22 @@ describe("a parallel burst of wrong passwords (HTTP, two instances)", () => {
   })
 })
 
+describe("attempts whose password was never checked (hashing busy)", () => {
+  it("are taken back from the pair and the account: 40 unchecked attempts lock nothing", async () => {
+    const email = uniqueEmail()
+    const unchecked = (ip: string) =>
+      run(Effect.flatMap(Effect.service(LoginThrottle.LoginThrottle), (throttle) => throttle.unchecked(email, ip)))
+    for (let i = 0; i < 40; i++) {
+      expect((await tryLogin(email, "198.51.100.7")).outcome).toBe("counted")
+      await unchecked("198.51.100.7")
+    }
+    const [pair] = await sql<{ failures: number }>("SELECT failures FROM login_attempts ORDER BY window_start DESC LIMIT 1")
+    expect(pair!.failures).toBe(0)
+    // Still the full 10 for real failures.
+    expect(await burst(email, ["198.51.100.7"], 12)).toBe(10)
+  })
+})
+
 describe("the per-pair limit", () => {
   it("counts 10 attempts per email and address in a window, starts again once the window has passed, and a success clears it", async () => {
     const email = uniqueEmail()

@@ -5,6 +5,7 @@ import { SignJWT } from "jose"
 import { expect } from "vitest"
 import { EnqueuedJobs } from "../../src/capabilities/queue/JobQueue.ts"
 import { DatabaseUnavailable } from "../../src/capabilities/database/DatabaseUnavailable.ts"
+import { PasswordHashingBusy } from "../../src/domain/AuthErrors.ts"
 import { DEVELOPMENT_JWT_SECRET } from "../../src/config/AppConfig.ts"
 import type { Actor } from "../../src/domain/Policy.ts"
 import { AccessTokens } from "../../src/features/auth/AccessTokens.ts"
@@ -285,7 +286,8 @@ describe("login: the per-account ceiling across addresses", () => {
       })
       const down = Layer.succeed(LoginThrottle, LoginThrottle.of({
         attempt: () => Effect.fail(new DatabaseUnavailable({ cause: "connection refused" })),
-        succeeded: () => Effect.fail(new DatabaseUnavailable({ cause: "connection refused" }))
+        succeeded: () => Effect.fail(new DatabaseUnavailable({ cause: "connection refused" })),
+        unchecked: () => Effect.fail(new DatabaseUnavailable({ cause: "connection refused" }))
       }))
       const outcomes = yield* Effect.forEach([PASSWORD, "wrong password"], (password) =>
         Auth.login({ email: EMAIL, password, ip: IP }).pipe(
@@ -299,6 +301,27 @@ describe("login: the per-account ceiling across addresses", () => {
       // Control: with attempts counted, the spy does see the check.
       yield* wrongLogin(IP).pipe(Effect.provideService(Passwords, counting))
       expect(checked).toBe(1)
+    }).pipe(Effect.provide(memoryLayer())))
+})
+
+describe("login while hashing is busy", () => {
+  it.effect("an attempt refused as busy is not a failed attempt: retrying through an overload never locks the pair", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      const passwords = yield* Passwords
+      let busy = true
+      const overloaded = Passwords.of({
+        ...passwords,
+        verify: (password, hash) => busy ? Effect.fail(new PasswordHashingBusy()) : passwords.verify(password, hash)
+      })
+      const attempt = Auth.login({ email: EMAIL, password: PASSWORD, ip: IP }).pipe(Effect.provideService(Passwords, overloaded))
+      for (let i = 0; i < 25; i++) {
+        const refused = yield* Effect.flip(attempt)
+        expect(refused._tag).toBe("PasswordHashingBusy")
+      }
+      busy = false
+      const signedIn = yield* attempt
+      expect(signedIn.account.email).toBe(EMAIL)
     }).pipe(Effect.provide(memoryLayer())))
 })
 

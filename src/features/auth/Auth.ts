@@ -81,7 +81,10 @@ export const login = Effect.fn("login")(function*(input: {
   const valid = yield* Option.match(found, {
     onNone: () => passwords.verifyUnknownUser(input.password),
     onSome: (account) => passwords.verify(input.password, account.passwordHash)
-  })
+  }).pipe(
+    // Refused before any check: not a failed attempt, or an overload would lock users out.
+    Effect.tapErrorTag("PasswordHashingBusy", () => throttle.unchecked(input.email, input.ip))
+  )
   if (!valid || Option.isNone(found)) return yield* new InvalidCredentials()
   if (found.value.disabled) return yield* new AccountDisabled()
   yield* throttle.succeeded(input.email, input.ip)

@@ -44,6 +44,11 @@ export class LoginThrottle extends Context.Service<LoginThrottle, {
    * (it was no failure) and remembers the network for the account.
    */
   readonly succeeded: (email: string, ip: string) => Effect.Effect<void, DatabaseUnavailable>
+  /**
+   * The attempt's password was never checked (hashing was busy): it is taken back from the pair
+   * and the account, so a user retrying through an overload is not locked out by it.
+   */
+  readonly unchecked: (email: string, ip: string) => Effect.Effect<void, DatabaseUnavailable>
 }>()("customify/features/auth/LoginThrottle") {}
 
 /** The eight 16-bit groups of a valid IPv6 address. */
@@ -170,7 +175,18 @@ export const layerSql = Layer.effect(LoginThrottle, Effect.gen(function*() {
       ON CONFLICT (key) DO UPDATE SET last_success_at = EXCLUDED.last_success_at`.pipe(orUnavailable)
   })
 
-  return LoginThrottle.of({ attempt, succeeded })
+  const unchecked = Effect.fn("LoginThrottle.unchecked")(function*(email: string, ip: string) {
+    const key = keys(email, ip)
+    const windowFloor = new Date((yield* Clock.currentTimeMillis) - windowMillis)
+    // One row per statement, pair first, as in `succeeded`.
+    for (const rowKey of [key.pair, key.account]) {
+      yield* sql`
+        UPDATE login_attempts SET failures = failures - 1
+        WHERE key = ${rowKey} AND failures > 0 AND window_start > ${windowFloor}`.pipe(orUnavailable)
+    }
+  })
+
+  return LoginThrottle.of({ attempt, succeeded, unchecked })
 }))
 
 /** The same rules in process memory, for unit tests of the use cases (the Effect Clock, so TestClock moves windows). */
@@ -208,6 +224,14 @@ export const layerMemory = Layer.effect(LoginThrottle, Effect.gen(function*() {
         const account = counters.get(key.account)
         if (account !== undefined && account.failures > 0 && account.windowStart > now - windowMillis) account.failures--
         networks.set(key.network, now)
+      }),
+    unchecked: (email, ip) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const key = keys(email, ip)
+        for (const rowKey of [key.pair, key.account]) {
+          const counter = counters.get(rowKey)
+          if (counter !== undefined && counter.failures > 0 && counter.windowStart > now - windowMillis) counter.failures--
+        }
       })
   })
 }))
