@@ -38,7 +38,9 @@ describe("password hashing admission", () => {
       const passwords = yield* Passwords.make(SLOW)
       const [oneHashTook, oneHash] = yield* Effect.timed(passwords.hash(PASSWORD))
       // One hashing, two waiting: the queue is full.
+      expect(yield* passwords.saturated).toBe(false)
       const admitted = yield* Effect.forEach([1, 2, 3], () => start(passwords.hash(PASSWORD)))
+      expect(yield* passwords.saturated).toBe(true)
       const refusedHash = yield* timedExit(passwords.hash(PASSWORD))
       const refusedVerify = yield* timedExit(passwords.verify(PASSWORD, oneHash))
       const refusedUnknown = yield* timedExit(passwords.verifyUnknownUser(PASSWORD))
@@ -52,6 +54,7 @@ describe("password hashing admission", () => {
       expect(hashes).toHaveLength(3)
       for (const hash of hashes) expect(yield* passwords.verify(PASSWORD, hash)).toBe(true)
       // And once they are done the queue is empty again.
+      expect(yield* passwords.saturated).toBe(false)
       expect(Exit.isSuccess(yield* Effect.exit(passwords.hash(PASSWORD)))).toBe(true)
     }), 20_000)
 

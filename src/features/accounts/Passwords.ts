@@ -14,6 +14,11 @@ export class Passwords extends Context.Service<Passwords, {
   readonly hash: (password: string) => Effect.Effect<string, PasswordHashingBusy>
   readonly verify: (password: string, passwordHash: string) => Effect.Effect<boolean, PasswordHashingBusy>
   readonly verifyUnknownUser: (password: string) => Effect.Effect<false, PasswordHashingBusy>
+  /**
+   * Whether every place is taken right now: a hint that lets a caller refuse before doing any
+   * other work (a call made next may still be admitted or refused; the calls above decide).
+   */
+  readonly saturated: Effect.Effect<boolean>
 }>()("customify/features/auth/Passwords") {}
 
 /**
@@ -55,9 +60,15 @@ export const make = (options: PasswordsOptions) =>
     const concurrency = options.concurrency ?? CONCURRENT_HASHES
     const running = yield* Semaphore.make(concurrency)
     const places = yield* Semaphore.make(concurrency + options.queue)
+    let occupied = 0
     const onPool = <A>(work: () => Promise<A>) => running.withPermits(1)(Effect.uninterruptible(Effect.promise(work)))
     const admitted = <A>(work: () => Promise<A>): Effect.Effect<A, PasswordHashingBusy> =>
-      places.withPermitsIfAvailable(1)(onPool(work)).pipe(
+      places.withPermitsIfAvailable(1)(
+        Effect.suspend(() => {
+          occupied++
+          return Effect.ensuring(onPool(work), Effect.sync(() => occupied--))
+        })
+      ).pipe(
         Effect.flatMap(Option.match({
           onNone: () => Effect.fail(new PasswordHashingBusy()),
           onSome: Effect.succeed
@@ -74,7 +85,8 @@ export const make = (options: PasswordsOptions) =>
       verify: Effect.fn("Passwords.verify")(function*(password: string, passwordHash: string) {
         return yield* verifyWith(password, passwordHash)
       }),
-      verifyUnknownUser: (password) => Effect.as(verifyWith(password, dummyHash), false as const)
+      verifyUnknownUser: (password) => Effect.as(verifyWith(password, dummyHash), false as const),
+      saturated: Effect.sync(() => occupied >= concurrency + options.queue)
     })
   })
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { Effect, Option } from "effect"
 import type { Account } from "../../domain/Account.ts"
-import { AccountDisabled, EmailTaken, InvalidCredentials } from "../../domain/AuthErrors.ts"
+import { AccountDisabled, EmailTaken, InvalidCredentials, PasswordHashingBusy } from "../../domain/AuthErrors.ts"
 import type { Actor } from "../../domain/Policy.ts"
 import type { UserId } from "../../domain/User.ts"
 import { AccountsRepository } from "../accounts/AccountsRepository.ts"
@@ -76,6 +76,8 @@ export const login = Effect.fn("login")(function*(input: {
 }) {
   const throttle = yield* LoginThrottle
   const passwords = yield* Passwords
+  // Refused before any other work while hashing is saturated: a storm costs no database round trip.
+  if (yield* passwords.saturated) return yield* new PasswordHashingBusy()
   yield* throttle.attempt(input.email, input.ip)
   const found = yield* (yield* AccountsRepository).findByEmail(input.email)
   const valid = yield* Option.match(found, {
