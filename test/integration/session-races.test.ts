@@ -3,9 +3,9 @@ import { SqlClient } from "effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeTestApp } from "../support/app.ts"
+import { makeTestApp, recordingMailer } from "../support/app.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
-import { sleep } from "../support/faults.ts"
+import { sleep, waitFor } from "../support/faults.ts"
 import { attempt, ok, typedClient } from "../support/typedClient.ts"
 
 /**
@@ -13,6 +13,7 @@ import { attempt, ok, typedClient } from "../support/typedClient.ts"
  * sign-ins fired together on two instances sharing real PostgreSQL and Redis, many rounds over.
  */
 const scope = Effect.runSync(Scope.make())
+const mailer = recordingMailer()
 let databaseUrl: string
 let instanceA: ReturnType<typeof makeTestApp>
 let instanceB: ReturnType<typeof makeTestApp>
@@ -21,7 +22,8 @@ beforeAll(async () => {
   const serverUrl = realDatabaseUrl()
   if (serverUrl === undefined || realRedisUrl() === undefined) throw new Error("needs real PostgreSQL and Redis")
   databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
-  instanceA = makeTestApp({ databaseUrl, redisUrl: realRedisUrl() })
+  // Instance A also runs the worker, which mails reset links to a recording mailer.
+  instanceA = makeTestApp({ databaseUrl, redisUrl: realRedisUrl(), worker: true, overrides: mailer.layer })
   instanceB = makeTestApp({ databaseUrl, redisUrl: realRedisUrl() })
 }, 60_000)
 afterAll(async () => {
@@ -103,6 +105,19 @@ describe("revocations racing refreshes", () => {
       await expectAllSignedOut([other, ...issued])
       // The session that changed the password stays signed in.
       await ok(a(changer.accessToken).me.get())
+    }
+  }, 120_000)
+
+  it("a password reset confirmed with refreshes in flight ends every session", async () => {
+    const { email } = await register()
+    // Three rounds: an account gets at most 3 reset mails an hour.
+    for (let round = 0; round < 3; round++) {
+      const session = (await ok(login(round, email, round === 0 ? PASSWORD : `${PASSWORD} reset ${round - 1}`))).tokens
+      await ok(b().auth.requestPasswordReset({ payload: { email } }), 202)
+      const token = await waitFor("the reset mail", 10_000, async () => (await mailer.resetTokens(email))[round])
+      const issued = await refreshesRacing(session.refreshToken, 8, () =>
+        ok(on(round + 1)().auth.confirmPasswordReset({ payload: { token, newPassword: `${PASSWORD} reset ${round}` } }), 204))
+      await expectAllSignedOut([session, ...issued])
     }
   }, 120_000)
 
