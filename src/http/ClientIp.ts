@@ -4,6 +4,20 @@ import { AppConfig } from "../config/AppConfig.ts"
 import type { HttpServerRequest } from "effect/http"
 
 /**
+ * A forwarded hop as some load balancers write it: `203.0.113.5:41234`, `[2001:db8::1]:443` or
+ * `[2001:db8::1]`, reduced to the address (a bare IPv6 address keeps its colons).
+ */
+export const withoutPort = (hop: string): string => {
+  if (hop.startsWith("[")) {
+    const end = hop.indexOf("]")
+    const rest = hop.slice(end + 1)
+    return end > 0 && (rest === "" || /^:\d{1,5}$/u.test(rest)) ? hop.slice(1, end) : hop
+  }
+  const colon = hop.indexOf(":")
+  return colon > 0 && colon === hop.lastIndexOf(":") && /^\d{1,5}$/u.test(hop.slice(colon + 1)) ? hop.slice(0, colon) : hop
+}
+
+/**
  * The caller's IP: the socket's peer address, unless that peer is a trusted proxy
  * (TRUSTED_PROXIES). Then X-Forwarded-For is walked from the right, skipping trusted hops, and
  * the first untrusted address is the client. A client cannot pick its own address by sending
@@ -26,7 +40,7 @@ export const makeClientIp = (trustedProxies: ReadonlyArray<string>) => {
     const peer = Option.match(request.remoteAddress, { onNone: () => "unknown", onSome: normalize })
     if (trustedProxies.length === 0 || !isTrusted(peer)) return peer
     const header = request.headers["x-forwarded-for"] ?? ""
-    const hops = header.split(",").map((hop) => normalize(hop.trim())).filter((hop) => hop.length > 0)
+    const hops = header.split(",").map((hop) => normalize(withoutPort(hop.trim()))).filter((hop) => hop.length > 0)
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = hops[i]!
       if (isIP(hop) === 0) return peer
