@@ -48,15 +48,20 @@ export const routes = [{ method: "GET", path: "/metrics" }] as const
 /**
  * GET /metrics in Prometheus text format (process, HTTP and queue metrics). With METRICS_TOKEN
  * it needs `Authorization: Bearer <token>`; without, only loopback callers (a sidecar, a
- * port-forward) may read it.
+ * port-forward) may read it, and in production nobody: behind a proxy on the same host every
+ * caller is loopback.
  */
 export const route = HttpRouter.use(Effect.fnUntraced(function*(router) {
-  const { metricsToken } = yield* AppConfig
+  const { metricsToken, nodeEnv } = yield* AppConfig
+  const loopbackAllowed = nodeEnv !== "production"
+  if (!loopbackAllowed && Option.isNone(metricsToken)) {
+    yield* Effect.logWarning("metrics: METRICS_TOKEN is not set, so GET /metrics refuses every caller")
+  }
   const queue = yield* JobQueue
   yield* router.add("GET", "/metrics", Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const allowed = Option.match(metricsToken, {
-      onNone: () => Option.match(request.remoteAddress, { onNone: () => true, onSome: isLoopback }),
+      onNone: () => loopbackAllowed && Option.match(request.remoteAddress, { onNone: () => true, onSome: isLoopback }),
       onSome: (token) => sameSecret(request.headers["authorization"] ?? "", `Bearer ${Redacted.value(token)}`)
     })
     if (!allowed) return HttpServerResponse.empty({ status: 403 })

@@ -203,6 +203,24 @@ describe("logs", () => {
   })
 })
 
+describe("GET /metrics in production without METRICS_TOKEN", () => {
+  it("refuses every caller, loopback included (a same-host proxy makes every caller loopback)", async () => {
+    const production = makeTestApp({ config: { nodeEnv: "production" } })
+    try {
+      const response = await production.handler(new Request("http://test/metrics"))
+      expect(response.status).toBe(403)
+      const development = makeTestApp()
+      try {
+        expect((await development.handler(new Request("http://test/metrics"))).status).toBe(200)
+      } finally {
+        await development.dispose()
+      }
+    } finally {
+      await production.dispose()
+    }
+  })
+})
+
 describe("GET /metrics", () => {
   const metrics = (authorization?: string) =>
     call("GET", "/metrics", authorization === undefined ? {} : { headers: { authorization } })
