@@ -1,7 +1,10 @@
-import { Effect, Exit, Scope } from "effect"
+import { Effect, Exit, Layer, Scope } from "effect"
+import * as CacheStoreLayers from "../../src/capabilities/cache/CacheStore.ts"
+import { CacheStore } from "../../src/capabilities/cache/CacheStore.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeTestApp } from "../support/app.ts"
 import { adminQuery, freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import { sleep } from "../support/faults.ts"
 import { freePort } from "../support/servers.ts"
 import { ok, typedClient } from "../support/typedClient.ts"
 
@@ -25,6 +28,25 @@ const getHealth = async (app: ReturnType<typeof makeTestApp>) => {
 }
 
 describe("GET /health", () => {
+  it("answers a flood from one check a second: 200 calls at once probe the servers once", async () => {
+    let pings = 0
+    const counting = Layer.effect(CacheStore, Effect.map(Effect.service(CacheStore), (store) =>
+      CacheStore.of({ ...store, ping: Effect.andThen(Effect.sync(() => pings++), store.ping) }))).pipe(
+      Layer.provide(CacheStoreLayers.layerMemory)
+    )
+    const app = makeTestApp({ databaseUrl, overrides: counting })
+    try {
+      const answers = await Promise.all(Array.from({ length: 200 }, () => getHealth(app)))
+      expect(answers.every((answer) => answer.status === 200)).toBe(true)
+      expect(pings).toBe(1)
+      await sleep(1_100)
+      await getHealth(app)
+      expect(pings).toBe(2)
+    } finally {
+      await app.dispose()
+    }
+  })
+
   it("is healthy with both real servers connected", async () => {
     const app = makeTestApp({ databaseUrl, redisUrl })
     try {
@@ -59,11 +81,14 @@ describe("GET /health", () => {
         serverUrl!,
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${databaseName}'`
       ))
+      // Answers are shared for a second: the next fresh one tells the outage.
+      await sleep(1_100)
       expect(await getHealth(app)).toEqual({
         status: 503,
         body: { status: "unhealthy", database: "unreachable", redis: "connected" }
       })
       await Effect.runPromise(adminQuery(serverUrl!, `ALTER DATABASE ${databaseName} ALLOW_CONNECTIONS true`))
+      await sleep(1_100)
       expect((await getHealth(app)).body).toEqual({ status: "healthy", database: "connected", redis: "connected" })
     } finally {
       await Effect.runPromise(adminQuery(serverUrl!, `ALTER DATABASE ${databaseName} ALLOW_CONNECTIONS true`))
