@@ -37,6 +37,8 @@ export interface AppSettings {
   readonly trustedProxies: ReadonlyArray<string>
   /** Requests per minute per client IP; 0 turns rate limiting off (benchmarks, load tests). */
   readonly rateLimitPerMinute: number
+  /** Client addresses the in-memory rate-limit store counts at most (embedded defaults, Redis outages). */
+  readonly rateLimitMemoryEntries: number
   readonly maxBodySize: ByteSize.ByteSize
   readonly requestTimeout: Duration.Duration
   /** Bearer token for GET /metrics; `None`: only loopback callers may read it. */
@@ -202,6 +204,7 @@ const settings = {
   corsOrigins: commaList("CORS_ORIGINS"),
   trustedProxies: commaList("TRUSTED_PROXIES"),
   rateLimitPerMinute: Config.Int("RATE_LIMIT_PER_MINUTE").pipe(Config.withDefault(100)),
+  rateLimitMemoryEntries: Config.Int("RATE_LIMIT_MEMORY_ENTRIES").pipe(Config.withDefault(100_000)),
   maxBodySize: Config.ByteSize("MAX_BODY_SIZE").pipe(Config.withDefault(ByteSize.mebibytes(1))),
   requestTimeout: Config.Duration("REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
   metricsToken: Config.Redacted("METRICS_TOKEN").pipe(Config.option),
@@ -233,6 +236,9 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
     if (Option.isSome(value) && !/^https?:\/\//.test(value.value)) problems.push(`${name}: must be an http(s):// URL`)
   }
   if (raw.rateLimitPerMinute < 0) problems.push("RATE_LIMIT_PER_MINUTE: must be 0 (off) or more")
+  if (raw.rateLimitMemoryEntries < 100 || raw.rateLimitMemoryEntries > 10_000_000) {
+    problems.push("RATE_LIMIT_MEMORY_ENTRIES: must be between 100 and 10000000")
+  }
   if (Duration.toMillis(raw.requestTimeout) < 100) problems.push("REQUEST_TIMEOUT: must be at least 100 milliseconds")
   if (Option.isSome(raw.metricsToken) && Redacted.value(raw.metricsToken.value).length < 16) {
     problems.push("METRICS_TOKEN: must be at least 16 characters")

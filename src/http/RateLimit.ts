@@ -1,6 +1,7 @@
 import { Duration, Effect } from "effect"
 import { RateLimiter } from "effect/persistence"
 import { isRateLimitExempt } from "../api/Gateway.ts"
+import * as MemoryRateLimitStore from "../capabilities/cache/MemoryRateLimitStore.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 
 const WINDOW = Duration.minutes(1)
@@ -20,10 +21,10 @@ export type RateLimitDecision =
  * outage). Answers carry the IETF RateLimit-Policy and RateLimit fields.
  */
 export const make = Effect.gen(function*() {
-  const { rateLimitPerMinute: limit } = yield* AppConfig
+  const { rateLimitMemoryEntries, rateLimitPerMinute: limit } = yield* AppConfig
   if (limit === 0) return undefined
   const shared = yield* RateLimiter.make
-  const local = yield* RateLimiter.make.pipe(Effect.provide(RateLimiter.layerStoreMemory))
+  const local = yield* RateLimiter.make.pipe(Effect.provide(MemoryRateLimitStore.layer(rateLimitMemoryEntries)))
   const policy = `"ip";q=${limit};w=${WINDOW_SECONDS}`
   let degraded = false
 

@@ -1,6 +1,7 @@
 import { Clock, Context, Data, Duration, Effect, Layer, Option } from "effect"
 import { RateLimiter, Redis } from "effect/persistence"
 import { AppConfig } from "../../config/AppConfig.ts"
+import * as MemoryRateLimitStore from "./MemoryRateLimitStore.ts"
 import * as RedisClient from "./RedisClient.ts"
 
 export class CacheError extends Data.TaggedError("CacheError")<{ readonly cause: unknown }> {}
@@ -121,7 +122,7 @@ export const layer: Layer.Layer<CacheStore | RateLimiter.RateLimiterStore, never
     const config = yield* AppConfig
     return Option.match(config.redisUrl, {
       onSome: (url): Layer.Layer<CacheStore | RateLimiter.RateLimiterStore> => layerRedis(url),
-      onNone: () => Layer.merge(layerMemory, RateLimiter.layerStoreMemory)
+      onNone: () => Layer.merge(layerMemory, MemoryRateLimitStore.layer(config.rateLimitMemoryEntries))
     })
   })
 )
