@@ -21,7 +21,8 @@ export const Currency = matching(/^[A-Z]{3}$/u, 3, { message: "Expected an ISO 4
 export const Order = Schema.Struct({
   id: OrderId,
   externalId: ExternalOrderId,
-  userId: UserId,
+  /** Null once the account was deleted: the order is kept for the records, detached. */
+  userId: Schema.NullOr(UserId),
   designId: Schema.NullOr(DesignId),
   status: OrderStatus,
   quantity: int32Between(1, 10_000),
@@ -33,5 +34,8 @@ export const Order = Schema.Struct({
 export type Order = typeof Order.Type
 
 /** What the integration layer writes: the order without its ids and timestamps. */
-export const OrderWrite = Order.mapFields(Struct.pick(["userId", "designId", "status", "quantity", "totalCents", "currency"]))
+export const OrderWrite = Order.mapFields((fields) => ({
+  ...Struct.pick(fields, ["designId", "status", "quantity", "totalCents", "currency"]),
+  userId: UserId
+}))
 export type OrderWrite = typeof OrderWrite.Type

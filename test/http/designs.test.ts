@@ -257,6 +257,26 @@ describe("orders and internal routes", () => {
     expect(unknownUser).toMatchObject({ status: 400 })
   })
 
+  it("orders outlive their account: deleting it detaches them, and the integration's updates still succeed", async () => {
+    const email = `orders-outlive-${Date.now()}@example.com`
+    const registered = await ok(api().auth.register({ payload: { email, password: "correct horse battery", fullName: "Gone" } }), 201)
+    const userId = registered.user.id
+    const order: OrderBody = { userId, designId: null, status: "paid", quantity: 1, totalCents: 1999, currency: "EUR" }
+    const externalId = `shopify:outlive:${Date.now()}`
+    const placed = await ok(upsert(externalId, order))
+    await ok(api(registered.tokens.accessToken).me.delete({ payload: { password: "correct horse battery" } }), 204)
+
+    const [kept] = await query<{ user_id: string | null; status: string }>(`SELECT user_id, status FROM orders WHERE external_id = '${externalId}'`)
+    expect(kept).toEqual({ user_id: null, status: "paid" })
+    // The integration still ships it (it names the deleted account, as it always did).
+    const shipped = await ok(upsert(externalId, { ...order, status: "shipped" }))
+    expect(shipped).toMatchObject({ id: placed.id, status: "shipped" })
+    const [after] = await query<{ user_id: string | null; status: string }>(`SELECT user_id, status FROM orders WHERE external_id = '${externalId}'`)
+    expect(after).toEqual({ user_id: null, status: "shipped" })
+    // A new order for the deleted account is still the caller's mistake.
+    await failure(upsert(`${externalId}:new`, order), "ValidationFailed")
+  })
+
   it("refuse users' tokens (403) and missing keys (401) on internal routes", async () => {
     const user = await signUp()
     const order: OrderBody = { userId: user.id, designId: null, status: "paid", quantity: 1, totalCents: 100, currency: "USD" }

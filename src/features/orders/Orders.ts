@@ -10,6 +10,8 @@ export const getOrder = Effect.fn("getOrder")(function*(actor: Actor, id: OrderI
     (yield* OrdersRepository).findById(id),
     Option.match({ onNone: () => Effect.fail(new OrderNotFound()), onSome: Effect.succeed })
   )
+  // A detached order (its account deleted) belongs to nobody.
+  if (order.userId === null) return yield* new OrderNotFound()
   yield* authorize(actor, { kind: "owned", ownerId: order.userId }, "read", () => new OrderNotFound())
   return order
 })

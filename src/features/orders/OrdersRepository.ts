@@ -35,7 +35,12 @@ export const layerSql = Layer.effect(OrdersRepository, Effect.gen(function*() {
       sql`
         INSERT INTO orders ${sql.insert(order)}
         ON CONFLICT (external_id) DO UPDATE SET
-          user_id = EXCLUDED.user_id, design_id = EXCLUDED.design_id, status = EXCLUDED.status,
+          -- A detached order (its account deleted) stays detached; it still takes the update.
+          user_id = CASE
+            WHEN orders.user_id IS NULL AND NOT EXISTS (SELECT 1 FROM users WHERE id = EXCLUDED.user_id) THEN NULL
+            ELSE EXCLUDED.user_id
+          END,
+          design_id = EXCLUDED.design_id, status = EXCLUDED.status,
           quantity = EXCLUDED.quantity, total_cents = EXCLUDED.total_cents, currency = EXCLUDED.currency,
           updated_at = EXCLUDED.updated_at
         RETURNING ${columns}, (xmax = 0) AS created`
