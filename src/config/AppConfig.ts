@@ -37,6 +37,8 @@ export interface AppSettings {
   readonly trustedProxies: ReadonlyArray<string>
   /** Requests per minute per client IP; 0 turns rate limiting off (benchmarks, load tests). */
   readonly rateLimitPerMinute: number
+  /** Open sessions one user may have; signing in beyond it ends the oldest. */
+  readonly maxSessionsPerUser: number
   /** Client addresses the in-memory rate-limit store counts at most (embedded defaults, Redis outages). */
   readonly rateLimitMemoryEntries: number
   readonly maxBodySize: ByteSize.ByteSize
@@ -204,6 +206,7 @@ const settings = {
   corsOrigins: commaList("CORS_ORIGINS"),
   trustedProxies: commaList("TRUSTED_PROXIES"),
   rateLimitPerMinute: Config.Int("RATE_LIMIT_PER_MINUTE").pipe(Config.withDefault(100)),
+  maxSessionsPerUser: Config.Int("MAX_SESSIONS_PER_USER").pipe(Config.withDefault(20)),
   rateLimitMemoryEntries: Config.Int("RATE_LIMIT_MEMORY_ENTRIES").pipe(Config.withDefault(100_000)),
   maxBodySize: Config.ByteSize("MAX_BODY_SIZE").pipe(Config.withDefault(ByteSize.mebibytes(1))),
   requestTimeout: Config.Duration("REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
@@ -236,6 +239,7 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
     if (Option.isSome(value) && !/^https?:\/\//.test(value.value)) problems.push(`${name}: must be an http(s):// URL`)
   }
   if (raw.rateLimitPerMinute < 0) problems.push("RATE_LIMIT_PER_MINUTE: must be 0 (off) or more")
+  if (raw.maxSessionsPerUser < 1 || raw.maxSessionsPerUser > 1000) problems.push("MAX_SESSIONS_PER_USER: must be between 1 and 1000")
   if (raw.rateLimitMemoryEntries < 100 || raw.rateLimitMemoryEntries > 10_000_000) {
     problems.push("RATE_LIMIT_MEMORY_ENTRIES: must be between 100 and 10000000")
   }

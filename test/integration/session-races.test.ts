@@ -47,6 +47,13 @@ const query = (statement: string) =>
     yield* sql.unsafe(statement)
   }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 }))))
 
+const countOpen = (userId: string) =>
+  Effect.runPromise(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql.unsafe<{ n: number }>(`SELECT count(*)::int AS n FROM sessions WHERE user_id = '${userId}' AND revoked_at IS NULL`)
+    return rows[0]!.n
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 }))))
+
 let counter = 0
 const PASSWORD = "correct horse battery"
 const register = async () => {
@@ -154,6 +161,25 @@ describe("revocations racing refreshes", () => {
       await expectAllSignedOut(logins.flatMap((result) => result._tag === "Success" ? [result.value.tokens] : []))
     }
   }, 120_000)
+})
+
+describe("sessions per user", () => {
+  it("parallel sign-ins beyond MAX_SESSIONS_PER_USER leave at most that many open, the last one included", async () => {
+    const limited = makeTestApp({ databaseUrl, redisUrl: realRedisUrl(), config: { maxSessionsPerUser: 3 } })
+    try {
+      const client = typedClient(() => limited)
+      const { email, user } = await register()
+      // Nine at once: ten attempts in flight from one address would meet the login throttle.
+      await Promise.all(Array.from({ length: 9 }, () => ok(client().auth.login({ payload: { email, password: PASSWORD } }))))
+      const last = await ok(client().auth.login({ payload: { email, password: PASSWORD } }))
+      await ok(client(last.tokens.accessToken).me.get())
+      const open = await countOpen(user.id)
+      expect(open).toBeLessThanOrEqual(3)
+      expect(open).toBeGreaterThanOrEqual(1)
+    } finally {
+      await limited.dispose()
+    }
+  }, 60_000)
 })
 
 describe("concurrent refreshes of one token", () => {

@@ -304,6 +304,20 @@ describe("login: the per-account ceiling across addresses", () => {
     }).pipe(Effect.provide(memoryLayer())))
 })
 
+describe("sessions per user", () => {
+  it.effect("signing in beyond MAX_SESSIONS_PER_USER ends the oldest sessions, never the new one", () =>
+    Effect.gen(function*() {
+      yield* registerAlice
+      const sessions = []
+      for (let i = 0; i < 5; i++) {
+        yield* TestClock.adjust(Duration.seconds(1))
+        sessions.push(yield* actorOf((yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })).tokens.accessToken))
+      }
+      const alive = yield* Effect.forEach(sessions, (actor) => isAlive(actor.sessionId))
+      expect(alive).toEqual([false, false, true, true, true])
+    }).pipe(Effect.provide(memoryLayer({ maxSessionsPerUser: 3 }))))
+})
+
 describe("login while hashing is busy", () => {
   it.effect("an attempt refused as busy is not a failed attempt: retrying through an overload never locks the pair", () =>
     Effect.gen(function*() {

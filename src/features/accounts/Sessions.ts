@@ -170,6 +170,8 @@ export const layer = Layer.effect(Sessions, Effect.gen(function*() {
       absoluteExpiresAt: new Date(at.getTime() + absoluteMillis)
     })
     if (Option.isNone(role)) return yield* new InvalidCredentials()
+    // The oldest sessions beyond the limit end (a device that has not been used in a while).
+    yield* announceRevoked(yield* repository.revokeBeyond(account.id, sessionId, config.maxSessionsPerUser, at))
     return { actor: { userId: account.id, role: role.value, sessionId }, refreshToken }
   })
 

@@ -35,7 +35,14 @@ export type RotationOutcome =
   /** The account was disabled: the session was revoked. */
   | { readonly _tag: "Disabled"; readonly sessionId: string; readonly userId: UserId }
 
-export type RevocationReason = "logout" | "reuse" | "password" | "administrator" | "account_disabled" | "account_deleted"
+export type RevocationReason =
+  | "logout"
+  | "reuse"
+  | "password"
+  | "administrator"
+  | "account_disabled"
+  | "account_deleted"
+  | "session_limit"
 
 /**
  * The source of truth for sessions. A refresh and a revocation of the same session serialize on
@@ -55,6 +62,13 @@ export class SessionsRepository extends Context.Service<SessionsRepository, {
     reason: RevocationReason,
     now: Date,
     except?: string
+  ) => Effect.Effect<ReadonlyArray<string>, DatabaseUnavailable>
+  /** Revokes the user's open sessions beyond `current` and the `keep - 1` newest others; answers their ids. */
+  readonly revokeBeyond: (
+    userId: UserId,
+    current: string,
+    keep: number,
+    now: Date
   ) => Effect.Effect<ReadonlyArray<string>, DatabaseUnavailable>
   /** Deletes sessions (and their tokens) that ended before `endedBefore`; answers how many. */
   readonly prune: (endedBefore: Date) => Effect.Effect<number, DatabaseUnavailable>
@@ -163,6 +177,17 @@ export const layerSql = Layer.effect(SessionsRepository, Effect.gen(function*() 
         UPDATE sessions SET revoked_at = ${now}, revoked_reason = ${reason}
         WHERE user_id = ${userId} AND revoked_at IS NULL ${except === undefined ? sql`` : sql`AND id <> ${except}`}
         RETURNING id`.pipe(Effect.map((rows) => rows.map((row) => row.id)), orUnavailable),
+    revokeBeyond: (userId, current, keep, now) =>
+      sql<{ id: string }>`
+        UPDATE sessions SET revoked_at = ${now}, revoked_reason = 'session_limit'
+        WHERE id IN (
+          SELECT id FROM sessions
+          WHERE user_id = ${userId} AND id <> ${current}
+            AND revoked_at IS NULL AND idle_expires_at > ${now} AND absolute_expires_at > ${now}
+          ORDER BY created_at DESC, id DESC
+          OFFSET ${keep - 1}
+        ) AND revoked_at IS NULL
+        RETURNING id`.pipe(Effect.map((rows) => rows.map((row) => row.id)), orUnavailable),
     prune: (endedBefore) =>
       sql`
         DELETE FROM sessions
@@ -246,6 +271,17 @@ export const layerMemory = Layer.effect(SessionsRepository, Effect.gen(function*
         return true
       }),
     revokeAllOf: (userId, _reason, now, except) => Effect.sync(() => revokeAllOf(userId, now, except)),
+    revokeBeyond: (userId, current, keep, now) =>
+      Effect.sync(() =>
+        [...sessions.values()]
+          .filter((session) => session.userId === userId && session.id !== current && isOpen(session, now))
+          .reverse() // newest first: the map keeps insertion order
+          .slice(keep - 1)
+          .map((session) => {
+            session.revokedAt = now
+            return session.id
+          })
+      ),
     prune: (endedBefore) =>
       Effect.sync(() => {
         let pruned = 0
