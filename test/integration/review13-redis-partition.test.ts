@@ -1,5 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net"
-import { Effect, Exit, Scope } from "effect"
+import { Duration, Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeTestApp } from "../support/app.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
@@ -19,17 +19,27 @@ interface Proxy {
   /** Drops every connection and refuses new ones (the instance cannot reach Redis). */
   readonly cut: () => void
   readonly restore: () => void
+  /** Keeps connections open but forwards nothing any more (a Redis that stopped answering). */
+  readonly hang: () => void
   readonly close: () => Promise<void>
 }
 
 const startProxy = async (upstream: URL): Promise<Proxy> => {
   let open = true
+  let hanging = false
   const sockets = new Set<Socket>()
+  const pairs = new Set<readonly [Socket, Socket]>()
   const server: Server = createServer((client) => {
     if (!open) return client.destroy()
+    if (hanging) {
+      sockets.add(client)
+      client.resume()
+      return
+    }
     const remote = createConnection(Number(upstream.port || 6379), upstream.hostname)
     sockets.add(client).add(remote)
     client.pipe(remote).pipe(client)
+    pairs.add([client, remote])
     const drop = () => {
       client.destroy()
       remote.destroy()
@@ -54,6 +64,15 @@ const startProxy = async (upstream: URL): Promise<Proxy> => {
     restore: () => {
       open = true
     },
+    hang: () => {
+      hanging = true
+      for (const [client, remote] of pairs) {
+        client.unpipe(remote)
+        remote.unpipe(client)
+        client.resume()
+        remote.resume()
+      }
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy()
@@ -65,10 +84,13 @@ const startProxy = async (upstream: URL): Promise<Proxy> => {
 const scope = Effect.runSync(Scope.make())
 let proxyA: Proxy
 let proxyB: Proxy
+let proxyC: Proxy
+let instanceC: ReturnType<typeof makeTestApp>
 let instanceA: ReturnType<typeof makeTestApp>
 let instanceB: ReturnType<typeof makeTestApp>
 const a = typedClient(() => instanceA)
 const b = typedClient(() => instanceB)
+const c = typedClient(() => instanceC)
 
 beforeAll(async () => {
   const serverUrl = realDatabaseUrl()
@@ -79,12 +101,16 @@ beforeAll(async () => {
   proxyB = await startProxy(new URL(redisUrl))
   instanceA = makeTestApp({ databaseUrl, redisUrl: proxyA.url })
   instanceB = makeTestApp({ databaseUrl, redisUrl: proxyB.url })
+  proxyC = await startProxy(new URL(redisUrl))
+  instanceC = makeTestApp({ databaseUrl, redisUrl: proxyC.url, config: { requestTimeout: Duration.seconds(5) } })
 }, 60_000)
 afterAll(async () => {
   await instanceA?.dispose()
   await instanceB?.dispose()
   await proxyA?.close()
   await proxyB?.close()
+  await instanceC?.dispose()
+  await proxyC?.close()
   await Effect.runPromise(Scope.close(scope, Exit.void))
 })
 
@@ -113,6 +139,34 @@ describe("a revocation on an instance that cannot reach Redis", () => {
       expect(seen, "a session logged out (committed in PostgreSQL) still authenticates on B").toEqual(Array(10).fill(401))
     } finally {
       proxyA.restore()
+    }
+  }, 60_000)
+})
+
+describe("a revocation on an instance whose Redis stopped answering", () => {
+  // Each session is announced in turn, each SET waiting for the 2 s command timeout; the request
+  // timeout then interrupts the announcements (no background retry for the rest) and the client
+  // is told 503 "retry shortly" for a change that committed: its retry is refused (the current
+  // password it sends is no longer current).
+  it("answers the password change it committed, and the retry agrees", async () => {
+    const email = `review13-hang-${Date.now()}@example.com`
+    const password = "correct horse battery"
+    await ok(c().auth.register({ payload: { email, password, fullName: "Hang" } }), 201)
+    const changer = (await ok(c().auth.login({ payload: { email, password } }))).tokens
+    for (let i = 0; i < 4; i++) await ok(c().auth.login({ payload: { email, password } }))
+    await ok(c(changer.accessToken).me.get())
+
+    proxyC.hang()
+    try {
+      const change = await attempt(c(changer.accessToken).me.changePassword({
+        payload: { currentPassword: password, newPassword: "the new password" }
+      }))
+      const committed = (await attempt(c().auth.login({ payload: { email, password: "the new password" } }))).status === 200
+      expect({ status: change.status, committed }, "a committed password change answered as a failure").toEqual(
+        committed ? { status: 204, committed } : { status: 503, committed }
+      )
+    } finally {
+      proxyC.restore()
     }
   }, 60_000)
 })
