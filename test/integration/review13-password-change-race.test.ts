@@ -96,4 +96,26 @@ describe("a write from a session that a concurrent revocation ended", () => {
       "both changes applied although the first to commit revoked the other's session"
     ).not.toMatchObject({ attackersChange: 204, ownersChange: 204 })
   }, 60_000)
+
+  it("an account deletion in flight does not go through after a password reset revoked its session", async () => {
+    const email = `review13-delete-race-${Date.now()}@example.com`
+    await ok(api().auth.register({ payload: { email, password: PHISHED, fullName: "Owner" } }), 201)
+    const attacker = (await ok(api().auth.login({ payload: { email, password: PHISHED } }))).tokens
+    await ok(api().auth.requestPasswordReset({ payload: { email } }), 202)
+    const [token] = await waitFor("the reset mail", 15_000, async () => {
+      const tokens = await mailer.resetTokens(email)
+      return tokens.length > 0 ? tokens : undefined
+    })
+    // The reset is confirmed first; the deletion's password check queues behind its hashing.
+    const [reset, deletion] = await Promise.all([
+      attempt(api().auth.confirmPasswordReset({ payload: { token: token!, newPassword: "owner took it back" } })),
+      sleep(5).then(() => attempt(api(attacker.accessToken).me.delete({ payload: { password: PHISHED } })))
+    ])
+    expect(reset.status).toBe(204)
+    const ownerLogin = await login(email, "owner took it back")
+    expect(
+      { deletion: deletion.status, owner: ownerLogin.status },
+      "a session the reset had revoked deleted the account afterwards"
+    ).toMatchObject({ owner: 200 })
+  }, 60_000)
 })
