@@ -8,6 +8,7 @@ import * as VectorIndex from "../../src/capabilities/vectors/VectorIndex.ts"
 import type { Actor } from "../../src/domain/Policy.ts"
 import * as Ai from "../../src/features/ai/Ai.ts"
 import * as Auth from "../../src/features/auth/Auth.ts"
+import { AccessTokens } from "../../src/features/auth/AccessTokens.ts"
 import * as PasswordReset from "../../src/features/auth/PasswordReset.ts"
 import * as Designs from "../../src/features/designs/Designs.ts"
 import * as Worker from "../../src/features/jobs/Worker.ts"
@@ -52,7 +53,7 @@ it.effect("deleting an account empties its storage prefix (and only its) through
     yield* objects.put(`users/${gone.account.id}/designs/d1/a1/logo.png`, bytes, "image/png")
     yield* objects.put(`users/${gone.account.id}/designs/d2/a2/photo.png`, bytes, "image/png")
     yield* objects.put(`users/${stays.account.id}/designs/d3/a3/mine.png`, bytes, "image/png")
-    const actor: Actor = { userId: gone.account.id, role: "user", sessionId: "s".repeat(22) }
+    const actor: Actor = yield* (yield* AccessTokens).verify(gone.tokens.accessToken)
     yield* Users.deleteAccount(actor, "correct horse")
     yield* drain
     expect(yield* objects.keys).toEqual([`users/${stays.account.id}/designs/d3/a3/mine.png`])

@@ -27,6 +27,11 @@ export class AccountsRepository extends Context.Service<AccountsRepository, {
   readonly updateProfile: (id: UserId, changes: ProfileChanges) => Effect.Effect<Option.Option<Account>, DatabaseUnavailable>
   readonly updateAdminFields: (id: UserId, changes: AdminChanges) => Effect.Effect<Option.Option<Account>, DatabaseUnavailable>
   readonly setPasswordHash: (id: UserId, passwordHash: string) => Effect.Effect<void, DatabaseUnavailable>
+  /**
+   * Locks the account's row for the caller's transaction if its password is still the one just
+   * verified; false when it changed meanwhile (a reset, another change) or the account is gone.
+   */
+  readonly lockWithPassword: (id: UserId, passwordHash: string) => Effect.Effect<boolean, DatabaseUnavailable>
   /** Deletes the account and everything it owns (cascading), in one transaction. */
   readonly delete: (id: UserId) => Effect.Effect<boolean, DatabaseUnavailable>
   readonly list: (request: AccountPageRequest) => Effect.Effect<ReadonlyArray<Account>, DatabaseUnavailable>
@@ -116,6 +121,11 @@ export const layerSql = Layer.effect(AccountsRepository, Effect.gen(function*() 
     updateProfile: updateWith,
     updateAdminFields: updateWith,
     setPasswordHash: (id, passwordHash) => Effect.asVoid(updateWith(id, { passwordHash })),
+    lockWithPassword: (id, passwordHash) =>
+      sql`SELECT 1 FROM users WHERE id = ${id} AND password_hash = ${passwordHash} FOR UPDATE`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        orUnavailable
+      ),
     delete: (id) =>
       joinOrBegin(sql)(
         sql`DELETE FROM users WHERE id = ${id} RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
@@ -153,6 +163,7 @@ export const layerMemory = Layer.effect(AccountsRepository, Effect.gen(function*
     updateProfile: update,
     updateAdminFields: update,
     setPasswordHash: (id, passwordHash) => Effect.asVoid(update(id, { passwordHash })),
+    lockWithPassword: (id, passwordHash) => Effect.map(find((a) => a.id === id), (found) => Option.isSome(found) && found.value.passwordHash === passwordHash),
     delete: (id) => Effect.map(Ref.get(accounts), (all) => all.delete(id)),
     list: ({ afterEmail, emailPrefix, limit }) =>
       Effect.map(Ref.get(accounts), (all) =>

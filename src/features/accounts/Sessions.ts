@@ -3,7 +3,7 @@ import { Cache, Clock, Context, Duration, Effect, Exit, FiberSet, Layer, Option,
 import { type CacheError, CacheStore } from "../../capabilities/cache/CacheStore.ts"
 import type { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
-import { InvalidCredentials, InvalidRefreshToken, RefreshTokenReused } from "../../domain/AuthErrors.ts"
+import { InvalidCredentials, InvalidRefreshToken, RefreshTokenReused, SessionRevoked } from "../../domain/AuthErrors.ts"
 import type { Actor } from "../../domain/Policy.ts"
 import type { Role, UserId } from "../../domain/User.ts"
 import { type RevocationReason, SessionsRepository } from "./SessionsRepository.ts"
@@ -62,6 +62,12 @@ export class Sessions extends Context.Service<Sessions, {
   /** Strict: a revoked session is never alive, whatever the cache's state. */
   readonly isAlive: (sessionId: string) => Effect.Effect<boolean, DatabaseUnavailable>
   readonly end: (actor: Actor) => Effect.Effect<void, DatabaseUnavailable>
+  /**
+   * In the caller's transaction: holds the actor's session open until it commits (a revocation
+   * waits for it), or fails `SessionRevoked` when it already ended, so a request whose session
+   * was revoked while it ran (a reset, a password change elsewhere) changes nothing.
+   */
+  readonly holdOpen: (actor: Actor) => Effect.Effect<void, SessionRevoked | DatabaseUnavailable>
   /**
    * Revokes every session of the user (but `except`), in the caller's transaction if there is
    * one; answers the sessions to `announce` once it committed.
@@ -227,6 +233,10 @@ export const layer = Layer.effect(Sessions, Effect.gen(function*() {
     refresh,
     isAlive: (sessionId) => Cache.get(liveness, sessionId),
     end,
+    holdOpen: (actor) =>
+      Effect.flatMap(now, (at) => repository.lockOpen(actor.sessionId, at)).pipe(
+        Effect.flatMap((open) => open ? Effect.void : Effect.fail(new SessionRevoked()))
+      ),
     revokeAllOf,
     announce: (revoked) => announceRevoked(revoked.sessionIds)
   })

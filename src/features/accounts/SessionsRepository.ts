@@ -53,6 +53,8 @@ export class SessionsRepository extends Context.Service<SessionsRepository, {
   /** The account's current role, or None when its password changed or it was disabled meanwhile. */
   readonly create: (session: NewSession) => Effect.Effect<Option.Option<Role>, DatabaseUnavailable>
   readonly rotate: (rotation: Rotation) => Effect.Effect<RotationOutcome, DatabaseUnavailable>
+  /** Locks the session's row for the caller's transaction if it is open at `now`; false otherwise. */
+  readonly lockOpen: (sessionId: string, now: Date) => Effect.Effect<boolean, DatabaseUnavailable>
   /** The session's open state: None when it is unknown, revoked or expired at `now`. */
   readonly openUntil: (sessionId: string, now: Date) => Effect.Effect<Option.Option<Date>, DatabaseUnavailable>
   readonly revoke: (sessionId: string, userId: UserId, reason: RevocationReason, now: Date) => Effect.Effect<boolean, DatabaseUnavailable>
@@ -160,6 +162,11 @@ export const layerSql = Layer.effect(SessionsRepository, Effect.gen(function*() 
         orUnavailable
       ),
     rotate,
+    lockOpen: (sessionId, now) =>
+      sql`
+        SELECT 1 FROM sessions
+        WHERE id = ${sessionId} AND revoked_at IS NULL AND idle_expires_at > ${now} AND absolute_expires_at > ${now}
+        FOR UPDATE`.pipe(Effect.map((rows) => rows.length > 0), orUnavailable),
     openUntil: (sessionId, now) =>
       sql<{ idleExpiresAt: Date }>`
         SELECT idle_expires_at FROM sessions
@@ -257,6 +264,11 @@ export const layerMemory = Layer.effect(SessionsRepository, Effect.gen(function*
         token.rotatedAt ??= rotation.now
         session.idleExpiresAt = rotation.idleExpiresAt < session.absoluteExpiresAt ? rotation.idleExpiresAt : session.absoluteExpiresAt
         return { _tag: "Rotated", sessionId: session.id, userId: session.userId, role: found.role } as const
+      }),
+    lockOpen: (sessionId, now) =>
+      Effect.sync(() => {
+        const session = sessions.get(sessionId)
+        return session !== undefined && isOpen(session, now)
       }),
     openUntil: (sessionId, now) =>
       Effect.sync(() => {

@@ -33,10 +33,13 @@ export const changePassword = Effect.fn("changePassword")(function*(actor: Actor
   if (!(yield* passwords.verify(input.currentPassword, account.passwordHash))) return yield* new IncorrectPassword()
   const passwordHash = yield* passwords.hash(input.newPassword)
   const sessions = yield* Sessions
-  const revoked = yield* (yield* Transactions).atomically(Effect.andThen(
-    accounts.setPasswordHash(account.id, passwordHash),
-    sessions.revokeAllOf(account.id, "password", { except: actor.sessionId })
-  ))
+  // Users' row, then sessions' rows: the order every revocation locks them in.
+  const revoked = yield* (yield* Transactions).atomically(Effect.gen(function*() {
+    if (!(yield* accounts.lockWithPassword(account.id, account.passwordHash))) return yield* new IncorrectPassword()
+    yield* sessions.holdOpen(actor)
+    yield* accounts.setPasswordHash(account.id, passwordHash)
+    return yield* sessions.revokeAllOf(account.id, "password", { except: actor.sessionId })
+  }))
   yield* sessions.announce(revoked)
 })
 
@@ -51,6 +54,10 @@ export const deleteAccount = Effect.fn("deleteAccount")(function*(actor: Actor, 
   const queue = yield* JobQueue
   const sessions = yield* Sessions
   const revoked = yield* (yield* Transactions).atomically(Effect.gen(function*() {
+    // Only while the password just verified is current and this session open (a reset or a
+    // password change elsewhere wins); users' row, then sessions' rows, as every revocation.
+    if (!(yield* accounts.lockWithPassword(account.id, account.passwordHash))) return yield* new IncorrectPassword()
+    yield* sessions.holdOpen(actor)
     // Revoked before the rows go, so that every instance can be told.
     const revoked = yield* sessions.revokeAllOf(account.id, "account_deleted")
     yield* accounts.delete(account.id)
