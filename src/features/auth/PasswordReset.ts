@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto"
-import { Clock, Duration, Effect, Option } from "effect"
+import { Clock, Data, Duration, Effect, Option } from "effect"
 import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { Mailer } from "../../capabilities/mail/Mailer.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
@@ -11,6 +11,13 @@ import { Sessions } from "../accounts/Sessions.ts"
 import { PasswordResetsRepository } from "./PasswordResetsRepository.ts"
 
 export const PASSWORD_RESET_TTL = Duration.minutes(30)
+
+/**
+ * The job's request is not there: not committed yet (SQS can deliver a job sent inside a
+ * transaction before it commits), or its account was deleted. Failing retries the job with
+ * backoff; a request that never appears is dead-lettered after JOB_MAX_ATTEMPTS.
+ */
+export class ResetRequestNotFound extends Data.TaggedError("ResetRequestNotFound")<{ readonly requestId: string }> {}
 /** Reset mails one account can be sent per hour; further requests are answered alike and dropped. */
 export const RESET_MAILS_PER_HOUR = 3
 /** How long a reset request is kept (for the hourly limit), then deleted by the housekeeping. */
@@ -44,8 +51,8 @@ export const requestPasswordReset = Effect.fn("requestPasswordReset")(function*(
 /**
  * The worker's half: mints the request's token, stores its hash (older links stop working) and
  * mails the link. A request that was superseded, spent, is older than the token's lifetime or
- * whose account was disabled is skipped. A retried job mints a new token, so only the last mail
- * sent works.
+ * whose account was disabled is skipped; one not found (yet) fails the job, which is retried.
+ * A retried job mints a new token, so only the last mail sent works.
  */
 export const sendPasswordResetMail = Effect.fn("sendPasswordResetMail")(function*(requestId: string) {
   const now = yield* Clock.currentTimeMillis
@@ -57,11 +64,12 @@ export const sendPasswordResetMail = Effect.fn("sendPasswordResetMail")(function
     expiresAt,
     requestedAfter: at(now - Duration.toMillis(PASSWORD_RESET_TTL))
   })
-  if (Option.isNone(minted)) return yield* Effect.logInfo("jobs: password reset request no longer valid, skipped")
+  if (minted._tag === "Absent") return yield* new ResetRequestNotFound({ requestId })
+  if (minted._tag === "Skipped") return yield* Effect.logInfo("jobs: password reset request no longer valid, skipped")
   const link = new URL((yield* AppConfig).passwordResetUrl)
   link.searchParams.set("token", token)
   yield* (yield* Mailer).send({
-    to: minted.value.email,
+    to: minted.email,
     subject: "Reset your Customify password",
     text: [
       "Someone (hopefully you) asked to reset the password of your Customify account.",

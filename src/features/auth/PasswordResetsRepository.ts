@@ -11,6 +11,12 @@ import { AccountsRepository } from "../accounts/AccountsRepository.ts"
  * an account with a minted token can be confirmed, once, before it expires; confirming spends
  * every request of the account.
  */
+export type MintOutcome =
+  | { readonly _tag: "Minted"; readonly email: string }
+  /** Superseded, spent, too old, or its account disabled: nothing to send, ever. */
+  | { readonly _tag: "Skipped" }
+  | { readonly _tag: "Absent" }
+
 export class PasswordResetsRepository extends Context.Service<PasswordResetsRepository, {
   /**
    * Records a request unless the account already made `limit` since `since` (counted under the
@@ -23,14 +29,15 @@ export class PasswordResetsRepository extends Context.Service<PasswordResetsRepo
   /**
    * Stores the token's hash on the request if it is still unspent, recent (after
    * `requestedAfter`), its account's newest and enabled; older links stop working. Answers the
-   * address to mail.
+   * address to mail; `Absent` when there is no such request (yet: a queue that delivers before
+   * the commit, like SQS, can bring the job first).
    */
   readonly mint: (mint: {
     readonly requestId: string
     readonly tokenHash: string
     readonly expiresAt: Date
     readonly requestedAfter: Date
-  }) => Effect.Effect<Option.Option<{ readonly email: string }>, DatabaseUnavailable>
+  }) => Effect.Effect<MintOutcome, DatabaseUnavailable>
   /** The account whose token this is, if it can be confirmed at `now`. */
   readonly find: (tokenHash: string, now: Date) => Effect.Effect<Option.Option<UserId>, DatabaseUnavailable>
   /** Spends the token and every other request of its account, if it can be confirmed at `now`. */
@@ -73,11 +80,14 @@ export const layerSql = Layer.effect(PasswordResetsRepository, Effect.gen(functi
             )
           RETURNING u.email, u.id AS user_id`
         const minted = rows[0]
-        if (minted === undefined) return Option.none()
+        if (minted === undefined) {
+          const exists = yield* sql`SELECT 1 FROM password_reset_requests WHERE id = ${mint.requestId}`
+          return exists.length > 0 ? { _tag: "Skipped" } as const : { _tag: "Absent" } as const
+        }
         yield* sql`
           UPDATE password_reset_requests SET token_hash = NULL, expires_at = NULL
           WHERE user_id = ${minted.userId} AND id <> ${mint.requestId} AND token_hash IS NOT NULL`
-        return Option.some({ email: minted.email })
+        return { _tag: "Minted", email: minted.email } as const
       })).pipe(orUnavailable),
     find: (tokenHash, now) =>
       sql<{ userId: UserId }>`SELECT r.user_id FROM password_reset_requests r WHERE ${confirmable(tokenHash, now)}`.pipe(
@@ -135,17 +145,18 @@ export const layerMemory = Layer.effect(PasswordResetsRepository, Effect.gen(fun
     mint: (mint) =>
       Effect.gen(function*() {
         const request = requests.find((r) => r.id === mint.requestId)
-        if (request === undefined || request.usedAt !== null || request.requestedAt <= mint.requestedAfter) return Option.none()
+        if (request === undefined) return { _tag: "Absent" } as const
+        if (request.usedAt !== null || request.requestedAt <= mint.requestedAfter) return { _tag: "Skipped" } as const
         const newest = ofUser(request.userId).at(-1)
         const account = yield* enabled(request.userId)
-        if (newest !== request || account === undefined) return Option.none()
+        if (newest !== request || account === undefined) return { _tag: "Skipped" } as const
         for (const other of ofUser(request.userId)) {
           other.tokenHash = null
           other.expiresAt = null
         }
         request.tokenHash = mint.tokenHash
         request.expiresAt = mint.expiresAt
-        return Option.some({ email: account.email })
+        return { _tag: "Minted", email: account.email } as const
       }),
     find: (tokenHash, now) => Effect.map(confirmable(tokenHash, now), (r) => Option.fromNullishOr(r?.userId)),
     spend: (tokenHash, now) =>

@@ -66,11 +66,11 @@ it("a reset job delivered before its request committed is retried, not dropped: 
   await ok(api().auth.register({ payload: { email, password: "correct horse battery", fullName: "Sqs" } }), 201)
   // The commit of a reset request takes 1 s (a slow fsync, a synchronous standby...).
   await query(`
-    CREATE FUNCTION review13_slow_commit() RETURNS trigger LANGUAGE plpgsql AS
+    CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS
     $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$`)
   await query(`
-    CREATE CONSTRAINT TRIGGER review13_slow_commit AFTER INSERT ON password_reset_requests
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION review13_slow_commit()`)
+    CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON password_reset_requests
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()`)
   await ok(api().auth.requestPasswordReset({ payload: { email } }), 202)
   let tokens: ReadonlyArray<string> = []
   for (let i = 0; i < 40 && tokens.length === 0; i++) {
