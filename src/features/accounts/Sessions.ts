@@ -139,27 +139,50 @@ export const layer = Layer.effect(Sessions, Effect.gen(function*() {
   })
 
   /**
-   * Tells every instance through the cache. PostgreSQL already holds the revocation; if the
-   * cache cannot be told now, it is told again in the background until the session's access
-   * tokens have expired, so a cache that comes back with its data cannot revive the session.
+   * Sessions revoked in the last DENY_TTL, by this instance or (through PostgreSQL's
+   * notifications) any other: refused before any cache is asked, so a shared cache that still
+   * says "open" (a reader filled it just before the revocation, or the revoking instance could
+   * not reach it) is never believed. Insertion order is time order, so expired entries are
+   * swept from the front.
+   */
+  const recentlyRevoked = new Map<string, number>()
+  const denyMillis = Duration.toMillis(OPEN_STATE_TTL) + Duration.toMillis(Duration.seconds(5))
+  const markRevoked = (sessionIds: ReadonlyArray<string>) =>
+    Effect.clockWith((clock) => {
+      const at = clock.currentTimeMillisUnsafe()
+      for (const [sessionId, until] of recentlyRevoked) {
+        if (until > at) break
+        recentlyRevoked.delete(sessionId)
+      }
+      for (const sessionId of sessionIds) {
+        recentlyRevoked.delete(sessionId)
+        recentlyRevoked.set(sessionId, at + denyMillis)
+      }
+      return Effect.forEach(sessionIds, (sessionId) => Cache.invalidate(liveness, sessionId), { discard: true })
+    })
+  const revokedRecently = (sessionId: string, at: number) => (recentlyRevoked.get(sessionId) ?? 0) > at
+
+  /**
+   * After the commit: this instance refuses the sessions at once, and the shared cache is told
+   * in the background, in parallel, retried until the sessions' access tokens have expired (so
+   * a cache that comes back with old data cannot revive them). The request does not wait for
+   * the cache: a slow or unreachable one cannot turn a committed change into an error.
    */
   const announceRevoked = (sessionIds: ReadonlyArray<string>) =>
-    Effect.forEach(sessionIds, (sessionId) => {
-      const tell = store.set(stateKey(sessionId), REVOKED, revokedStateTtl)
-      return tell.pipe(
-        Effect.catch((error) =>
-          Effect.andThen(
-            degraded(error),
-            FiberSet.run(background)(tell.pipe(
-              Effect.retry(Schedule.spaced(Duration.seconds(1)).pipe(Schedule.upTo({ duration: revokedStateTtl }))),
-              Effect.ignore
-            ))
-          )
-        ),
-        // After the shared cache: a look-up in between would otherwise bring back "open".
-        Effect.andThen(Cache.invalidate(liveness, sessionId))
-      )
-    }, { discard: true })
+    Effect.andThen(
+      markRevoked(sessionIds),
+      sessionIds.length === 0 ? Effect.void : FiberSet.run(background)(
+        Effect.forEach(sessionIds, (sessionId) =>
+          store.set(stateKey(sessionId), REVOKED, revokedStateTtl).pipe(
+            Effect.tapError(degraded),
+            Effect.retry(Schedule.spaced(Duration.seconds(1)).pipe(Schedule.upTo({ duration: revokedStateTtl }))),
+            Effect.ignore
+          ), { concurrency: "unbounded", discard: true })
+      ).pipe(Effect.asVoid)
+    )
+
+  // Other instances' revocations, as they commit.
+  yield* repository.listenRevoked((sessionId) => markRevoked([sessionId]))
 
   const start = Effect.fn("Sessions.start")(function*(account: SigningInAccount, client?: string) {
     const at = yield* now
@@ -231,7 +254,10 @@ export const layer = Layer.effect(Sessions, Effect.gen(function*() {
   return Sessions.of({
     start,
     refresh,
-    isAlive: (sessionId) => Cache.get(liveness, sessionId),
+    isAlive: (sessionId) =>
+      Effect.clockWith((clock) =>
+        revokedRecently(sessionId, clock.currentTimeMillisUnsafe()) ? Effect.succeed(false) : Cache.get(liveness, sessionId)
+      ),
     end,
     holdOpen: (actor) =>
       Effect.flatMap(now, (at) => repository.lockOpen(actor.sessionId, at)).pipe(

@@ -1,5 +1,7 @@
-import { Context, Effect, Layer, Option } from "effect"
-import { SqlClient } from "effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Context, Duration, Effect, Layer, Option, Queue, type Scope } from "effect"
+import { SqlClient, type Statement } from "effect/sql"
+import { DatabaseInfo } from "../../capabilities/database/Database.ts"
 import { type DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import type { Role, UserId } from "../../domain/User.ts"
@@ -34,6 +36,9 @@ export type RotationOutcome =
   | { readonly _tag: "Reused"; readonly sessionId: string; readonly userId: UserId }
   /** The account was disabled: the session was revoked. */
   | { readonly _tag: "Disabled"; readonly sessionId: string; readonly userId: UserId }
+
+/** The PostgreSQL channel every instance listens on for revoked sessions (payload: a session id). */
+const REVOKED_CHANNEL = "customify_session_revoked"
 
 export type RevocationReason =
   | "logout"
@@ -72,6 +77,11 @@ export class SessionsRepository extends Context.Service<SessionsRepository, {
     keep: number,
     now: Date
   ) => Effect.Effect<ReadonlyArray<string>, DatabaseUnavailable>
+  /**
+   * Calls `handler` with every session another instance revokes, from the moment it commits,
+   * for as long as the scope lives (nothing to hear on an embedded or in-memory database).
+   */
+  readonly listenRevoked: (handler: (sessionId: string) => Effect.Effect<void>) => Effect.Effect<void, never, Scope.Scope>
   /** Deletes sessions (and their tokens) that ended before `endedBefore`; answers how many. */
   readonly prune: (endedBefore: Date) => Effect.Effect<number, DatabaseUnavailable>
 }>()("customify/features/accounts/SessionsRepository") {}
@@ -101,8 +111,43 @@ const reasonOf = { disable: "account_disabled", reuse: "reuse" } as const
 export const layerSql = Layer.effect(SessionsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
+  /**
+   * Runs a revoking `UPDATE ... RETURNING id` and notifies every instance of each session it
+   * revoked; PostgreSQL delivers the notifications when the transaction commits, never before.
+   */
+  const revoking = (update: Statement.Fragment) =>
+    sql<{ id: string }>`
+      WITH revoked AS (${update})
+      SELECT id, pg_notify(${REVOKED_CHANNEL}, id) AS notified FROM revoked`.pipe(
+      Effect.map((rows) => rows.map((row) => row.id))
+    )
+
   const revokeNow = (sessionId: string, reason: RevocationReason, now: Date) =>
-    sql`UPDATE sessions SET revoked_at = ${now}, revoked_reason = ${reason} WHERE id = ${sessionId} AND revoked_at IS NULL`
+    revoking(sql`
+      UPDATE sessions SET revoked_at = ${now}, revoked_reason = ${reason}
+      WHERE id = ${sessionId} AND revoked_at IS NULL
+      RETURNING id`)
+
+  // Other instances' revocations, when this is a real PostgreSQL (an embedded one serves one
+  // process, and its single connection cannot be held by a listener).
+  const info = yield* Effect.serviceOption(DatabaseInfo)
+  const pg = Option.filter(yield* Effect.serviceOption(PgClient.PgClient), () =>
+    Option.isSome(info) && info.value.kind === "postgres")
+  const listenRevoked = (handler: (sessionId: string) => Effect.Effect<void>) =>
+    Option.match(pg, {
+      onNone: () => Effect.void,
+      onSome: (client) =>
+        Effect.forkScoped(
+          Effect.scoped(Effect.gen(function*() {
+            const notifications = yield* client.listen(REVOKED_CHANNEL)
+            yield* Effect.forever(Effect.flatMap(Queue.take(notifications), (notification) => handler(notification.payload)))
+          })).pipe(
+            Effect.catchCause((cause) => Effect.logWarning("sessions: revocation listener lost, listening again", cause)),
+            Effect.andThen(Effect.sleep(Duration.seconds(1))),
+            Effect.forever
+          )
+        ).pipe(Effect.asVoid)
+    })
 
   const rotate = (rotation: Rotation) =>
     joinOrBegin(sql)(Effect.gen(function*() {
@@ -175,17 +220,17 @@ export const layerSql = Layer.effect(SessionsRepository, Effect.gen(function*() 
         orUnavailable
       ),
     revoke: (sessionId, userId, reason, now) =>
-      sql`
+      revoking(sql`
         UPDATE sessions SET revoked_at = ${now}, revoked_reason = ${reason}
         WHERE id = ${sessionId} AND user_id = ${userId} AND revoked_at IS NULL
-        RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), orUnavailable),
+        RETURNING id`).pipe(Effect.map((ids) => ids.length > 0), orUnavailable),
     revokeAllOf: (userId, reason, now, except) =>
-      sql<{ id: string }>`
+      revoking(sql`
         UPDATE sessions SET revoked_at = ${now}, revoked_reason = ${reason}
         WHERE user_id = ${userId} AND revoked_at IS NULL ${except === undefined ? sql`` : sql`AND id <> ${except}`}
-        RETURNING id`.pipe(Effect.map((rows) => rows.map((row) => row.id)), orUnavailable),
+        RETURNING id`).pipe(orUnavailable),
     revokeBeyond: (userId, current, keep, now) =>
-      sql<{ id: string }>`
+      revoking(sql`
         UPDATE sessions SET revoked_at = ${now}, revoked_reason = 'session_limit'
         WHERE id IN (
           SELECT id FROM sessions
@@ -194,7 +239,8 @@ export const layerSql = Layer.effect(SessionsRepository, Effect.gen(function*() 
           ORDER BY created_at DESC, id DESC
           OFFSET ${keep - 1}
         ) AND revoked_at IS NULL
-        RETURNING id`.pipe(Effect.map((rows) => rows.map((row) => row.id)), orUnavailable),
+        RETURNING id`).pipe(orUnavailable),
+    listenRevoked,
     prune: (endedBefore) =>
       sql`
         DELETE FROM sessions
@@ -283,6 +329,7 @@ export const layerMemory = Layer.effect(SessionsRepository, Effect.gen(function*
         return true
       }),
     revokeAllOf: (userId, _reason, now, except) => Effect.sync(() => revokeAllOf(userId, now, except)),
+    listenRevoked: () => Effect.void,
     revokeBeyond: (userId, current, keep, now) =>
       Effect.sync(() =>
         [...sessions.values()]
