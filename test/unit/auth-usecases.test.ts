@@ -11,6 +11,7 @@ import type { Actor } from "../../src/domain/Policy.ts"
 import { AccessTokens } from "../../src/features/auth/AccessTokens.ts"
 import * as Auth from "../../src/features/auth/Auth.ts"
 import * as PasswordReset from "../../src/features/auth/PasswordReset.ts"
+import * as Users from "../../src/features/users/Users.ts"
 import { SentMails } from "../../src/capabilities/mail/Mailer.ts"
 import { LoginThrottle, networkOf, pairAddress } from "../../src/features/auth/LoginThrottle.ts"
 import { Passwords } from "../../src/features/accounts/Passwords.ts"
@@ -717,6 +718,19 @@ describe("password reset", () => {
       expect(error._tag).toBe("InvalidResetToken")
       yield* Auth.login({ email: EMAIL, password: PASSWORD, ip: IP })
       yield* Auth.refresh(tokens.refreshToken)
+    }).pipe(Effect.provide(memoryLayer())))
+
+  it.effect("a password change voids a reset link mailed before it", () =>
+    Effect.gen(function*() {
+      const { account, tokens } = yield* registerAlice
+      const actor = yield* actorOf(tokens.accessToken)
+      yield* PasswordReset.requestPasswordReset(EMAIL)
+      const token = yield* onlyToken
+      yield* Users.changePassword(actor, { currentPassword: PASSWORD, newPassword: "changed the usual way" })
+      const error = yield* PasswordReset.confirmPasswordReset({ token, newPassword: "a brand new password" }).pipe(Effect.flip)
+      expect(error._tag).toBe("InvalidResetToken")
+      yield* Auth.login({ email: EMAIL, password: "changed the usual way", ip: IP })
+      expect(account.id).toBeDefined()
     }).pipe(Effect.provide(memoryLayer())))
 
   it.effect("a job that runs after the link's lifetime sends nothing", () =>

@@ -1,5 +1,6 @@
 import { Clock, Duration, Effect, Layer } from "effect"
 import * as AccountsRepository from "./AccountsRepository.ts"
+import * as PasswordResetsRepository from "./PasswordResetsRepository.ts"
 import * as Passwords from "./Passwords.ts"
 import * as Sessions from "./Sessions.ts"
 import * as SessionsRepository from "./SessionsRepository.ts"
@@ -9,12 +10,16 @@ import * as SessionsRepository from "./SessionsRepository.ts"
  * sign-in (auth), profiles (users) and the account clean-up job. No routes of its own.
  */
 export const layer = Layer.merge(Passwords.layer, Sessions.layer).pipe(
-  Layer.provideMerge(Layer.merge(AccountsRepository.layerSql, SessionsRepository.layerSql))
+  Layer.provideMerge(Layer.mergeAll(AccountsRepository.layerSql, SessionsRepository.layerSql, PasswordResetsRepository.layerSql))
 )
 
 /** Accounts and sessions in Maps, bcrypt at its minimum cost. */
 export const layerMemory = Layer.merge(Passwords.layerTest, Sessions.layer).pipe(
-  Layer.provideMerge(SessionsRepository.layerMemory.pipe(Layer.provideMerge(AccountsRepository.layerMemory)))
+  Layer.provideMerge(
+    Layer.merge(SessionsRepository.layerMemory, PasswordResetsRepository.layerMemory).pipe(
+      Layer.provideMerge(AccountsRepository.layerMemory)
+    )
+  )
 )
 
 /** Ended sessions are kept this long (for support questions), then deleted with their tokens. */

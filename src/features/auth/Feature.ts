@@ -4,16 +4,16 @@ import * as AccessTokens from "./AccessTokens.ts"
 import * as AuthenticationLive from "./AuthenticationLive.ts"
 import { AuthHandlers } from "./Http.ts"
 import * as LoginThrottle from "./LoginThrottle.ts"
-import * as PasswordResetsRepository from "./PasswordResetsRepository.ts"
+import * as PasswordResetsRepository from "../accounts/PasswordResetsRepository.ts"
 import { RESET_REQUEST_RETENTION } from "./PasswordReset.ts"
 import * as ServiceAuthenticationLive from "./ServiceAuthenticationLive.ts"
 import { withServices } from "../../http/FeatureHandlers.ts"
 
 /** Sign-in, refresh, sign-out and password resets over the accounts feature; attempts counted in PostgreSQL. */
-export const layer = Layer.mergeAll(AccessTokens.layer, LoginThrottle.layerSql, PasswordResetsRepository.layerSql).pipe(
+export const layer = Layer.mergeAll(AccessTokens.layer, LoginThrottle.layerSql).pipe(
   Layer.provideMerge(Accounts.layer)
 )
-export const layerMemory = Layer.mergeAll(AccessTokens.layer, LoginThrottle.layerMemory, PasswordResetsRepository.layerMemory).pipe(
+export const layerMemory = Layer.mergeAll(AccessTokens.layer, LoginThrottle.layerMemory).pipe(
   Layer.provideMerge(Accounts.layerMemory)
 )
 

@@ -8,7 +8,7 @@ import { InvalidResetToken } from "../../domain/AuthErrors.ts"
 import { AccountsRepository } from "../accounts/AccountsRepository.ts"
 import { Passwords } from "../accounts/Passwords.ts"
 import { Sessions } from "../accounts/Sessions.ts"
-import { PasswordResetsRepository } from "./PasswordResetsRepository.ts"
+import { PasswordResetsRepository } from "../accounts/PasswordResetsRepository.ts"
 
 export const PASSWORD_RESET_TTL = Duration.minutes(30)
 

@@ -1,4 +1,4 @@
-import { Effect, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import type { Account, AdminChanges, ProfileChanges } from "../../domain/Account.ts"
@@ -8,6 +8,7 @@ import type { UserId } from "../../domain/User.ts"
 import { Passwords } from "../accounts/Passwords.ts"
 import { Sessions } from "../accounts/Sessions.ts"
 import { AccountsRepository } from "../accounts/AccountsRepository.ts"
+import { PasswordResetsRepository } from "../accounts/PasswordResetsRepository.ts"
 
 const orNotFound = <A, E, R>(effect: Effect.Effect<Option.Option<A>, E, R>) =>
   Effect.flatMap(effect, Option.match({ onNone: () => Effect.fail(new UserNotFound()), onSome: Effect.succeed }))
@@ -33,11 +34,14 @@ export const changePassword = Effect.fn("changePassword")(function*(actor: Actor
   if (!(yield* passwords.verify(input.currentPassword, account.passwordHash))) return yield* new IncorrectPassword()
   const passwordHash = yield* passwords.hash(input.newPassword)
   const sessions = yield* Sessions
+  const resets = yield* PasswordResetsRepository
   // Users' row, then sessions' rows: the order every revocation locks them in.
   const revoked = yield* (yield* Transactions).atomically(Effect.gen(function*() {
     if (!(yield* accounts.lockWithPassword(account.id, account.passwordHash))) return yield* new IncorrectPassword()
     yield* sessions.holdOpen(actor)
     yield* accounts.setPasswordHash(account.id, passwordHash)
+    // A reset link mailed before would otherwise still set a password for 30 minutes.
+    yield* resets.spendAllOf(account.id, new Date(yield* Clock.currentTimeMillis))
     return yield* sessions.revokeAllOf(account.id, "password", { except: actor.sessionId })
   }))
   yield* sessions.announce(revoked)
@@ -106,8 +110,12 @@ export const updateAccount = Effect.fn("updateAccount")(function*(actor: Actor, 
   const accounts = yield* AccountsRepository
   if (Object.keys(changes).length === 0) return yield* orNotFound(accounts.findById(id))
   const sessions = yield* Sessions
+  const resets = yield* PasswordResetsRepository
   const { after, revoked } = yield* (yield* Transactions).atomically(Effect.gen(function*() {
     const after = yield* orNotFound(accounts.updateAdminFields(id, changes))
+    // An administrator's change also voids reset links mailed before it (a re-enabled account
+    // does not get back a link from before its ban).
+    yield* resets.spendAllOf(id, new Date(yield* Clock.currentTimeMillis))
     const revoked = yield* sessions.revokeAllOf(id, after.disabled ? "account_disabled" : "administrator")
     return { after, revoked }
   }))

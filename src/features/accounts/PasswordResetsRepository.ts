@@ -3,7 +3,7 @@ import { SqlClient } from "effect/sql"
 import { type DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import type { UserId } from "../../domain/User.ts"
-import { AccountsRepository } from "../accounts/AccountsRepository.ts"
+import { AccountsRepository } from "./AccountsRepository.ts"
 
 /**
  * Password reset requests. A request is recorded by the API and named in the mail job; the
@@ -42,9 +42,11 @@ export class PasswordResetsRepository extends Context.Service<PasswordResetsRepo
   readonly find: (tokenHash: string, now: Date) => Effect.Effect<Option.Option<UserId>, DatabaseUnavailable>
   /** Spends the token and every other request of its account, if it can be confirmed at `now`. */
   readonly spend: (tokenHash: string, now: Date) => Effect.Effect<Option.Option<UserId>, DatabaseUnavailable>
+  /** Spends every unspent request of the account (its password changed another way). */
+  readonly spendAllOf: (userId: UserId, now: Date) => Effect.Effect<void, DatabaseUnavailable>
   /** Deletes requests made before `before`. */
   readonly prune: (before: Date) => Effect.Effect<number, DatabaseUnavailable>
-}>()("customify/features/auth/PasswordResetsRepository") {}
+}>()("customify/features/accounts/PasswordResetsRepository") {}
 
 export const layerSql = Layer.effect(PasswordResetsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -105,6 +107,11 @@ export const layerSql = Layer.effect(PasswordResetsRepository, Effect.gen(functi
         yield* sql`UPDATE password_reset_requests SET used_at = ${now} WHERE user_id = ${userId} AND used_at IS NULL`
         return Option.some(userId)
       })).pipe(orUnavailable),
+    spendAllOf: (userId, now) =>
+      sql`UPDATE password_reset_requests SET used_at = ${now} WHERE user_id = ${userId} AND used_at IS NULL`.pipe(
+        Effect.asVoid,
+        orUnavailable
+      ),
     prune: (before) =>
       sql`DELETE FROM password_reset_requests WHERE requested_at < ${before} RETURNING 1`.pipe(
         Effect.map((rows) => rows.length),
@@ -164,6 +171,10 @@ export const layerMemory = Layer.effect(PasswordResetsRepository, Effect.gen(fun
         if (request === undefined) return Option.none()
         for (const other of ofUser(request.userId)) other.usedAt ??= now
         return Option.some(request.userId)
+      }),
+    spendAllOf: (userId, now) =>
+      Effect.sync(() => {
+        for (const request of ofUser(userId)) request.usedAt ??= now
       }),
     prune: (before) =>
       Effect.sync(() => {
