@@ -22,8 +22,10 @@ export default Effect.gen(function*() {
     )`
   // "End every session of this user" and the device list read a user's open sessions.
   yield* sql`CREATE INDEX sessions_user_open ON sessions (user_id) WHERE revoked_at IS NULL`
-  // Pruning finds ended sessions by their end.
+  // Pruning finds ended sessions by each way they end, and rotated tokens by their rotation.
   yield* sql`CREATE INDEX sessions_absolute_expiry ON sessions (absolute_expires_at)`
+  yield* sql`CREATE INDEX sessions_idle_expiry ON sessions (idle_expires_at)`
+  yield* sql`CREATE INDEX sessions_revoked ON sessions (revoked_at) WHERE revoked_at IS NOT NULL`
   yield* sql`
     CREATE TABLE refresh_tokens (
       token_hash text PRIMARY KEY,
@@ -32,4 +34,5 @@ export default Effect.gen(function*() {
       rotated_at timestamptz
     )`
   yield* sql`CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id)`
+  yield* sql`CREATE INDEX refresh_tokens_rotated ON refresh_tokens (rotated_at) WHERE rotated_at IS NOT NULL`
 })

@@ -49,6 +49,9 @@ it("deletes sessions ended over a day ago (with their tokens) and reset requests
   const idOf = (refreshToken: string) => refreshToken.split(".")[0]
   await query(`UPDATE sessions SET revoked_at = now() - interval '2 days' WHERE id = '${idOf(loggedOut.refreshToken)}'`)
   await query(`UPDATE sessions SET absolute_expires_at = now() - interval '2 days' WHERE id = '${idOf(expired.refreshToken)}'`)
+  // A token rotated two days ago goes; its successor stays.
+  const rotated = await ok(api().auth.refresh({ payload: { refreshToken: registered.tokens.refreshToken } }))
+  await query(`UPDATE refresh_tokens SET rotated_at = now() - interval '2 days' WHERE rotated_at IS NOT NULL`)
   await ok(api().auth.requestPasswordReset({ payload: { email } }), 202)
   await query(`UPDATE password_reset_requests SET requested_at = now() - interval '2 days'`)
   await ok(api().auth.requestPasswordReset({ payload: { email } }), 202)
@@ -65,6 +68,7 @@ it("deletes sessions ended over a day ago (with their tokens) and reset requests
   expect(tokens[0]!.n).toBe(2)
   const requests = await query<{ n: number }>(`SELECT count(*)::int AS n FROM password_reset_requests`)
   expect(requests[0]!.n).toBe(1)
-  // The session that was kept still works.
+  // The session that was kept still works, and so does its current refresh token.
   await ok(api(registered.tokens.accessToken).me.get())
+  await ok(api().auth.refresh({ payload: { refreshToken: rotated.tokens.refreshToken } }))
 })

@@ -37,6 +37,9 @@ export type RotationOutcome =
   /** The account was disabled: the session was revoked. */
   | { readonly _tag: "Disabled"; readonly sessionId: string; readonly userId: UserId }
 
+/** Rows deleted per statement while pruning. */
+const PRUNE_BATCH = 1_000
+
 /** The PostgreSQL channel every instance listens on for revoked sessions (payload: a session id). */
 const REVOKED_CHANNEL = "customify_session_revoked"
 
@@ -82,8 +85,12 @@ export class SessionsRepository extends Context.Service<SessionsRepository, {
    * for as long as the scope lives (nothing to hear on an embedded or in-memory database).
    */
   readonly listenRevoked: (handler: (sessionId: string) => Effect.Effect<void>) => Effect.Effect<void, never, Scope.Scope>
-  /** Deletes sessions (and their tokens) that ended before `endedBefore`; answers how many. */
-  readonly prune: (endedBefore: Date) => Effect.Effect<number, DatabaseUnavailable>
+  /**
+   * Deletes sessions (and their tokens) that ended before `before`, and tokens rotated before
+   * it (presented again, such a token is refused as unknown instead of ending its session);
+   * in batches, so no statement holds many locks. Answers how many rows went.
+   */
+  readonly prune: (before: Date) => Effect.Effect<number, DatabaseUnavailable>
 }>()("customify/features/accounts/SessionsRepository") {}
 
 interface LockedToken {
@@ -241,11 +248,26 @@ export const layerSql = Layer.effect(SessionsRepository, Effect.gen(function*() 
         ) AND revoked_at IS NULL
         RETURNING id`).pipe(orUnavailable),
     listenRevoked,
-    prune: (endedBefore) =>
-      sql`
-        DELETE FROM sessions
-        WHERE absolute_expires_at < ${endedBefore} OR idle_expires_at < ${endedBefore} OR revoked_at < ${endedBefore}
-        RETURNING 1`.pipe(Effect.map((rows) => rows.length), orUnavailable)
+    prune: (before) =>
+      Effect.gen(function*() {
+        let total = 0
+        // Each way a session ends has its index; rotated tokens have theirs.
+        for (
+          const batch of [
+            sql`DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE absolute_expires_at < ${before} LIMIT ${PRUNE_BATCH}) RETURNING 1`,
+            sql`DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE idle_expires_at < ${before} LIMIT ${PRUNE_BATCH}) RETURNING 1`,
+            sql`DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE revoked_at < ${before} LIMIT ${PRUNE_BATCH}) RETURNING 1`,
+            sql`DELETE FROM refresh_tokens WHERE token_hash IN (SELECT token_hash FROM refresh_tokens WHERE rotated_at < ${before} LIMIT ${PRUNE_BATCH}) RETURNING 1`
+          ]
+        ) {
+          for (;;) {
+            const deleted = (yield* batch).length
+            total += deleted
+            if (deleted < PRUNE_BATCH) break
+          }
+        }
+        return total
+      }).pipe(orUnavailable)
   })
 }))
 
@@ -350,7 +372,9 @@ export const layerMemory = Layer.effect(SessionsRepository, Effect.gen(function*
             pruned++
           }
         }
-        for (const [hash, token] of tokens) if (!sessions.has(token.sessionId)) tokens.delete(hash)
+        for (const [hash, token] of tokens) {
+          if (!sessions.has(token.sessionId) || (token.rotatedAt !== null && token.rotatedAt < endedBefore)) tokens.delete(hash)
+        }
         return pruned
       })
   })
