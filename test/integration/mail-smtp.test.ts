@@ -209,6 +209,12 @@ describe("Mailer.layerSmtp against a real SMTP server", () => {
     expect(await waitFor(() => connections.closed - before.closed === 1, 3_000)).toBe(true)
   })
 
+  it("with requireTls, a server that offers no STARTTLS gets neither the password nor the mail", async () => {
+    const { cause } = await failure(smtpUrl(PASSWORD), resetMail("jane@example.com", token()), { requireTls: true })
+    expect(cause.code).toBe("ETLS")
+    expect(received).toEqual([])
+  })
+
   it("a wrong password is a MailError (EAUTH) and nothing is delivered", async () => {
     const { cause } = await failure(smtpUrl("not-the-password"), resetMail("jane@example.com", token()))
     expect(cause.code).toBe("EAUTH")

@@ -73,6 +73,11 @@ export interface SmtpOptions {
    * replies); the delivery is aborted. Default 30 s, well inside SQS's 60 s visibility.
    */
   readonly sendTimeout?: Duration.Duration | undefined
+  /**
+   * Refuse to go on over `smtp://` unless the server upgrades the connection with STARTTLS: on a
+   * network someone could otherwise strip the offer and read the password and the reset links.
+   */
+  readonly requireTls?: boolean | undefined
 }
 
 const millis = (duration: Duration.Duration | undefined, fallback: Duration.Duration) =>
@@ -100,6 +105,7 @@ export const layerSmtp = (options: SmtpOptions): Layer.Layer<Mailer> =>
           host: endpoint.host,
           port: endpoint.port,
           secure: endpoint.secure,
+          requireTLS: options.requireTls === true && !endpoint.secure,
           ...(endpoint.auth === undefined ? {} : { auth: { user: endpoint.auth.user, pass: Redacted.value(endpoint.auth.pass) } }),
           connectionTimeout: millis(options.connectionTimeout, Duration.seconds(10)),
           greetingTimeout: millis(options.greetingTimeout, Duration.seconds(10)),
@@ -175,10 +181,18 @@ export const layerMemory: Layer.Layer<Mailer | SentMails> = Layer.effectContext(
 // ---- Choice -----------------------------------------------------------------------------------------
 
 /** SMTP when SMTP_URL is set, the log otherwise. */
+const isLoopbackHost = (host: string) => host === "localhost" || host === "::1" || host === "[::1]" || host.startsWith("127.")
+
 export const layer: Layer.Layer<Mailer, never, AppConfig> = Layer.unwrap(Effect.gen(function*() {
   const config = yield* AppConfig
   return Option.match(config.smtpUrl, {
     onNone: () => layerLog,
-    onSome: (url) => layerSmtp({ url, from: config.mailFrom })
+    onSome: (url) =>
+      layerSmtp({
+        url,
+        from: config.mailFrom,
+        // In production, plain SMTP only to a relay on this host (a sidecar, a local MTA).
+        requireTls: config.nodeEnv === "production" && !isLoopbackHost(parseSmtpUrl(Redacted.value(url))?.host ?? "")
+      })
   })
 }))
