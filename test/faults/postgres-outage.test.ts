@@ -95,6 +95,9 @@ describe("a PostgreSQL outage", () => {
     // Fully back: concurrent reads and a write, on the same process.
     const after = await Promise.all(Array.from({ length: 12 }, () => httpCall(base, "GET", "/api/v1/designs", { token })))
     expect(after.map((result) => result.status)).toEqual(Array(12).fill(200))
+    // /health shares one answer a second: the next fresh one says healthy.
+    await waitFor("/health healthy again", 3_000, async () =>
+      (await httpCall(base, "GET", "/health")).body?.status === "healthy" ? true : undefined)
     expect((await httpCall(base, "GET", "/health")).body).toEqual({ status: "healthy", database: "connected", redis: "connected" })
     const created = await httpCall(base, "POST", "/api/v1/designs", { token, body: newDesign })
     expect(created.status, JSON.stringify(created.body)).toBe(201)
