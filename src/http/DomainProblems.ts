@@ -83,7 +83,14 @@ const problems = {
     }),
   AiBadReply: () => new AiProblems.BadGateway({ detail: "The AI provider sent an unusable reply; retry" }),
   AiRateLimited: (error: AiErrors.AiRateLimited) =>
-    new AiProblems.AiRateLimited({ retryAfter: error.retryAfterSeconds, detail: "Hourly AI budget spent; retry later" }),
+    new AiProblems.AiRateLimited({
+      budget: error.budget,
+      limit: error.limit,
+      retryAfter: error.retryAfterSeconds,
+      detail: error.budget === "similar_designs"
+        ? `${error.limit} similar-design searches an hour (SIMILAR_SEARCHES_PER_HOUR) spent; retry later`
+        : `${error.limit} AI suggestions an hour (AI_SUGGESTIONS_PER_HOUR) spent; retry later`
+    }),
   DatabaseUnavailable: () =>
     new Problems.ServiceUnavailable({ detail: "The database is unreachable; retry shortly" }),
   CacheError: () =>
