@@ -72,6 +72,18 @@ const problems = {
         message: "Expected the id of a completed upload of this design's owner"
       }))
     }),
+  UploadLimitReached: (error: AssetErrors.UploadLimitReached) =>
+    error.scope === "design"
+      ? new AssetProblems.UploadLimitReached({
+        code: "too_many_assets",
+        limit: error.limit,
+        detail: `A design may have ${error.limit} uploads (UPLOADS_PER_DESIGN)`
+      })
+      : new AssetProblems.UploadLimitReached({
+        code: "too_many_pending_uploads",
+        limit: error.limit,
+        detail: `${error.limit} uploads are pending (PENDING_UPLOADS_PER_USER); complete them first`
+      }),
   StorageUnavailable: () => new Problems.ServiceUnavailable({ detail: "File storage is unavailable; retry shortly" }),
   FeatureUnavailable: (error: AiErrors.FeatureUnavailable) =>
     new AiProblems.FeatureUnavailable({ feature: error.feature, detail: "The AI provider is not configured on this server" }),

@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Exit, Layer, Scope } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Exit, Layer, Redacted, Scope } from "effect"
+import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as LanguageModel from "../../src/capabilities/ai/LanguageModel.ts"
 import * as VectorIndex from "../../src/capabilities/vectors/VectorIndex.ts"
+import type { DesignId } from "../../src/domain/Design.ts"
 import { makeTestApp } from "../support/app.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { uniqueEmail, validDocument } from "../support/http.ts"
@@ -15,7 +18,13 @@ import { attempt, failsWithProblem, ok, type Outcome, typedClient } from "../sup
  * parallel bursts split across the instances meet each limit exactly, and the refusals are the
  * documented problems (status, code, `limit`, Retry-After for the 429s).
  */
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAC0lEQVR42mNgAAIAAAUAAen63NgAAAAASUVORK5CYII=",
+  "base64"
+)
 const SIMILAR_SEARCHES_PER_HOUR = 5
+const UPLOADS_PER_DESIGN = 4
+const PENDING_UPLOADS_PER_USER = 6
 
 const scope = Effect.runSync(Scope.make())
 /** Both instances store local uploads in one directory, as they would share a bucket. */
@@ -36,6 +45,7 @@ beforeAll(async () => {
     databaseUrl,
     redisUrl: realRedisUrl(),
     config: { dataDir },
+    storage: { publicBaseUrl: "http://test", uploadsPerDesign: UPLOADS_PER_DESIGN, pendingUploadsPerUser: PENDING_UPLOADS_PER_USER },
     ai: { similarSearchesPerHour: SIMILAR_SEARCHES_PER_HOUR },
     // Similar-design search configured: the fake embedding model and an index in memory.
     overrides: Layer.merge(LanguageModel.layerFake, VectorIndex.layerMemory)
@@ -49,6 +59,13 @@ afterAll(async () => {
   await Effect.runPromise(Scope.close(scope, Exit.void))
   rmSync(dataDir, { recursive: true, force: true })
 })
+
+const query = <A extends object>(statement: string, parameters: ReadonlyArray<unknown> = []) =>
+  Effect.runPromise(
+    Effect.flatMap(Effect.service(SqlClient.SqlClient), (sql) => sql.unsafe<A>(statement, parameters)).pipe(
+      Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 }))
+    )
+  )
 
 const signUp = async () => {
   const signedIn = await ok(onFirst().auth.register({
@@ -105,5 +122,72 @@ describe("similar-design search budget (SIMILAR_SEARCHES_PER_HOUR, counted in Re
       Array.from({ length: SIMILAR_SEARCHES_PER_HOUR }, (_, i) => attempt(instance(i)(other.token).ai.similar({ params: { id: theirs.id }, query: {} })))
     )
     expect(statusesOf(theirBurst)).toEqual({ 200: SIMILAR_SEARCHES_PER_HOUR })
+  })
+})
+
+describe("uploads per design and pending uploads per user (counted in PostgreSQL)", () => {
+  const request = (i: number, token: string, designId: DesignId) =>
+    instance(i)(token).assets.requestUpload({
+      params: { id: designId },
+      payload: { fileName: `image-${i}.png`, contentType: "image/png", byteSize: PNG.length }
+    })
+
+  /** PUTs the bytes to the upload URL (served by the first instance: local storage) and completes the upload. */
+  const uploadAndComplete = async (token: string, designId: DesignId, grant: { assetId: string; uploadUrl: string; headers: Record<string, string> }) => {
+    const put = await first.handler(new Request(grant.uploadUrl, { method: "PUT", headers: grant.headers, body: PNG }))
+    expect(put.status).toBe(200)
+    return ok(onSecond(token).assets.complete({ params: { id: designId, assetId: grant.assetId as never } }), 200)
+  }
+
+  it(`a burst of 10 on one design, on two instances, records exactly ${UPLOADS_PER_DESIGN}; completed uploads still count`, async () => {
+    const user = await signUp()
+    const design = await createDesign(user.token)
+    const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => attempt(request(i, user.token, design.id))))
+    expect(statusesOf(burst)).toEqual({ 201: UPLOADS_PER_DESIGN, 409: 10 - UPLOADS_PER_DESIGN })
+    for (const refused of refusals(burst)) {
+      expect(refused.error).toMatchObject({ _tag: "UploadLimitReached", code: "too_many_assets", limit: UPLOADS_PER_DESIGN, status: 409 })
+      expect(refused.response?.headers.get("content-type")).toContain("application/problem+json")
+    }
+    const [rows] = await query<{ n: number }>("SELECT count(*)::int AS n FROM assets WHERE design_id = $1", [design.id])
+    expect(rows!.n).toBe(UPLOADS_PER_DESIGN)
+
+    // Completing one frees nothing on the design: completed uploads count too.
+    const granted = burst.flatMap((outcome) => (outcome._tag === "Success" ? [outcome.value] : []))
+    await uploadAndComplete(user.token, design.id, granted[0]!)
+    const full = await failsWithProblem(request(0, user.token, design.id), "UploadLimitReached", 409, "too_many_assets")
+    expect(full.error.limit).toBe(UPLOADS_PER_DESIGN)
+    expect(full.error.detail).toContain("UPLOADS_PER_DESIGN")
+    // Another design of the same user has room.
+    await ok(request(1, user.token, (await createDesign(user.token)).id), 201)
+  })
+
+  it(`a burst of 12 over six designs, on two instances, leaves exactly ${PENDING_UPLOADS_PER_USER} pending; completing one makes room for one`, async () => {
+    const user = await signUp()
+    const designs = await Promise.all(Array.from({ length: 6 }, (_, i) => createDesign(user.token, `Design ${i}`)))
+    // Two requests per design: no design reaches its own limit, only the user's pending one binds.
+    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => attempt(request(i, user.token, designs[i % 6]!.id))))
+    expect(statusesOf(burst)).toEqual({ 201: PENDING_UPLOADS_PER_USER, 409: 12 - PENDING_UPLOADS_PER_USER })
+    for (const refused of refusals(burst)) {
+      expect(refused.error).toMatchObject({
+        _tag: "UploadLimitReached",
+        code: "too_many_pending_uploads",
+        limit: PENDING_UPLOADS_PER_USER,
+        status: 409
+      })
+    }
+    const [rows] = await query<{ n: number }>("SELECT count(*)::int AS n FROM assets WHERE owner_id = $1 AND status = 'pending'", [user.id])
+    expect(rows!.n).toBe(PENDING_UPLOADS_PER_USER)
+    const refused = await failsWithProblem(request(0, user.token, designs[0]!.id), "UploadLimitReached", 409, "too_many_pending_uploads")
+    expect(refused.error.detail).toContain("PENDING_UPLOADS_PER_USER")
+
+    // One completed: exactly one more may be pending, whichever instance is asked.
+    const succeeded = burst.flatMap((outcome, i) => (outcome._tag === "Success" ? [{ grant: outcome.value, designId: designs[i % 6]!.id }] : []))
+    await uploadAndComplete(user.token, succeeded[0]!.designId, succeeded[0]!.grant)
+    const next = await Promise.all(Array.from({ length: 4 }, (_, i) => attempt(request(i, user.token, designs[5]!.id))))
+    expect(statusesOf(next)).toEqual({ 201: 1, 409: 3 })
+
+    // Per user: someone else is not held back.
+    const other = await signUp()
+    await ok(request(0, other.token, (await createDesign(other.token)).id), 201)
   })
 })

@@ -13,6 +13,7 @@ import {
   imageReferences,
   InvalidAssetReference,
   sameMediaType,
+  UploadLimitReached,
   userPrefix
 } from "../../domain/Asset.ts"
 import type { DesignId } from "../../domain/Design.ts"
@@ -59,7 +60,9 @@ const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
 /**
  * Records a pending asset under the design and hands out a presigned PUT for exactly the
- * declared size and type. Nothing is recorded when storage cannot sign.
+ * declared size and type. Nothing is recorded when storage cannot sign. A design has at most
+ * UPLOADS_PER_DESIGN uploads and its owner at most PENDING_UPLOADS_PER_USER pending ones, both
+ * counted atomically with the insert (`UploadLimitReached`; the URL signed is then never given out).
  */
 export const requestUpload = Effect.fn("requestUpload")(function*(
   actor: Actor,
@@ -67,7 +70,7 @@ export const requestUpload = Effect.fn("requestUpload")(function*(
   input: { readonly fileName: string; readonly contentType: AllowedContentType; readonly byteSize: number }
 ): Effect.fn.Return<
   UploadGrant,
-  DesignNotFound | AssetTooLarge | StorageUnavailable | DatabaseUnavailable,
+  DesignNotFound | AssetTooLarge | UploadLimitReached | StorageUnavailable | DatabaseUnavailable,
   DesignsRepository | AssetsRepository | Storage | StorageConfig
 > {
   const design = yield* ownedDesign(actor, designId, "write")
@@ -92,7 +95,7 @@ export const requestUpload = Effect.fn("requestUpload")(function*(
     contentType: input.contentType,
     byteSize: input.byteSize,
     createdAt: yield* now
-  })
+  }, { perDesign: settings.uploadsPerDesign, pendingPerUser: settings.pendingUploadsPerUser })
   return { asset, ...upload }
 })
 

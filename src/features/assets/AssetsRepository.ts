@@ -1,7 +1,8 @@
 import { Context, Effect, Layer, Option, Ref, Schema, SchemaTransformation, Struct } from "effect"
 import { SqlClient } from "effect/sql"
 import * as StoredRows from "../../capabilities/database/StoredRows.ts"
-import { Asset, AssetId } from "../../domain/Asset.ts"
+import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
+import { Asset, AssetId, UploadLimitReached } from "../../domain/Asset.ts"
 import type { DesignId } from "../../domain/Design.ts"
 import type { UserId } from "../../domain/User.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
@@ -9,8 +10,18 @@ import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/
 /** A pending asset: the stored one before its upload is completed. */
 export type NewAsset = Omit<Asset, "status" | "completedAt">
 
+/** How many uploads a design may have, and how many its owner may have pending at once. */
+export interface UploadLimits {
+  readonly perDesign: number
+  readonly pendingPerUser: number
+}
+
 export class AssetsRepository extends Context.Service<AssetsRepository, {
-  readonly insert: (asset: NewAsset) => Effect.Effect<Asset, DatabaseUnavailable>
+  /**
+   * Records a pending asset unless its design already has `perDesign` uploads or its owner
+   * `pendingPerUser` pending ones. Atomic: parallel inserts (on any instance) never exceed either.
+   */
+  readonly insert: (asset: NewAsset, limits: UploadLimits) => Effect.Effect<Asset, UploadLimitReached | DatabaseUnavailable>
   /** An asset of a design, whoever owns it: the caller applies the policy. */
   readonly find: (designId: DesignId, id: AssetId) => Effect.Effect<Option.Option<Asset>, DatabaseUnavailable>
   /** Marks a pending asset complete (a complete one is returned as it is). */
@@ -51,13 +62,30 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
         WHERE id = ${id}
         RETURNING ${columns}`
   })
+  const insertWithinLimits = (asset: NewAsset, limits: UploadLimits) =>
+    joinOrBegin(sql)(Effect.gen(function*() {
+      // Every upload of one owner queues on the owner's row (NO KEY UPDATE: only writers of the
+      // row wait, not the foreign keys pointing at it), and each statement after the lock sees
+      // what the uploads before it committed: two requests never pass on counts missing each other.
+      yield* sql`SELECT 1 FROM users WHERE id = ${asset.ownerId} FOR NO KEY UPDATE`
+      const [counts] = yield* sql<{ readonly ofDesign: number; readonly pending: number }>`
+        SELECT
+          (SELECT count(*)::int FROM assets WHERE design_id = ${asset.designId}) AS of_design,
+          (SELECT count(*)::int FROM assets WHERE owner_id = ${asset.ownerId} AND status = 'pending') AS pending`
+      if ((counts?.ofDesign ?? 0) >= limits.perDesign) {
+        return yield* new UploadLimitReached({ scope: "design", limit: limits.perDesign })
+      }
+      if ((counts?.pending ?? 0) >= limits.pendingPerUser) {
+        return yield* new UploadLimitReached({ scope: "pending", limit: limits.pendingPerUser })
+      }
+      return yield* insert({ ...asset, status: "pending", completedAt: null }).pipe(
+        Effect.catchTag("NoSuchElementError", Effect.die)
+      )
+    }))
+
   return AssetsRepository.of({
-    insert: (asset) =>
-      insert({ ...asset, status: "pending", completedAt: null }).pipe(
-        Effect.catchTag("NoSuchElementError", Effect.die),
-        orUnavailable,
-        Effect.withSpan("AssetsRepository.insert")
-      ),
+    insert: (asset, limits) =>
+      insertWithinLimits(asset, limits).pipe(orUnavailable, Effect.withSpan("AssetsRepository.insert")),
     find: (designId, id) => find({ designId, id }).pipe(orUnavailable),
     markComplete: (id, at) => markComplete({ id, at }).pipe(orUnavailable),
     completedOf: (ownerId, ids) => {
@@ -77,12 +105,19 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
 export const layerMemory = Layer.effect(AssetsRepository, Effect.gen(function*() {
   const assets = yield* Ref.make(new Map<AssetId, Asset>())
   return AssetsRepository.of({
-    insert: (asset) =>
-      Effect.map(Ref.get(assets), (all) => {
+    insert: (asset, limits) =>
+      Effect.flatMap(Ref.get(assets), (all) => {
         if ([...all.values()].some((a) => a.key === asset.key)) throw new Error(`duplicate asset key ${asset.key}`)
-        const stored: Asset = { ...asset, status: "pending", completedAt: null }
-        all.set(asset.id, stored)
-        return stored
+        const stored = [...all.values()]
+        if (stored.filter((a) => a.designId === asset.designId).length >= limits.perDesign) {
+          return Effect.fail(new UploadLimitReached({ scope: "design", limit: limits.perDesign }))
+        }
+        if (stored.filter((a) => a.ownerId === asset.ownerId && a.status === "pending").length >= limits.pendingPerUser) {
+          return Effect.fail(new UploadLimitReached({ scope: "pending", limit: limits.pendingPerUser }))
+        }
+        const inserted: Asset = { ...asset, status: "pending", completedAt: null }
+        all.set(asset.id, inserted)
+        return Effect.succeed(inserted)
       }),
     find: (designId, id) =>
       Effect.map(Ref.get(assets), (all) => Option.filter(Option.fromNullishOr(all.get(id)), (a) => a.designId === designId)),
