@@ -31,7 +31,7 @@ export class AssetNotUploaded extends HttpApiError.Problem<AssetNotUploaded>()("
 /**
  * An upload would exceed a limit: the uploads a design may have (UPLOADS_PER_DESIGN) or the
  * uploads a user may have pending at once (PENDING_UPLOADS_PER_USER). Pending uploads stop
- * counting once completed.
+ * counting once completed, or once removed after their URL expired.
  */
 export class UploadLimitReached extends HttpApiError.Problem<UploadLimitReached>()("UploadLimitReached", {
   type: problemType("upload_limit_reached"),

@@ -82,7 +82,7 @@ const problems = {
       : new AssetProblems.UploadLimitReached({
         code: "too_many_pending_uploads",
         limit: error.limit,
-        detail: `${error.limit} uploads are pending (PENDING_UPLOADS_PER_USER); complete them first`
+        detail: `${error.limit} uploads are pending (PENDING_UPLOADS_PER_USER); complete them first (unfinished ones are removed an hour after their URLs expire)`
       }),
   StorageUnavailable: () => new Problems.ServiceUnavailable({ detail: "File storage is unavailable; retry shortly" }),
   FeatureUnavailable: (error: AiErrors.FeatureUnavailable) =>

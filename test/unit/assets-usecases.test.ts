@@ -331,6 +331,54 @@ describe("upload limits", () => {
     }).pipe(Effect.provide(limitedLayer({ uploadsPerDesign: 50, pendingUploadsPerUser: 2 }))))
 })
 
+describe("removeExpiredUploads", () => {
+  it.effect("removes a pending upload and its object once its URL expired PENDING_UPLOAD_GRACE ago, not before", () =>
+    Effect.gen(function*() {
+      const actor = newActor()
+      const design = yield* designOf(actor)
+      const done = yield* Assets.requestUpload(actor, design.id, PNG)
+      yield* upload(done.asset.key, PNG.byteSize, PNG.contentType)
+      yield* Assets.completeUpload(actor, design.id, done.asset.id)
+      const abandoned = yield* Assets.requestUpload(actor, design.id, PNG)
+      yield* upload(abandoned.asset.key, PNG.byteSize, PNG.contentType)
+      const objects = yield* Storage.MemoryObjects
+
+      // UPLOAD_URL_TTL (15 minutes) plus the grace, to the millisecond.
+      yield* TestClock.adjust(Duration.sum(Duration.minutes(15), Assets.PENDING_UPLOAD_GRACE))
+      expect(yield* Assets.removeExpiredUploads()).toBe(0)
+      const fresh = yield* Assets.requestUpload(actor, design.id, PNG)
+      yield* TestClock.adjust(Duration.millis(1))
+      expect(yield* Assets.removeExpiredUploads()).toBe(1)
+      expect(yield* objects.keys).toEqual([done.asset.key].sort())
+      const repository = yield* AssetsRepository.AssetsRepository
+      expect(yield* repository.find(design.id, abandoned.asset.id)).toEqual(Option.none())
+      expect(Option.isSome(yield* repository.find(design.id, done.asset.id))).toBe(true)
+      expect(Option.isSome(yield* repository.find(design.id, fresh.asset.id))).toBe(true)
+      // Completing what was removed: gone. Running again: nothing more.
+      expect((yield* Effect.flip(Assets.completeUpload(actor, design.id, abandoned.asset.id)))._tag).toBe("AssetNotFound")
+      expect(yield* Assets.removeExpiredUploads()).toBe(0)
+    }).pipe(Effect.provide(limitedLayer({}))))
+
+  it.effect("a completion racing the removal answers AssetNotFound, not an asset whose row and object are gone", () =>
+    Effect.gen(function*() {
+      const actor = newActor()
+      const design = yield* designOf(actor)
+      const grant = yield* Assets.requestUpload(actor, design.id, PNG)
+      yield* upload(grant.asset.key, PNG.byteSize, PNG.contentType)
+      // The sweep's transaction deletes the row between the completion's read and its update.
+      const repository = yield* AssetsRepository.AssetsRepository
+      const racing = AssetsRepository.AssetsRepository.of({
+        ...repository,
+        markComplete: (id, at) =>
+          Effect.andThen(repository.deletePending(id, new Date(at.getTime() + 1)), repository.markComplete(id, at))
+      })
+      const error = yield* Effect.flip(
+        Assets.completeUpload(actor, design.id, grant.asset.id).pipe(Effect.provideService(AssetsRepository.AssetsRepository, racing))
+      )
+      expect(error._tag).toBe("AssetNotFound")
+    }).pipe(Effect.provide(limitedLayer({}))))
+})
+
 // ---------------------------------------------------------------------------------------------
 // Keys and the memory layer
 // ---------------------------------------------------------------------------------------------

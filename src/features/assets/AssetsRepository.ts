@@ -28,6 +28,14 @@ export class AssetsRepository extends Context.Service<AssetsRepository, {
   readonly markComplete: (id: AssetId, at: Date) => Effect.Effect<Option.Option<Asset>, DatabaseUnavailable>
   /** Which of `ids` are completed assets of `ownerId`. */
   readonly completedOf: (ownerId: UserId, ids: ReadonlyArray<AssetId>) => Effect.Effect<ReadonlySet<AssetId>, DatabaseUnavailable>
+  /** Up to `limit` pending assets created before `before`, oldest first. */
+  readonly pendingBefore: (before: Date, limit: number) => Effect.Effect<ReadonlyArray<Asset>, DatabaseUnavailable>
+  /**
+   * Deletes the asset if it is still pending and was created before `before`; None when it is
+   * not (completed meanwhile, or gone). Inside a transaction the row stays locked until the end,
+   * so a completion racing the deletion waits, then finds nothing.
+   */
+  readonly deletePending: (id: AssetId, before: Date) => Effect.Effect<Option.Option<Asset>, DatabaseUnavailable>
 }>()("customify/features/assets/AssetsRepository") {}
 
 /** The driver reads a `bigint` column as a `bigint`; sizes are safe integers, numbers in code. */
@@ -62,6 +70,25 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
         WHERE id = ${id}
         RETURNING ${columns}`
   })
+  const pendingBefore = StoredRows.findAll({
+    Request: Schema.Struct({ before: Asset.fields.createdAt, limit: Schema.Int }),
+    Result: AssetRow,
+    execute: ({ before, limit }) =>
+      sql`
+        SELECT ${columns} FROM assets
+        WHERE status = 'pending' AND created_at < ${before}
+        ORDER BY created_at
+        LIMIT ${limit}`
+  })
+  const deletePending = StoredRows.findOneOption({
+    Request: Schema.Struct({ id: AssetId, before: Asset.fields.createdAt }),
+    Result: AssetRow,
+    execute: ({ before, id }) =>
+      sql`
+        DELETE FROM assets
+        WHERE id = ${id} AND status = 'pending' AND created_at < ${before}
+        RETURNING ${columns}`
+  })
   const insertWithinLimits = (asset: NewAsset, limits: UploadLimits) =>
     joinOrBegin(sql)(Effect.gen(function*() {
       // Every upload of one owner queues on the owner's row (NO KEY UPDATE: only writers of the
@@ -86,6 +113,8 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
   return AssetsRepository.of({
     insert: (asset, limits) =>
       insertWithinLimits(asset, limits).pipe(orUnavailable, Effect.withSpan("AssetsRepository.insert")),
+    pendingBefore: (before, limit) => pendingBefore({ before, limit }).pipe(orUnavailable),
+    deletePending: (id, before) => deletePending({ id, before }).pipe(orUnavailable),
     find: (designId, id) => find({ designId, id }).pipe(orUnavailable),
     markComplete: (id, at) => markComplete({ id, at }).pipe(orUnavailable),
     completedOf: (ownerId, ids) => {
@@ -118,6 +147,21 @@ export const layerMemory = Layer.effect(AssetsRepository, Effect.gen(function*()
         const inserted: Asset = { ...asset, status: "pending", completedAt: null }
         all.set(asset.id, inserted)
         return Effect.succeed(inserted)
+      }),
+    pendingBefore: (before, limit) =>
+      Effect.map(Ref.get(assets), (all) =>
+        [...all.values()]
+          .filter((a) => a.status === "pending" && a.createdAt.getTime() < before.getTime())
+          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+          .slice(0, limit)),
+    deletePending: (id, before) =>
+      Effect.map(Ref.get(assets), (all) => {
+        const found = all.get(id)
+        if (found === undefined || found.status !== "pending" || found.createdAt.getTime() >= before.getTime()) {
+          return Option.none()
+        }
+        all.delete(id)
+        return Option.some(found)
       }),
     find: (designId, id) =>
       Effect.map(Ref.get(assets), (all) => Option.filter(Option.fromNullishOr(all.get(id)), (a) => a.designId === designId)),
