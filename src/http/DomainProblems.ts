@@ -3,6 +3,7 @@ import { CurrentActor } from "../api/Security.ts"
 import type { Actor } from "../domain/Policy.ts"
 import * as AiProblems from "../api/AiProblems.ts"
 import * as AssetProblems from "../api/AssetProblems.ts"
+import * as JobProblems from "../api/JobProblems.ts"
 import * as Problems from "../api/Problems.ts"
 import type * as AiErrors from "../domain/Ai.ts"
 import type * as AssetErrors from "../domain/Asset.ts"
@@ -48,6 +49,12 @@ const problems = {
     new Problems.QuotaExceeded({ limit: error.limit, used: error.used, resetsAt: error.resetsAt }),
   SubscriptionInactive: (error: DesignErrors.SubscriptionInactive) =>
     new Problems.SubscriptionInactive({ subscriptionStatus: error.status }),
+  RenderRateLimited: (error: DesignErrors.RenderRateLimited) =>
+    new JobProblems.RenderRateLimited({
+      limit: error.limit,
+      retryAfter: error.retryAfterSeconds,
+      detail: `${error.limit} render and PDF jobs an hour (RENDER_JOBS_PER_HOUR) requested; retry later`
+    }),
   DesignInvalid: (error: DesignErrors.DesignInvalid) =>
     new Problems.ValidationFailed({ errors: error.errors.map((e) => ({ ...e, location: "body" as const })) }),
   InvalidInput: (error: CommonErrors.InvalidInput) =>

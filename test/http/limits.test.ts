@@ -18,6 +18,7 @@ import { attempt, failsWithProblem, ok, type Outcome, typedClient } from "../sup
  * parallel bursts split across the instances meet each limit exactly, and the refusals are the
  * documented problems (status, code, `limit`, Retry-After for the 429s).
  */
+const SERVICE_KEY = "l".repeat(40)
 const PNG = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAC0lEQVR42mNgAAIAAAUAAen63NgAAAAASUVORK5CYII=",
   "base64"
@@ -25,6 +26,7 @@ const PNG = Buffer.from(
 const SIMILAR_SEARCHES_PER_HOUR = 5
 const UPLOADS_PER_DESIGN = 4
 const PENDING_UPLOADS_PER_USER = 6
+const RENDER_JOBS_PER_HOUR = 4
 
 const scope = Effect.runSync(Scope.make())
 /** Both instances store local uploads in one directory, as they would share a bucket. */
@@ -44,7 +46,7 @@ beforeAll(async () => {
   const options = {
     databaseUrl,
     redisUrl: realRedisUrl(),
-    config: { dataDir },
+    config: { serviceApiKeys: [Redacted.make(SERVICE_KEY)], dataDir, renderJobsPerHour: RENDER_JOBS_PER_HOUR },
     storage: { publicBaseUrl: "http://test", uploadsPerDesign: UPLOADS_PER_DESIGN, pendingUploadsPerUser: PENDING_UPLOADS_PER_USER },
     ai: { similarSearchesPerHour: SIMILAR_SEARCHES_PER_HOUR },
     // Similar-design search configured: the fake embedding model and an index in memory.
@@ -189,5 +191,66 @@ describe("uploads per design and pending uploads per user (counted in PostgreSQL
     // Per user: someone else is not held back.
     const other = await signUp()
     await ok(request(0, other.token, (await createDesign(other.token)).id), 201)
+  })
+})
+
+describe("render jobs: an active subscription and RENDER_JOBS_PER_HOUR (counted in PostgreSQL)", () => {
+  const render = (i: number, token: string, designId: DesignId) =>
+    instance(i)(token).jobs.render({ params: { id: designId }, payload: { kind: i % 3 === 0 ? "pdf" : "render" } })
+
+  it(`a burst of 10 renders and PDFs on two instances queues exactly ${RENDER_JOBS_PER_HOUR}, then 429 until the oldest is an hour old`, async () => {
+    const user = await signUp()
+    const design = await createDesign(user.token)
+    const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => attempt(render(i, user.token, design.id))))
+    expect(statusesOf(burst)).toEqual({ 202: RENDER_JOBS_PER_HOUR, 429: 10 - RENDER_JOBS_PER_HOUR })
+    for (const refused of refusals(burst)) {
+      expect(refused.error).toMatchObject({ _tag: "RenderRateLimited", code: "render_rate_limited", limit: RENDER_JOBS_PER_HOUR })
+      expectRetryAfter(refused)
+    }
+    const jobs = await query<{ n: number }>("SELECT count(*)::int AS n FROM render_jobs WHERE owner_id = $1", [user.id])
+    expect(jobs[0]!.n).toBe(RENDER_JOBS_PER_HOUR)
+    const queued = await query<{ n: number }>("SELECT count(*)::int AS n FROM job_queue")
+    expect(queued[0]!.n).toBeGreaterThanOrEqual(RENDER_JOBS_PER_HOUR)
+
+    // The window slides: jobs requested 50 minutes ago leave it in 10 minutes.
+    await query("UPDATE render_jobs SET created_at = now() - interval '50 minutes' WHERE owner_id = $1", [user.id])
+    const waiting = await failsWithProblem(render(1, user.token, design.id), "RenderRateLimited", 429, "render_rate_limited")
+    expect(waiting.error.retryAfter).toBeGreaterThan(590)
+    expect(waiting.error.retryAfter).toBeLessThanOrEqual(600)
+    expect(waiting.response.headers.get("retry-after")).toBe(String(waiting.error.retryAfter))
+    expect(waiting.error.detail).toContain("RENDER_JOBS_PER_HOUR")
+
+    // One of them over an hour old: room for exactly one more, even in a burst.
+    await query(
+      "UPDATE render_jobs SET created_at = now() - interval '61 minutes' WHERE id = (SELECT id FROM render_jobs WHERE owner_id = $1 ORDER BY created_at, id LIMIT 1)",
+      [user.id]
+    )
+    const one = await Promise.all(Array.from({ length: 4 }, (_, i) => attempt(render(i, user.token, design.id))))
+    expect(statusesOf(one)).toEqual({ 202: 1, 429: 3 })
+    // All over an hour old: the whole budget again.
+    await query("UPDATE render_jobs SET created_at = now() - interval '61 minutes' WHERE owner_id = $1", [user.id])
+    const reset = await Promise.all(Array.from({ length: 6 }, (_, i) => attempt(render(i, user.token, design.id))))
+    expect(statusesOf(reset)).toEqual({ 202: RENDER_JOBS_PER_HOUR, 429: 6 - RENDER_JOBS_PER_HOUR })
+
+    // Per user.
+    const other = await signUp()
+    await ok(render(0, other.token, (await createDesign(other.token)).id), 202)
+  })
+
+  it("an inactive subscription cannot request renders (402 subscription_inactive) and queues nothing; reactivated, it can", async () => {
+    const user = await signUp()
+    const design = await createDesign(user.token)
+    const service = onFirst({ serviceKey: SERVICE_KEY }).internal
+    for (const status of ["past_due", "canceled", "incomplete"] as const) {
+      await ok(service.setSubscription({ params: { userId: user.id }, payload: { plan: "pro", status } }), 200)
+      for (const i of [0, 1]) {
+        const refused = await failsWithProblem(render(i, user.token, design.id), "SubscriptionInactive", 402, "subscription_inactive")
+        expect(refused.error.subscriptionStatus).toBe(status)
+      }
+    }
+    const jobs = await query<{ n: number }>("SELECT count(*)::int AS n FROM render_jobs WHERE owner_id = $1", [user.id])
+    expect(jobs[0]!.n).toBe(0)
+    await ok(service.setSubscription({ params: { userId: user.id }, payload: { plan: "pro", status: "active" } }), 200)
+    await ok(render(1, user.token, design.id), 202)
   })
 })
