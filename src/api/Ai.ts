@@ -33,15 +33,16 @@ export class AiApi extends HttpApiGroup.make("ai")
       error: [ValidationFailed, AiRateLimited, FeatureUnavailable, ServiceUnavailable, BadGateway]
     }).annotateMerge(OpenApi.annotations({
       summary: "Suggest designs for a product",
-      description: "Counts against the caller's hourly AI budget (429 `ai_rate_limited` with Retry-After beyond it)."
+      description: "Counts against the caller's hourly AI_SUGGESTIONS_PER_HOUR budget (429 `ai_rate_limited` with `budget: ai_suggestions`, `limit` and Retry-After beyond it)."
     })),
     HttpApiEndpoint.get("similar", "/api/v1/designs/:id/similar", {
       params: { id: DesignId },
       query: { limit: Schema.optional(SimilarLimit) },
       success: SimilarDesigns,
-      error: [NotFound, ValidationFailed, FeatureUnavailable, ServiceUnavailable, BadGateway]
+      error: [NotFound, ValidationFailed, AiRateLimited, FeatureUnavailable, ServiceUnavailable, BadGateway]
     }).annotateMerge(OpenApi.annotations({
-      description: "Searches only the caller's own designs. Needs OpenAI and Pinecone configured (503 `feature_unavailable` otherwise).",
+      description: "Searches only the caller's own designs. Needs OpenAI and Pinecone configured (503 `feature_unavailable` otherwise). " +
+        "Each search counts against the caller's hourly SIMILAR_SEARCHES_PER_HOUR budget (429 `ai_rate_limited` with `budget: similar_designs`, `limit` and Retry-After beyond it).",
       summary: "The caller's designs most similar to one of theirs"
     }))
   )

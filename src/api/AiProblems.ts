@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { HttpApiError } from "effect/http-api"
+import { AiBudget } from "../domain/Ai.ts"
 import { Int32, matching } from "../domain/Primitives.ts"
 import { problemMembers, problemType } from "./Problems.ts"
 
@@ -31,7 +32,10 @@ export class BadGateway extends HttpApiError.Problem<BadGateway>()("BadGateway",
   ...problemMembers
 }) {}
 
-/** The caller's hourly AI budget is spent (AI_SUGGESTIONS_PER_HOUR). */
+/**
+ * One of the caller's hourly AI budgets is spent: suggestions (AI_SUGGESTIONS_PER_HOUR) or
+ * similar-design searches (SIMILAR_SEARCHES_PER_HOUR).
+ */
 export class AiRateLimited extends HttpApiError.Problem<AiRateLimited>()("AiRateLimited", {
   type: problemType("ai_rate_limited"),
   status: 429,
@@ -39,5 +43,9 @@ export class AiRateLimited extends HttpApiError.Problem<AiRateLimited>()("AiRate
 }, {
   code: Schema.tag("ai_rate_limited"),
   ...problemMembers,
+  budget: AiBudget.annotate({
+    description: "ai_suggestions: AI_SUGGESTIONS_PER_HOUR; similar_designs: SIMILAR_SEARCHES_PER_HOUR"
+  }),
+  limit: Int32.annotate({ description: "Calls of this kind allowed per user per hour" }),
   retryAfter: Int32.annotate({ description: "Seconds to wait, also sent as Retry-After" })
 }) {}

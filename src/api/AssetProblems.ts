@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { HttpApiError } from "effect/http-api"
-import { Int64 } from "../domain/Primitives.ts"
+import { Int32, Int64 } from "../domain/Primitives.ts"
 import { problemMembers, problemType } from "./Problems.ts"
 
 /** Problems of the assets endpoints, in the shape of the shared ones in `Problems.ts`. */
@@ -26,4 +26,22 @@ export class AssetNotUploaded extends HttpApiError.Problem<AssetNotUploaded>()("
     description: "missing: upload it first; size_mismatch / type_mismatch: upload exactly what was declared; " +
       "pending: complete the upload first"
   })
+}) {}
+
+/**
+ * An upload would exceed a limit: the uploads a design may have (UPLOADS_PER_DESIGN) or the
+ * uploads a user may have pending at once (PENDING_UPLOADS_PER_USER). Pending uploads stop
+ * counting once completed, or once removed after their URL expired.
+ */
+export class UploadLimitReached extends HttpApiError.Problem<UploadLimitReached>()("UploadLimitReached", {
+  type: problemType("upload_limit_reached"),
+  status: 409,
+  title: "Upload limit reached"
+}, {
+  code: Schema.Literals(["too_many_assets", "too_many_pending_uploads"]).annotate({
+    description: "too_many_assets: the design has UPLOADS_PER_DESIGN uploads; " +
+      "too_many_pending_uploads: PENDING_UPLOADS_PER_USER uploads are pending, complete them first"
+  }),
+  ...problemMembers,
+  limit: Int32.annotate({ description: "The limit reached" })
 }) {}

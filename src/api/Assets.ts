@@ -3,7 +3,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { AllowedContentType, Asset, AssetId, ByteSize, FileName } from "../domain/Asset.ts"
 import { DesignId } from "../domain/Design.ts"
 import { matching, Timestamp } from "../domain/Primitives.ts"
-import { AssetNotUploaded, AssetTooLarge } from "./AssetProblems.ts"
+import { AssetNotUploaded, AssetTooLarge, UploadLimitReached } from "./AssetProblems.ts"
 import { NotFound, ServiceUnavailable, ValidationFailed } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
@@ -46,10 +46,11 @@ export class AssetsApi extends HttpApiGroup.make("assets")
         byteSize: ByteSize.annotate({ description: "The exact size of the file, in bytes" })
       }),
       success: UploadTicket.pipe(HttpApiSchema.status(201)),
-      error: [NotFound, ValidationFailed, AssetTooLarge, ServiceUnavailable]
+      error: [NotFound, ValidationFailed, AssetTooLarge, UploadLimitReached, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Request an upload URL for an image",
-      description: "PNG, JPEG, WebP or SVG of at most UPLOAD_MAX_BYTES (413 `asset_too_large`). PUT exactly `byteSize` bytes to `uploadUrl` with `headers` before `expiresAt`, then complete the upload."
+      description: "PNG, JPEG, WebP or SVG of at most UPLOAD_MAX_BYTES (413 `asset_too_large`). PUT exactly `byteSize` bytes to `uploadUrl` with `headers` before `expiresAt`, then complete the upload. " +
+        "A design has at most UPLOADS_PER_DESIGN uploads (409 `too_many_assets`) and a user at most PENDING_UPLOADS_PER_USER pending ones (409 `too_many_pending_uploads`), each with `limit`; an upload not completed is removed with its file an hour after its URL expired."
     })),
     HttpApiEndpoint.post("complete", "/:id/assets/:assetId/complete", {
       params: assetParams,
@@ -57,7 +58,7 @@ export class AssetsApi extends HttpApiGroup.make("assets")
       error: [NotFound, AssetNotUploaded, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Complete an upload",
-      description: "Checks that the stored file has the declared size and type (409 `asset_not_uploaded` otherwise). A completed asset may be shown by the design's image layers."
+      description: "Checks that the stored file has the declared size and type (409 `asset_not_uploaded` otherwise). A completed asset may be shown by the design's image layers. 404 once an expired pending upload was removed."
     })),
     HttpApiEndpoint.get("download", "/:id/assets/:assetId", {
       params: assetParams,

@@ -2,7 +2,8 @@ import { Schema, Struct } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { DesignId } from "../domain/Design.ts"
 import { RenderJob, RenderJobId, RenderJobKind, RenderJobProgress } from "../domain/Jobs.ts"
-import { NotFound, ServiceUnavailable } from "./Problems.ts"
+import { RenderRateLimited } from "./JobProblems.ts"
+import { NotFound, ServiceUnavailable, SubscriptionInactive } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
 /**
@@ -25,10 +26,12 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       params: { id: DesignId },
       payload: Schema.Struct({ kind: Schema.optionalKey(RenderJobKind) }),
       success: QueuedJob.pipe(HttpApiSchema.status(202)),
-      error: [NotFound, ServiceUnavailable]
+      error: [NotFound, SubscriptionInactive, RenderRateLimited, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Request a render or a PDF of a design",
-      description: "Queues a job for the render engine or the PDF workers (202); follow it with GET /api/v1/jobs/{jobId}."
+      description: "Queues a job for the render engine or the PDF workers (202); follow it with GET /api/v1/jobs/{jobId}. " +
+        "Needs an active subscription (402 `subscription_inactive`). At most RENDER_JOBS_PER_HOUR renders and PDFs per user within any hour " +
+        "(429 `render_rate_limited` with `limit` and Retry-After beyond it)."
     })),
     HttpApiEndpoint.get("get", "/jobs/:jobId", { params: { jobId: RenderJobId }, success: JobView, error: NotFound }).annotateMerge(OpenApi.annotations({
       summary: "Get a render or PDF job",

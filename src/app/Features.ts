@@ -71,7 +71,7 @@ export const middleware = Auth.middleware
  * Housekeeping tasks of the features other than jobs (src/features/jobs/Housekeeping.ts), run by
  * the worker hourly.
  */
-const housekeeping = [...Accounts.housekeeping, ...Auth.housekeeping] as const
+const housekeeping = [...Accounts.housekeeping, ...Auth.housekeeping, ...Assets.housekeeping] as const
 
 /** The background worker, on the same services. */
-export const worker = Jobs.worker(housekeeping).pipe(Layer.provide(ports))
+export const worker = Jobs.worker(housekeeping).pipe(Layer.provide(Layer.merge(ports, Assets.layer)))

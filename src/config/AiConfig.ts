@@ -25,6 +25,8 @@ export interface AiSettings {
   readonly pineconeTimeout: Duration.Duration
   /** Suggestion calls per user per hour, on top of the per-IP gateway limit. */
   readonly aiSuggestionsPerHour: number
+  /** Similar-design searches (an embedding call and a vector query each) per user per hour. */
+  readonly similarSearchesPerHour: number
 }
 
 export class AiConfig extends Context.Service<AiConfig, AiSettings>()("customify/config/AiConfig") {}
@@ -39,7 +41,8 @@ const settings = {
   pineconeIndexHost: Config.String("PINECONE_INDEX_HOST").pipe(Config.option),
   pineconeIndex: Config.String("PINECONE_INDEX").pipe(Config.withDefault("designs")),
   pineconeTimeout: Config.Duration("PINECONE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
-  aiSuggestionsPerHour: Config.Int("AI_SUGGESTIONS_PER_HOUR").pipe(Config.withDefault(20))
+  aiSuggestionsPerHour: Config.Int("AI_SUGGESTIONS_PER_HOUR").pipe(Config.withDefault(20)),
+  similarSearchesPerHour: Config.Int("SIMILAR_SEARCHES_PER_HOUR").pipe(Config.withDefault(60))
 } as const
 
 type Raw = { readonly [K in keyof typeof settings]: Config.Success<(typeof settings)[K]> }
@@ -92,6 +95,9 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   timeout("PINECONE_TIMEOUT", raw.pineconeTimeout)
   if (raw.aiSuggestionsPerHour < 1 || raw.aiSuggestionsPerHour > 100_000) {
     problems.push("AI_SUGGESTIONS_PER_HOUR: must be between 1 and 100000")
+  }
+  if (raw.similarSearchesPerHour < 1 || raw.similarSearchesPerHour > 100_000) {
+    problems.push("SIMILAR_SEARCHES_PER_HOUR: must be between 1 and 100000")
   }
   return problems
 }

@@ -58,6 +58,8 @@ export interface AppSettings {
   readonly jobMaxAttempts: number
   /** Finished jobs (completed or dead-lettered) are deleted this long after they finished. */
   readonly jobRetention: Duration.Duration
+  /** Render and PDF jobs a user may request in any hour. */
+  readonly renderJobsPerHour: number
   /** Run the job worker inside the API process (defaults to on for the embedded database). */
   readonly workerInProcess: boolean
   readonly healthCheckTimeout: Duration.Duration
@@ -219,6 +221,7 @@ const settings = {
   sqsRegion: Config.String("SQS_REGION").pipe(Config.withDefault("us-east-1")),
   jobMaxAttempts: Config.Int("JOB_MAX_ATTEMPTS").pipe(Config.withDefault(5)),
   jobRetention: Config.Duration("JOB_RETENTION").pipe(Config.withDefault(Duration.days(7))),
+  renderJobsPerHour: Config.Int("RENDER_JOBS_PER_HOUR").pipe(Config.withDefault(30)),
   workerInProcess: Config.Boolean("WORKER_IN_PROCESS").pipe(Config.option),
   healthCheckTimeout: Config.Duration("HEALTH_CHECK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(1))),
   shutdownTimeout: Config.Duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
@@ -235,6 +238,9 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   if (raw.databasePoolMax < 1) problems.push("DATABASE_POOL_MAX: must be at least 1")
   if (raw.jobMaxAttempts < 1 || raw.jobMaxAttempts > 100) problems.push("JOB_MAX_ATTEMPTS: must be between 1 and 100")
   if (Duration.toHours(raw.jobRetention) < 1) problems.push("JOB_RETENTION: must be at least 1 hour")
+  if (raw.renderJobsPerHour < 1 || raw.renderJobsPerHour > 100_000) {
+    problems.push("RENDER_JOBS_PER_HOUR: must be between 1 and 100000")
+  }
   for (const [name, value] of [["SQS_QUEUE_URL", raw.sqsQueueUrl], ["SQS_RENDER_QUEUE_URL", raw.sqsRenderQueueUrl], ["SQS_ENDPOINT", raw.sqsEndpoint]] as const) {
     if (Option.isSome(value) && !/^https?:\/\//.test(value.value)) problems.push(`${name}: must be an http(s):// URL`)
   }

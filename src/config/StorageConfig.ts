@@ -25,6 +25,10 @@ export interface StorageSettings {
   readonly downloadUrlTtl: Duration.Duration
   /** The API's public origin (and path prefix), without a trailing slash: local upload URLs start with it. */
   readonly publicBaseUrl: string
+  /** Uploads (pending and completed) a design may have. */
+  readonly uploadsPerDesign: number
+  /** Uploads a user may have pending (requested, not completed) at once, across designs. */
+  readonly pendingUploadsPerUser: number
 }
 
 export class StorageConfig extends Context.Service<StorageConfig, StorageSettings>()("customify/config/StorageConfig") {}
@@ -60,7 +64,9 @@ const settings = {
   uploadMaxBytes: byteCount("UPLOAD_MAX_BYTES"),
   uploadUrlTtl: Config.Duration("UPLOAD_URL_TTL").pipe(Config.withDefault(Duration.minutes(15))),
   downloadUrlTtl: Config.Duration("DOWNLOAD_URL_TTL").pipe(Config.withDefault(Duration.minutes(5))),
-  publicBaseUrl: Config.String("PUBLIC_BASE_URL").pipe(Config.withDefault("http://localhost:3000"))
+  publicBaseUrl: Config.String("PUBLIC_BASE_URL").pipe(Config.withDefault("http://localhost:3000")),
+  uploadsPerDesign: Config.Int("UPLOADS_PER_DESIGN").pipe(Config.withDefault(50)),
+  pendingUploadsPerUser: Config.Int("PENDING_UPLOADS_PER_USER").pipe(Config.withDefault(20))
 } as const
 
 type Raw = { readonly [K in keyof typeof settings]: Config.Success<(typeof settings)[K]> }
@@ -104,6 +110,10 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   problems.push(...ttlProblem("UPLOAD_URL_TTL", raw.uploadUrlTtl), ...ttlProblem("DOWNLOAD_URL_TTL", raw.downloadUrlTtl))
   if (!isHttpUrl(raw.publicBaseUrl)) {
     problems.push("PUBLIC_BASE_URL: must be an http(s):// URL like https://api.customify.app")
+  }
+  if (raw.uploadsPerDesign < 1 || raw.uploadsPerDesign > 10_000) problems.push("UPLOADS_PER_DESIGN: must be between 1 and 10000")
+  if (raw.pendingUploadsPerUser < 1 || raw.pendingUploadsPerUser > 10_000) {
+    problems.push("PENDING_UPLOADS_PER_USER: must be between 1 and 10000")
   }
   return problems
 }

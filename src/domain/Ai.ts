@@ -83,7 +83,13 @@ export class AiBadReply extends Schema.TaggedError<AiBadReply>()("AiBadReply", {
   detail: Schema.String
 }) {}
 
-/** The caller spent their AI budget for the hour. */
+/** The AI budgets, each per user per hour: suggestions and similar-design searches. */
+export const AiBudget = Schema.Literals(["ai_suggestions", "similar_designs"])
+export type AiBudget = typeof AiBudget.Type
+
+/** The caller spent one of their hourly AI budgets (`limit` calls an hour). */
 export class AiRateLimited extends Schema.TaggedError<AiRateLimited>()("AiRateLimited", {
+  budget: AiBudget,
+  limit: Schema.Int,
   retryAfterSeconds: Schema.Int
 }) {}

@@ -121,3 +121,12 @@ export class InvalidAssetReference extends Schema.TaggedError<InvalidAssetRefere
   /** e.g. `document.layers.3.assetId` */
   paths: Schema.Array(Schema.String)
 }) {}
+
+/**
+ * An upload would exceed a limit: `design`, the uploads a design may have (UPLOADS_PER_DESIGN);
+ * `pending`, the uploads its owner may have pending at once (PENDING_UPLOADS_PER_USER).
+ */
+export class UploadLimitReached extends Schema.TaggedError<UploadLimitReached>()("UploadLimitReached", {
+  scope: Schema.Literals(["design", "pending"]),
+  limit: Schema.Int
+}) {}

@@ -29,3 +29,9 @@ export class OrderNotFound extends Schema.TaggedError<OrderNotFound>()("OrderNot
 export class SubscriptionNotFound extends Schema.TaggedError<SubscriptionNotFound>()("SubscriptionNotFound", {}) {}
 
 export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound", {}) {}
+
+/** The caller requested `limit` render and PDF jobs within the last hour (RENDER_JOBS_PER_HOUR). */
+export class RenderRateLimited extends Schema.TaggedError<RenderRateLimited>()("RenderRateLimited", {
+  limit: Schema.Int,
+  retryAfterSeconds: Schema.Int
+}) {}

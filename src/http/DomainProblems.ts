@@ -3,6 +3,7 @@ import { CurrentActor } from "../api/Security.ts"
 import type { Actor } from "../domain/Policy.ts"
 import * as AiProblems from "../api/AiProblems.ts"
 import * as AssetProblems from "../api/AssetProblems.ts"
+import * as JobProblems from "../api/JobProblems.ts"
 import * as Problems from "../api/Problems.ts"
 import type * as AiErrors from "../domain/Ai.ts"
 import type * as AssetErrors from "../domain/Asset.ts"
@@ -48,6 +49,12 @@ const problems = {
     new Problems.QuotaExceeded({ limit: error.limit, used: error.used, resetsAt: error.resetsAt }),
   SubscriptionInactive: (error: DesignErrors.SubscriptionInactive) =>
     new Problems.SubscriptionInactive({ subscriptionStatus: error.status }),
+  RenderRateLimited: (error: DesignErrors.RenderRateLimited) =>
+    new JobProblems.RenderRateLimited({
+      limit: error.limit,
+      retryAfter: error.retryAfterSeconds,
+      detail: `${error.limit} render and PDF jobs an hour (RENDER_JOBS_PER_HOUR) requested; retry later`
+    }),
   DesignInvalid: (error: DesignErrors.DesignInvalid) =>
     new Problems.ValidationFailed({ errors: error.errors.map((e) => ({ ...e, location: "body" as const })) }),
   InvalidInput: (error: CommonErrors.InvalidInput) =>
@@ -72,6 +79,18 @@ const problems = {
         message: "Expected the id of a completed upload of this design's owner"
       }))
     }),
+  UploadLimitReached: (error: AssetErrors.UploadLimitReached) =>
+    error.scope === "design"
+      ? new AssetProblems.UploadLimitReached({
+        code: "too_many_assets",
+        limit: error.limit,
+        detail: `A design may have ${error.limit} uploads (UPLOADS_PER_DESIGN)`
+      })
+      : new AssetProblems.UploadLimitReached({
+        code: "too_many_pending_uploads",
+        limit: error.limit,
+        detail: `${error.limit} uploads are pending (PENDING_UPLOADS_PER_USER); complete them first (unfinished ones are removed an hour after their URLs expire)`
+      }),
   StorageUnavailable: () => new Problems.ServiceUnavailable({ detail: "File storage is unavailable; retry shortly" }),
   FeatureUnavailable: (error: AiErrors.FeatureUnavailable) =>
     new AiProblems.FeatureUnavailable({ feature: error.feature, detail: "The AI provider is not configured on this server" }),
@@ -83,7 +102,14 @@ const problems = {
     }),
   AiBadReply: () => new AiProblems.BadGateway({ detail: "The AI provider sent an unusable reply; retry" }),
   AiRateLimited: (error: AiErrors.AiRateLimited) =>
-    new AiProblems.AiRateLimited({ retryAfter: error.retryAfterSeconds, detail: "Hourly AI budget spent; retry later" }),
+    new AiProblems.AiRateLimited({
+      budget: error.budget,
+      limit: error.limit,
+      retryAfter: error.retryAfterSeconds,
+      detail: error.budget === "similar_designs"
+        ? `${error.limit} similar-design searches an hour (SIMILAR_SEARCHES_PER_HOUR) spent; retry later`
+        : `${error.limit} AI suggestions an hour (AI_SUGGESTIONS_PER_HOUR) spent; retry later`
+    }),
   DatabaseUnavailable: () =>
     new Problems.ServiceUnavailable({ detail: "The database is unreachable; retry shortly" }),
   CacheError: () =>

@@ -65,13 +65,15 @@ const newAsset = (userId: UserId, designId: DesignId, byteSize = 68) => {
   }
 }
 
+const LIMITS = { perDesign: 50, pendingPerUser: 20 }
+
 describe("AssetsRepository.layerSql", () => {
   it("inserts pending, finds by design, completes once, lists completed ids by owner", async () => {
     const { designId, userId } = await seed()
     const other = await seed()
     const big = 3 * 1024 * 1024 * 1024
     const asset = newAsset(userId, designId, big)
-    const inserted = await repo((r) => r.insert(asset))
+    const inserted = await repo((r) => r.insert(asset, LIMITS))
     expect(inserted).toEqual({ ...asset, status: "pending", completedAt: null })
     expect(inserted.byteSize).toBe(big)
 
@@ -86,7 +88,7 @@ describe("AssetsRepository.layerSql", () => {
     expect(await repo((r) => r.markComplete(asset.id, new Date()))).toEqual(completed)
 
     const theirs = newAsset(other.userId, other.designId)
-    await repo((r) => r.insert(theirs))
+    await repo((r) => r.insert(theirs, LIMITS))
     await repo((r) => r.markComplete(theirs.id, at))
     const found = await repo((r) => r.completedOf(userId, [asset.id, theirs.id, randomUUID() as AssetId, "not-a-uuid" as AssetId]))
     expect(found).toEqual(new Set([asset.id]))
@@ -95,8 +97,8 @@ describe("AssetsRepository.layerSql", () => {
   it("keeps keys unique and goes with the user", async () => {
     const { designId, userId } = await seed()
     const asset = newAsset(userId, designId)
-    await repo((r) => r.insert(asset))
-    const duplicate = await repo((r) => Effect.exit(r.insert({ ...asset, id: randomUUID() as AssetId })))
+    await repo((r) => r.insert(asset, LIMITS))
+    const duplicate = await repo((r) => Effect.exit(r.insert({ ...asset, id: randomUUID() as AssetId }, LIMITS)))
     expect(Exit.isFailure(duplicate)).toBe(true)
     await run(Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient

@@ -28,6 +28,7 @@ describe("AI configuration", () => {
     expect(Duration.toSeconds(settings.openAiTimeout)).toBe(20)
     expect(settings.pineconeIndex).toBe("designs")
     expect(settings.aiSuggestionsPerHour).toBe(20)
+    expect(settings.similarSearchesPerHour).toBe(60)
   })
 
   it("reads every variable, keeping keys redacted", async () => {
@@ -41,7 +42,8 @@ describe("AI configuration", () => {
       PINECONE_INDEX_HOST: "designs-abc123.svc.aped-1234.pinecone.io",
       PINECONE_INDEX: "designs-prod",
       PINECONE_TIMEOUT: "2 seconds",
-      AI_SUGGESTIONS_PER_HOUR: "50"
+      AI_SUGGESTIONS_PER_HOUR: "50",
+      SIMILAR_SEARCHES_PER_HOUR: "120"
     })
     if (result._tag === "Failure") throw result.failure
     const settings = result.success
@@ -51,6 +53,7 @@ describe("AI configuration", () => {
     expect(Duration.toMillis(settings.openAiTimeout)).toBe(5_000)
     expect(settings.pineconeIndexHost).toEqual(Option.some("designs-abc123.svc.aped-1234.pinecone.io"))
     expect(settings.aiSuggestionsPerHour).toBe(50)
+    expect(settings.similarSearchesPerHour).toBe(120)
   })
 
   it("names every bad variable at once", async () => {
@@ -69,6 +72,7 @@ describe("AI configuration", () => {
       PINECONE_INDEX: "Designs_Prod",
       OPENAI_TIMEOUT: "10 millis",
       AI_SUGGESTIONS_PER_HOUR: "0",
+      SIMILAR_SEARCHES_PER_HOUR: "100001",
       OPENAI_API_KEY: " "
     })
     const names = problems.map((p) => p.split(":")[0])
@@ -78,7 +82,8 @@ describe("AI configuration", () => {
       "PINECONE_INDEX_HOST",
       "PINECONE_INDEX",
       "OPENAI_TIMEOUT",
-      "AI_SUGGESTIONS_PER_HOUR"
+      "AI_SUGGESTIONS_PER_HOUR",
+      "SIMILAR_SEARCHES_PER_HOUR"
     ]))
     // A host without a key would silently do nothing: say so.
     expect(problems).toContain("PINECONE_INDEX_HOST: set PINECONE_API_KEY too (any value for Pinecone Local)")

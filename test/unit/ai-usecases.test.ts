@@ -102,6 +102,7 @@ describe("suggestDesigns", () => {
       const limited = yield* Effect.flip(Ai.suggestDesigns(actor, request))
       expect(limited._tag).toBe("AiRateLimited")
       if (limited._tag === "AiRateLimited") {
+        expect(limited).toMatchObject({ budget: "ai_suggestions", limit: 20 })
         expect(limited.retryAfterSeconds).toBeGreaterThan(0)
         expect(limited.retryAfterSeconds).toBeLessThanOrEqual(3600)
       }
@@ -225,6 +226,52 @@ describe("similarDesigns", () => {
       const values = LanguageModel.fakeEmbedding("surf")
       expect(yield* index.query({ namespace: designNamespace(actor.userId), values, topK: 10 })).toEqual([])
     }).pipe(Effect.provide(aiLayer())))
+
+  it.effect("allows SIMILAR_SEARCHES_PER_HOUR searches per user, then AiRateLimited naming the budget until the hour has passed", () =>
+    Effect.gen(function*() {
+      const actor = yield* subscriber
+      const surf = yield* createIndexed(actor, "Summer surf club", "t-shirt", "Surf club 1987")
+      for (let i = 0; i < 3; i++) yield* Ai.similarDesigns(actor, surf.id, 5)
+      const limited = yield* Effect.flip(Ai.similarDesigns(actor, surf.id, 5))
+      expect(limited).toMatchObject({ _tag: "AiRateLimited", budget: "similar_designs", limit: 3 })
+      if (limited._tag === "AiRateLimited") {
+        expect(limited.retryAfterSeconds).toBeGreaterThan(0)
+        expect(limited.retryAfterSeconds).toBeLessThanOrEqual(3600)
+      }
+      // A budget of its own: suggestions are not charged for searches.
+      expect((yield* Ai.suggestDesigns(actor, request)).length).toBeGreaterThan(0)
+      // Somebody else still has their whole budget.
+      const other = yield* subscriber
+      const theirs = yield* createIndexed(other, "Summer surf club", "t-shirt", "Surf club 1987")
+      yield* Ai.similarDesigns(other, theirs.id, 5)
+      yield* TestClock.adjust(Duration.minutes(59))
+      expect((yield* Effect.flip(Ai.similarDesigns(actor, surf.id, 5)))._tag).toBe("AiRateLimited")
+      yield* TestClock.adjust(Duration.minutes(1))
+      for (let i = 0; i < 3; i++) yield* Ai.similarDesigns(actor, surf.id, 5)
+      expect((yield* Effect.flip(Ai.similarDesigns(actor, surf.id, 5)))._tag).toBe("AiRateLimited")
+    }).pipe(Effect.provide(aiLayer({ config: { similarSearchesPerHour: 3 } }))))
+
+  it.effect("a search that finds no design of the caller's, or no provider, spends nothing", () =>
+    Effect.gen(function*() {
+      const actor = yield* subscriber
+      const other = yield* subscriber
+      const theirs = yield* createIndexed(other, "Summer surf club", "t-shirt", "Surf club 1987")
+      for (let i = 0; i < 3; i++) {
+        expect((yield* Effect.flip(Ai.similarDesigns(actor, randomUUID() as DesignId, 5)))._tag).toBe("DesignNotFound")
+        expect((yield* Effect.flip(Ai.similarDesigns(actor, theirs.id, 5)))._tag).toBe("DesignNotFound")
+      }
+      const mine = yield* createIndexed(actor, "Summer surf club", "t-shirt", "Surf club 1987")
+      yield* Ai.similarDesigns(actor, mine.id, 5)
+    }).pipe(Effect.provide(aiLayer({ config: { similarSearchesPerHour: 1 } }))))
+
+  it.effect("without a provider, similar designs answer FeatureUnavailable and spend no budget", () =>
+    Effect.gen(function*() {
+      const actor = yield* subscriber
+      const design = yield* Designs.createDesign(actor, { name: "Surf", productType: "t-shirt", document: documentWith("Surf") })
+      for (let i = 0; i < 3; i++) {
+        expect(yield* Effect.flip(Ai.similarDesigns(actor, design.id, 5))).toMatchObject({ _tag: "FeatureUnavailable" })
+      }
+    }).pipe(Effect.provide(aiLayer({ vectors: VectorIndex.layerUnconfigured, config: { similarSearchesPerHour: 1 } }))))
 
   it.effect("without a vector index: FeatureUnavailable for similar designs, and indexing is skipped", () =>
     Effect.gen(function*() {

@@ -4,6 +4,7 @@ import { Cause, Duration, Effect, Exit, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { assert, expect } from "vitest"
+import * as Transactions from "../../src/capabilities/database/Transactions.ts"
 import * as Storage from "../../src/capabilities/storage/Storage.ts"
 import * as StorageConfig from "../../src/config/StorageConfig.ts"
 import { ALLOWED_CONTENT_TYPES, type AllowedContentType, type AssetId, assetKey, sanitizeFileName } from "../../src/domain/Asset.ts"
@@ -289,6 +290,93 @@ describe("deleteUserObjects", () => {
       const error = yield* Effect.flip(Assets.deleteUserObjects(newActor().userId))
       expect(error._tag).toBe("StorageUnavailable")
     }).pipe(Effect.provide(memoryLayer(unavailableStorage))))
+})
+
+// ---------------------------------------------------------------------------------------------
+// Limits and expiry (the SQL repository's are tested on PostgreSQL, test/http/limits.test.ts)
+// ---------------------------------------------------------------------------------------------
+
+const limitedLayer = (limits: Partial<StorageConfig.StorageSettings>) =>
+  Layer.mergeAll(AssetsRepository.layerMemory, DesignsRepository.layerMemory, Storage.layerMemory, Transactions.layerMemory).pipe(
+    Layer.provideMerge(StorageConfig.layerTest({ uploadMaxBytes: MAX_BYTES, ...limits }))
+  )
+
+describe("upload limits", () => {
+  it.effect("a design takes UPLOADS_PER_DESIGN uploads, completed ones included", () =>
+    Effect.gen(function*() {
+      const actor = newActor()
+      const design = yield* designOf(actor)
+      const first = yield* Assets.requestUpload(actor, design.id, PNG)
+      yield* upload(first.asset.key, PNG.byteSize, PNG.contentType)
+      yield* Assets.completeUpload(actor, design.id, first.asset.id)
+      yield* Assets.requestUpload(actor, design.id, PNG)
+      yield* Assets.requestUpload(actor, design.id, PNG)
+      const refused = yield* Effect.flip(Assets.requestUpload(actor, design.id, PNG))
+      expect(refused).toMatchObject({ _tag: "UploadLimitReached", scope: "design", limit: 3 })
+      yield* Assets.requestUpload(actor, (yield* designOf(actor)).id, PNG)
+    }).pipe(Effect.provide(limitedLayer({ uploadsPerDesign: 3, pendingUploadsPerUser: 10 }))))
+
+  it.effect("a user has PENDING_UPLOADS_PER_USER pending uploads across designs; completing one makes room", () =>
+    Effect.gen(function*() {
+      const actor = newActor()
+      const grants = []
+      for (let i = 0; i < 2; i++) grants.push(yield* Assets.requestUpload(actor, (yield* designOf(actor)).id, PNG))
+      const refused = yield* Effect.flip(Assets.requestUpload(actor, (yield* designOf(actor)).id, PNG))
+      expect(refused).toMatchObject({ _tag: "UploadLimitReached", scope: "pending", limit: 2 })
+      const other = newActor()
+      yield* Assets.requestUpload(other, (yield* designOf(other)).id, PNG)
+      yield* upload(grants[0]!.asset.key, PNG.byteSize, PNG.contentType)
+      yield* Assets.completeUpload(actor, grants[0]!.asset.designId, grants[0]!.asset.id)
+      yield* Assets.requestUpload(actor, (yield* designOf(actor)).id, PNG)
+    }).pipe(Effect.provide(limitedLayer({ uploadsPerDesign: 50, pendingUploadsPerUser: 2 }))))
+})
+
+describe("removeExpiredUploads", () => {
+  it.effect("removes a pending upload and its object once its URL expired PENDING_UPLOAD_GRACE ago, not before", () =>
+    Effect.gen(function*() {
+      const actor = newActor()
+      const design = yield* designOf(actor)
+      const done = yield* Assets.requestUpload(actor, design.id, PNG)
+      yield* upload(done.asset.key, PNG.byteSize, PNG.contentType)
+      yield* Assets.completeUpload(actor, design.id, done.asset.id)
+      const abandoned = yield* Assets.requestUpload(actor, design.id, PNG)
+      yield* upload(abandoned.asset.key, PNG.byteSize, PNG.contentType)
+      const objects = yield* Storage.MemoryObjects
+
+      // UPLOAD_URL_TTL (15 minutes) plus the grace, to the millisecond.
+      yield* TestClock.adjust(Duration.sum(Duration.minutes(15), Assets.PENDING_UPLOAD_GRACE))
+      expect(yield* Assets.removeExpiredUploads()).toBe(0)
+      const fresh = yield* Assets.requestUpload(actor, design.id, PNG)
+      yield* TestClock.adjust(Duration.millis(1))
+      expect(yield* Assets.removeExpiredUploads()).toBe(1)
+      expect(yield* objects.keys).toEqual([done.asset.key].sort())
+      const repository = yield* AssetsRepository.AssetsRepository
+      expect(yield* repository.find(design.id, abandoned.asset.id)).toEqual(Option.none())
+      expect(Option.isSome(yield* repository.find(design.id, done.asset.id))).toBe(true)
+      expect(Option.isSome(yield* repository.find(design.id, fresh.asset.id))).toBe(true)
+      // Completing what was removed: gone. Running again: nothing more.
+      expect((yield* Effect.flip(Assets.completeUpload(actor, design.id, abandoned.asset.id)))._tag).toBe("AssetNotFound")
+      expect(yield* Assets.removeExpiredUploads()).toBe(0)
+    }).pipe(Effect.provide(limitedLayer({}))))
+
+  it.effect("a completion racing the removal answers AssetNotFound, not an asset whose row and object are gone", () =>
+    Effect.gen(function*() {
+      const actor = newActor()
+      const design = yield* designOf(actor)
+      const grant = yield* Assets.requestUpload(actor, design.id, PNG)
+      yield* upload(grant.asset.key, PNG.byteSize, PNG.contentType)
+      // The sweep's transaction deletes the row between the completion's read and its update.
+      const repository = yield* AssetsRepository.AssetsRepository
+      const racing = AssetsRepository.AssetsRepository.of({
+        ...repository,
+        markComplete: (id, at) =>
+          Effect.andThen(repository.deletePending(id, new Date(at.getTime() + 1)), repository.markComplete(id, at))
+      })
+      const error = yield* Effect.flip(
+        Assets.completeUpload(actor, design.id, grant.asset.id).pipe(Effect.provideService(AssetsRepository.AssetsRepository, racing))
+      )
+      expect(error._tag).toBe("AssetNotFound")
+    }).pipe(Effect.provide(limitedLayer({}))))
 })
 
 // ---------------------------------------------------------------------------------------------

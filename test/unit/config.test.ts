@@ -205,6 +205,19 @@ describe("configuration", () => {
     expect(Duration.toDays(set.success.jobRetention)).toBe(30)
   })
 
+  it("allows 30 render jobs per user per hour by default, 1 to 100000", async () => {
+    const defaults = await load({})
+    if (defaults._tag === "Failure") throw defaults.failure
+    expect(defaults.success.renderJobsPerHour).toBe(30)
+    const set = await load({ RENDER_JOBS_PER_HOUR: "5" })
+    if (set._tag === "Failure") throw set.failure
+    expect(set.success.renderJobsPerHour).toBe(5)
+    for (const bad of ["0", "100001", "-3"]) {
+      expect(await problemsOf({ RENDER_JOBS_PER_HOUR: bad })).toEqual(["RENDER_JOBS_PER_HOUR: must be between 1 and 100000"])
+    }
+    expect(await problemsOf({ RENDER_JOBS_PER_HOUR: "many" })).toEqual([expect.stringMatching(/^RENDER_JOBS_PER_HOUR:/)])
+  })
+
   it("refuses a JWT secret shorter than 256 bits anywhere", async () => {
     expect(await problemsOf({ JWT_SECRET: "short" })).toEqual([expect.stringMatching(/^JWT_SECRET: must be at least 32/)])
   })

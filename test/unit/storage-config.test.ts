@@ -38,6 +38,19 @@ describe("storage configuration", () => {
     expect(Duration.toMinutes(settings.uploadUrlTtl)).toBe(15)
     expect(Duration.toMinutes(settings.downloadUrlTtl)).toBe(5)
     expect(settings.publicBaseUrl).toBe("http://localhost:3000")
+    expect(settings.uploadsPerDesign).toBe(50)
+    expect(settings.pendingUploadsPerUser).toBe(20)
+  })
+
+  it("bounds the upload limits: 1 to 10000 each", async () => {
+    const settings = await settingsOf({ UPLOADS_PER_DESIGN: "5", PENDING_UPLOADS_PER_USER: "2" })
+    expect(settings).toMatchObject({ uploadsPerDesign: 5, pendingUploadsPerUser: 2 })
+    expect(await problemsOf({ UPLOADS_PER_DESIGN: "0", PENDING_UPLOADS_PER_USER: "10001" })).toEqual([
+      "UPLOADS_PER_DESIGN: must be between 1 and 10000",
+      "PENDING_UPLOADS_PER_USER: must be between 1 and 10000"
+    ])
+    expect((await problemsOf({ UPLOADS_PER_DESIGN: "lots", PENDING_UPLOADS_PER_USER: "2.5" })).map((p) => p.split(":")[0]))
+      .toEqual(["UPLOADS_PER_DESIGN", "PENDING_UPLOADS_PER_USER"])
   })
 
   it("reads an S3-compatible store", async () => {

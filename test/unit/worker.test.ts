@@ -1,10 +1,12 @@
 import { it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Ref } from "effect"
+import { RateLimiter } from "effect/persistence"
 import { expect } from "vitest"
 import * as LanguageModel from "../../src/capabilities/ai/LanguageModel.ts"
 import * as Mailer from "../../src/capabilities/mail/Mailer.ts"
 import * as Storage from "../../src/capabilities/storage/Storage.ts"
 import * as VectorIndex from "../../src/capabilities/vectors/VectorIndex.ts"
+import * as AiConfig from "../../src/config/AiConfig.ts"
 import type { Actor } from "../../src/domain/Policy.ts"
 import * as Ai from "../../src/features/ai/Ai.ts"
 import * as Auth from "../../src/features/auth/Auth.ts"
@@ -20,7 +22,15 @@ import { memoryLayer } from "../support/memory.ts"
 /** The use cases and the worker over one set of in-memory capabilities, as in one process. */
 const layer = () =>
   memoryLayer().pipe(
-    Layer.provideMerge(Layer.mergeAll(Mailer.layerMemory, Storage.layerMemory, LanguageModel.layerMemory, VectorIndex.layerMemory))
+    Layer.provideMerge(Layer.mergeAll(
+      Mailer.layerMemory,
+      Storage.layerMemory,
+      LanguageModel.layerMemory,
+      VectorIndex.layerMemory,
+      // The similar-design search spends an hourly budget.
+      RateLimiter.layerStoreMemory,
+      AiConfig.layerTest()
+    ))
   )
 
 /** Lets the forked worker drain the queue. */

@@ -2,9 +2,10 @@ import { Duration, Effect, Option, Schema } from "effect"
 import { RateLimiter } from "effect/persistence"
 import { LanguageModel } from "../../capabilities/ai/LanguageModel.ts"
 import { MAX_TOP_K, VectorIndex } from "../../capabilities/vectors/VectorIndex.ts"
-import { AiConfig } from "../../config/AiConfig.ts"
+import { AiConfig, type AiSettings } from "../../config/AiConfig.ts"
 import {
   AiBadReply,
+  type AiBudget,
   AiRateLimited,
   AiUnavailable,
   designNamespace,
@@ -30,16 +31,23 @@ const unavailableAs = (feature: "ai_suggestions" | "similar_designs") =>
   Effect.mapError(self, (error): E | FeatureUnavailable =>
     error._tag === "FeatureUnavailable" ? new FeatureUnavailable({ feature }) : error)
 
+/** Where each hourly budget is counted, and its size in the settings. */
+const BUDGETS = {
+  ai_suggestions: { key: "ai", limitOf: (settings: AiSettings) => settings.aiSuggestionsPerHour },
+  similar_designs: { key: "similar", limitOf: (settings: AiSettings) => settings.similarSearchesPerHour }
+} as const satisfies Record<AiBudget, unknown>
+
 /**
- * AI_SUGGESTIONS_PER_HOUR calls per user per hour with Effect's RateLimiter on the shared
- * store (Redis: every instance counts together). Without the store the call is refused (503)
- * rather than let through uncounted: model calls cost money.
+ * Spends one call of a user's hourly budget (AI_SUGGESTIONS_PER_HOUR suggestions,
+ * SIMILAR_SEARCHES_PER_HOUR similar-design searches) with Effect's RateLimiter on the shared
+ * store (Redis: every instance counts together, atomically). Without the store the call is
+ * refused (503) rather than let through uncounted: provider calls cost money.
  */
-const spendBudget = Effect.fnUntraced(function*(userId: UserId) {
-  const { aiSuggestionsPerHour: limit } = yield* AiConfig
+const spendBudget = Effect.fnUntraced(function*(budget: AiBudget, userId: UserId) {
+  const limit = BUDGETS[budget].limitOf(yield* AiConfig)
   const limiter = yield* RateLimiter.make
   yield* limiter.consume({
-    key: `ai:${userId}`,
+    key: `${BUDGETS[budget].key}:${userId}`,
     limit,
     window: BUDGET_WINDOW,
     algorithm: "fixed-window",
@@ -48,6 +56,8 @@ const spendBudget = Effect.fnUntraced(function*(userId: UserId) {
     Effect.catchTag("RateLimiterError", (error): Effect.Effect<never, AiRateLimited | AiUnavailable> =>
       error.reason._tag === "RateLimitExceeded"
         ? Effect.fail(new AiRateLimited({
+          budget,
+          limit,
           retryAfterSeconds: Math.max(1, Math.ceil(Duration.toSeconds(error.reason.retryAfter)))
         }))
         : Effect.logWarning("ai: budget store unavailable, refusing the call", error).pipe(
@@ -78,7 +88,7 @@ export const suggestDesigns = Effect.fn("suggestDesigns")(function*(
       errors: [{ path: "productType", message: `Unknown product type; one of ${products.map((p) => p.id).join(", ")}` }]
     })
   }
-  yield* spendBudget(actor.userId)
+  yield* spendBudget("ai_suggestions", actor.userId)
   return yield* model.suggest({
     productType: product.id,
     productName: product.name,
@@ -166,7 +176,9 @@ const isDesignId = Schema.is(DesignId)
 /**
  * The caller's designs most similar to one of theirs. Only the caller's own namespace is
  * searched, and every match must still be a live design of theirs: a stale or foreign id is
- * dropped, so nobody can ever reach another user's design this way.
+ * dropped, so nobody can ever reach another user's design this way. Each search (an embedding
+ * call and a vector query) spends one unit of the caller's SIMILAR_SEARCHES_PER_HOUR budget;
+ * a missing design or missing configuration spends nothing.
  */
 export const similarDesigns = Effect.fn("similarDesigns")(function*(
   actor: Actor,
@@ -174,8 +186,8 @@ export const similarDesigns = Effect.fn("similarDesigns")(function*(
   limit: number = DEFAULT_SIMILAR_LIMIT
 ): Effect.fn.Return<
   ReadonlyArray<Design>,
-  DesignNotFound | AiUnavailable | AiBadReply | FeatureUnavailable | DatabaseUnavailable,
-  DesignLookup | LanguageModel | VectorIndex
+  DesignNotFound | AiRateLimited | AiUnavailable | AiBadReply | FeatureUnavailable | DatabaseUnavailable,
+  DesignLookup | LanguageModel | VectorIndex | AiConfig | RateLimiter.RateLimiterStore
 > {
   const lookup = yield* DesignLookup
   const design = yield* Effect.flatMap(
@@ -189,6 +201,7 @@ export const similarDesigns = Effect.fn("similarDesigns")(function*(
   if (vectors.kind === "unconfigured" || model.kind === "unconfigured") {
     return yield* new FeatureUnavailable({ feature: "similar_designs" })
   }
+  yield* spendBudget("similar_designs", actor.userId)
   const values = yield* model.embed(designText(design)).pipe(unavailableAs("similar_designs"))
   const matches = yield* vectors.query({
     namespace: designNamespace(actor.userId),

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
-import { Clock, Effect, Layer, Option } from "effect"
+import { Clock, Duration, Effect, Layer, Option } from "effect"
+import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { Storage, type StorageUnavailable } from "../../capabilities/storage/Storage.ts"
 import { StorageConfig } from "../../config/StorageConfig.ts"
 import {
@@ -13,6 +14,7 @@ import {
   imageReferences,
   InvalidAssetReference,
   sameMediaType,
+  UploadLimitReached,
   userPrefix
 } from "../../domain/Asset.ts"
 import type { DesignId } from "../../domain/Design.ts"
@@ -59,7 +61,9 @@ const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
 /**
  * Records a pending asset under the design and hands out a presigned PUT for exactly the
- * declared size and type. Nothing is recorded when storage cannot sign.
+ * declared size and type. Nothing is recorded when storage cannot sign. A design has at most
+ * UPLOADS_PER_DESIGN uploads and its owner at most PENDING_UPLOADS_PER_USER pending ones, both
+ * counted atomically with the insert (`UploadLimitReached`; the URL signed is then never given out).
  */
 export const requestUpload = Effect.fn("requestUpload")(function*(
   actor: Actor,
@@ -67,7 +71,7 @@ export const requestUpload = Effect.fn("requestUpload")(function*(
   input: { readonly fileName: string; readonly contentType: AllowedContentType; readonly byteSize: number }
 ): Effect.fn.Return<
   UploadGrant,
-  DesignNotFound | AssetTooLarge | StorageUnavailable | DatabaseUnavailable,
+  DesignNotFound | AssetTooLarge | UploadLimitReached | StorageUnavailable | DatabaseUnavailable,
   DesignsRepository | AssetsRepository | Storage | StorageConfig
 > {
   const design = yield* ownedDesign(actor, designId, "write")
@@ -92,7 +96,7 @@ export const requestUpload = Effect.fn("requestUpload")(function*(
     contentType: input.contentType,
     byteSize: input.byteSize,
     createdAt: yield* now
-  })
+  }, { perDesign: settings.uploadsPerDesign, pendingPerUser: settings.pendingUploadsPerUser })
   return { asset, ...upload }
 })
 
@@ -128,8 +132,11 @@ export const completeUpload = Effect.fn("completeUpload")(function*(
       detail: `The upload is ${stored.value.contentType || "of no type"}; ${asset.contentType} was declared`
     })
   }
-  const completed = yield* (yield* AssetsRepository).markComplete(asset.id, yield* now)
-  return Option.getOrElse(completed, () => ({ ...asset, status: "complete" as const }))
+  // None: the row went meanwhile (its pending upload expired and was removed with its object).
+  return yield* Effect.flatMap(
+    (yield* AssetsRepository).markComplete(asset.id, yield* now),
+    Option.match({ onNone: () => Effect.fail(new AssetNotFound()), onSome: Effect.succeed })
+  )
 })
 
 /** A short-lived URL to the bytes of a completed asset. */
@@ -185,4 +192,47 @@ export const deleteUserObjects = Effect.fn("deleteUserObjects")(function*(
   userId: UserId
 ): Effect.fn.Return<number, StorageUnavailable, Storage> {
   return yield* (yield* Storage).deletePrefix(userPrefix(userId))
+})
+
+/** How long a pending upload outlives its upload URL before it is removed with its object. */
+export const PENDING_UPLOAD_GRACE = Duration.hours(1)
+
+/** Pending uploads handled per batch by `removeExpiredUploads`. */
+const SWEEP_BATCH = 100
+
+/** The folder of one asset's object: `users/{ownerId}/designs/{designId}/{assetId}/`. */
+const assetFolder = (key: string) => key.slice(0, key.lastIndexOf("/") + 1)
+
+/**
+ * Housekeeping: pending uploads whose URL expired more than PENDING_UPLOAD_GRACE ago go, with
+ * whatever was stored for them. Each is deleted in a transaction that deletes its object too:
+ * the row is locked from the delete to the commit, so a completion racing it waits and then
+ * finds nothing (404), and an object that cannot be deleted (storage down) keeps its row for
+ * the next round. Deleting an object that is not there is fine: idempotent, run by every worker.
+ * Completed uploads and pending ones still within their URL's life and the grace stay.
+ */
+export const removeExpiredUploads = Effect.fn("removeExpiredUploads")(function*(): Effect.fn.Return<
+  number,
+  StorageUnavailable | DatabaseUnavailable,
+  AssetsRepository | Storage | StorageConfig | Transactions
+> {
+  const { uploadUrlTtl } = yield* StorageConfig
+  const repository = yield* AssetsRepository
+  const storage = yield* Storage
+  const { atomically } = yield* Transactions
+  const before = new Date((yield* Clock.currentTimeMillis) - Duration.toMillis(uploadUrlTtl) - Duration.toMillis(PENDING_UPLOAD_GRACE))
+  let removed = 0
+  while (true) {
+    const batch = yield* repository.pendingBefore(before, SWEEP_BATCH)
+    for (const asset of batch) {
+      const deleted = yield* atomically(Effect.tap(
+        repository.deletePending(asset.id, before),
+        Option.match({ onNone: () => Effect.void, onSome: (gone) => storage.deletePrefix(assetFolder(gone.key)) })
+      ))
+      if (Option.isSome(deleted)) removed++
+    }
+    if (batch.length < SWEEP_BATCH) break
+  }
+  if (removed > 0) yield* Effect.logInfo(`assets: removed ${removed} expired pending uploads`)
+  return removed
 })

@@ -1,7 +1,8 @@
 import { Context, Effect, Layer, Option, Ref, Schema, SchemaTransformation, Struct } from "effect"
 import { SqlClient } from "effect/sql"
 import * as StoredRows from "../../capabilities/database/StoredRows.ts"
-import { Asset, AssetId } from "../../domain/Asset.ts"
+import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
+import { Asset, AssetId, UploadLimitReached } from "../../domain/Asset.ts"
 import type { DesignId } from "../../domain/Design.ts"
 import type { UserId } from "../../domain/User.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
@@ -9,14 +10,32 @@ import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/
 /** A pending asset: the stored one before its upload is completed. */
 export type NewAsset = Omit<Asset, "status" | "completedAt">
 
+/** How many uploads a design may have, and how many its owner may have pending at once. */
+export interface UploadLimits {
+  readonly perDesign: number
+  readonly pendingPerUser: number
+}
+
 export class AssetsRepository extends Context.Service<AssetsRepository, {
-  readonly insert: (asset: NewAsset) => Effect.Effect<Asset, DatabaseUnavailable>
+  /**
+   * Records a pending asset unless its design already has `perDesign` uploads or its owner
+   * `pendingPerUser` pending ones. Atomic: parallel inserts (on any instance) never exceed either.
+   */
+  readonly insert: (asset: NewAsset, limits: UploadLimits) => Effect.Effect<Asset, UploadLimitReached | DatabaseUnavailable>
   /** An asset of a design, whoever owns it: the caller applies the policy. */
   readonly find: (designId: DesignId, id: AssetId) => Effect.Effect<Option.Option<Asset>, DatabaseUnavailable>
   /** Marks a pending asset complete (a complete one is returned as it is). */
   readonly markComplete: (id: AssetId, at: Date) => Effect.Effect<Option.Option<Asset>, DatabaseUnavailable>
   /** Which of `ids` are completed assets of `ownerId`. */
   readonly completedOf: (ownerId: UserId, ids: ReadonlyArray<AssetId>) => Effect.Effect<ReadonlySet<AssetId>, DatabaseUnavailable>
+  /** Up to `limit` pending assets created before `before`, oldest first. */
+  readonly pendingBefore: (before: Date, limit: number) => Effect.Effect<ReadonlyArray<Asset>, DatabaseUnavailable>
+  /**
+   * Deletes the asset if it is still pending and was created before `before`; None when it is
+   * not (completed meanwhile, or gone). Inside a transaction the row stays locked until the end,
+   * so a completion racing the deletion waits, then finds nothing.
+   */
+  readonly deletePending: (id: AssetId, before: Date) => Effect.Effect<Option.Option<Asset>, DatabaseUnavailable>
 }>()("customify/features/assets/AssetsRepository") {}
 
 /** The driver reads a `bigint` column as a `bigint`; sizes are safe integers, numbers in code. */
@@ -51,13 +70,51 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
         WHERE id = ${id}
         RETURNING ${columns}`
   })
+  const pendingBefore = StoredRows.findAll({
+    Request: Schema.Struct({ before: Asset.fields.createdAt, limit: Schema.Int }),
+    Result: AssetRow,
+    execute: ({ before, limit }) =>
+      sql`
+        SELECT ${columns} FROM assets
+        WHERE status = 'pending' AND created_at < ${before}
+        ORDER BY created_at
+        LIMIT ${limit}`
+  })
+  const deletePending = StoredRows.findOneOption({
+    Request: Schema.Struct({ id: AssetId, before: Asset.fields.createdAt }),
+    Result: AssetRow,
+    execute: ({ before, id }) =>
+      sql`
+        DELETE FROM assets
+        WHERE id = ${id} AND status = 'pending' AND created_at < ${before}
+        RETURNING ${columns}`
+  })
+  const insertWithinLimits = (asset: NewAsset, limits: UploadLimits) =>
+    joinOrBegin(sql)(Effect.gen(function*() {
+      // Every upload of one owner queues on the owner's row (NO KEY UPDATE: only writers of the
+      // row wait, not the foreign keys pointing at it), and each statement after the lock sees
+      // what the uploads before it committed: two requests never pass on counts missing each other.
+      yield* sql`SELECT 1 FROM users WHERE id = ${asset.ownerId} FOR NO KEY UPDATE`
+      const [counts] = yield* sql<{ readonly ofDesign: number; readonly pending: number }>`
+        SELECT
+          (SELECT count(*)::int FROM assets WHERE design_id = ${asset.designId}) AS of_design,
+          (SELECT count(*)::int FROM assets WHERE owner_id = ${asset.ownerId} AND status = 'pending') AS pending`
+      if ((counts?.ofDesign ?? 0) >= limits.perDesign) {
+        return yield* new UploadLimitReached({ scope: "design", limit: limits.perDesign })
+      }
+      if ((counts?.pending ?? 0) >= limits.pendingPerUser) {
+        return yield* new UploadLimitReached({ scope: "pending", limit: limits.pendingPerUser })
+      }
+      return yield* insert({ ...asset, status: "pending", completedAt: null }).pipe(
+        Effect.catchTag("NoSuchElementError", Effect.die)
+      )
+    }))
+
   return AssetsRepository.of({
-    insert: (asset) =>
-      insert({ ...asset, status: "pending", completedAt: null }).pipe(
-        Effect.catchTag("NoSuchElementError", Effect.die),
-        orUnavailable,
-        Effect.withSpan("AssetsRepository.insert")
-      ),
+    insert: (asset, limits) =>
+      insertWithinLimits(asset, limits).pipe(orUnavailable, Effect.withSpan("AssetsRepository.insert")),
+    pendingBefore: (before, limit) => pendingBefore({ before, limit }).pipe(orUnavailable),
+    deletePending: (id, before) => deletePending({ id, before }).pipe(orUnavailable),
     find: (designId, id) => find({ designId, id }).pipe(orUnavailable),
     markComplete: (id, at) => markComplete({ id, at }).pipe(orUnavailable),
     completedOf: (ownerId, ids) => {
@@ -77,12 +134,34 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
 export const layerMemory = Layer.effect(AssetsRepository, Effect.gen(function*() {
   const assets = yield* Ref.make(new Map<AssetId, Asset>())
   return AssetsRepository.of({
-    insert: (asset) =>
-      Effect.map(Ref.get(assets), (all) => {
+    insert: (asset, limits) =>
+      Effect.flatMap(Ref.get(assets), (all) => {
         if ([...all.values()].some((a) => a.key === asset.key)) throw new Error(`duplicate asset key ${asset.key}`)
-        const stored: Asset = { ...asset, status: "pending", completedAt: null }
-        all.set(asset.id, stored)
-        return stored
+        const stored = [...all.values()]
+        if (stored.filter((a) => a.designId === asset.designId).length >= limits.perDesign) {
+          return Effect.fail(new UploadLimitReached({ scope: "design", limit: limits.perDesign }))
+        }
+        if (stored.filter((a) => a.ownerId === asset.ownerId && a.status === "pending").length >= limits.pendingPerUser) {
+          return Effect.fail(new UploadLimitReached({ scope: "pending", limit: limits.pendingPerUser }))
+        }
+        const inserted: Asset = { ...asset, status: "pending", completedAt: null }
+        all.set(asset.id, inserted)
+        return Effect.succeed(inserted)
+      }),
+    pendingBefore: (before, limit) =>
+      Effect.map(Ref.get(assets), (all) =>
+        [...all.values()]
+          .filter((a) => a.status === "pending" && a.createdAt.getTime() < before.getTime())
+          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+          .slice(0, limit)),
+    deletePending: (id, before) =>
+      Effect.map(Ref.get(assets), (all) => {
+        const found = all.get(id)
+        if (found === undefined || found.status !== "pending" || found.createdAt.getTime() >= before.getTime()) {
+          return Option.none()
+        }
+        all.delete(id)
+        return Option.some(found)
       }),
     find: (designId, id) =>
       Effect.map(Ref.get(assets), (all) => Option.filter(Option.fromNullishOr(all.get(id)), (a) => a.designId === designId)),

@@ -18,5 +18,8 @@ export const portsMemory = Assets.layerImageReferences.pipe(Layer.provide(Assets
 export const routes = LocalUploadRoutes
 export const routeList = localUploadRoutes
 
+/** Run hourly by the worker (src/features/jobs/Housekeeping.ts). */
+export const housekeeping = [{ name: "uploads.remove-expired", run: Assets.removeExpiredUploads() }] as const
+
 /** The "assets" group's handlers. */
 export const handlers = AssetsHandlers.pipe(withServices(layer))

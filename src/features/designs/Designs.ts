@@ -10,11 +10,11 @@ import { Design, type DesignChanges, DesignId, type DesignStatus, MAX_DESIGN_NAM
 import { canvasSizeMm, type DesignDocument } from "../../domain/DesignDocument.ts"
 import { DesignInvalid, DesignNotFound, QuotaExceeded, SubscriptionInactive, VersionConflict } from "../../domain/DesignErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
-import { canCreate, periodContaining } from "../../domain/Quota.ts"
+import { periodContaining } from "../../domain/Quota.ts"
 import type { UserId } from "../../domain/User.ts"
 import type { InvalidAssetReference } from "../../domain/Asset.ts"
 import { DesignUsage } from "../subscriptions/DesignUsage.ts"
-import { SubscriptionLookup } from "../subscriptions/Subscriptions.ts"
+import { requireActive, SubscriptionLookup } from "../subscriptions/Subscriptions.ts"
 import { DesignsRepository, type NewDesign } from "./DesignsRepository.ts"
 import { ImageReferences } from "./ImageReferences.ts"
 import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
@@ -107,13 +107,9 @@ const owned = Effect.fnUntraced(function*(actor: Actor, id: DesignId, action: "r
 
 /** Charges the month's quota and inserts, atomically; only active subscriptions create. */
 const insertWithinQuota = Effect.fnUntraced(function*(actor: Actor, design: Omit<NewDesign, "id" | "ownerId">) {
-  const subscription = yield* (yield* SubscriptionLookup).forUser(actor.userId)
-  if (Option.isNone(subscription)) return yield* new SubscriptionInactive({ status: "none" })
-  if (!canCreate(subscription.value.status)) {
-    return yield* new SubscriptionInactive({ status: subscription.value.status })
-  }
+  const subscription = yield* requireActive(actor.userId)
   const period = periodContaining(new Date(yield* Clock.currentTimeMillis))
-  const limit = subscription.value.plan.monthlyDesignQuota
+  const limit = subscription.plan.monthlyDesignQuota
   return yield* (yield* DesignsRepository).insertCharged(
     { id: randomUUID() as DesignId, ownerId: actor.userId, ...design },
     { periodStart: period.start, limit }

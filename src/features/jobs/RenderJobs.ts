@@ -1,26 +1,40 @@
 import { randomUUID } from "node:crypto"
-import { Effect, Option } from "effect"
+import { Duration, Effect, Option } from "effect"
 import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
+import { AppConfig } from "../../config/AppConfig.ts"
 import type { DesignId } from "../../domain/Design.ts"
 import { DesignNotFound, JobNotFound } from "../../domain/DesignErrors.ts"
 import type { RenderJobId, RenderJobKind, RenderJobProgress } from "../../domain/Jobs.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { DesignsRepository } from "../designs/DesignsRepository.ts"
+import { requireActive } from "../subscriptions/Subscriptions.ts"
 import { RenderJobsRepository } from "./RenderJobsRepository.ts"
 
-/** Records a render (or PDF) request and hands it to the render engine's queue. */
+/** The window RENDER_JOBS_PER_HOUR counts in: any hour, sliding. */
+export const RENDER_WINDOW = Duration.hours(1)
+
+/**
+ * Records a render (or PDF) request and hands it to the render engine's queue. Only an active
+ * subscription may request one (`SubscriptionInactive`, like creating a design), and at most
+ * RENDER_JOBS_PER_HOUR within any hour (`RenderRateLimited`), counted with the insert.
+ */
 export const requestRender = Effect.fn("requestRender")(function*(actor: Actor, designId: DesignId, kind: RenderJobKind) {
   const design = yield* Effect.flatMap(
     (yield* DesignsRepository).findLive(designId),
     Option.match({ onNone: () => Effect.fail(new DesignNotFound()), onSome: Effect.succeed })
   )
   yield* authorize(actor, { kind: "owned", ownerId: design.ownerId }, "read", () => new DesignNotFound())
+  yield* requireActive(actor.userId)
+  const { renderJobsPerHour } = yield* AppConfig
   const jobs = yield* RenderJobsRepository
   const queue = yield* JobQueue
   return yield* (yield* Transactions).atomically(
     Effect.tap(
-      jobs.create({ id: randomUUID() as RenderJobId, ownerId: actor.userId, designId, kind }),
+      jobs.create(
+        { id: randomUUID() as RenderJobId, ownerId: actor.userId, designId, kind },
+        { limit: renderJobsPerHour, window: RENDER_WINDOW }
+      ),
       (job) =>
         queue.enqueue(
           { _tag: kind === "render" ? "render.requested" : "pdf.requested", jobId: job.id, designId, userId: actor.userId },

@@ -1,6 +1,8 @@
-import { Clock, Context, Effect, Layer, Option, Ref, Schema, Struct } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schema, Struct } from "effect"
 import { SqlClient } from "effect/sql"
 import * as StoredRows from "../../capabilities/database/StoredRows.ts"
+import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
+import { RenderRateLimited } from "../../domain/DesignErrors.ts"
 import { RenderJob, RenderJobId, RenderJobProgress } from "../../domain/Jobs.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
@@ -8,13 +10,34 @@ import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/
 const NewRenderJob = RenderJob.mapFields(Struct.pick(["id", "ownerId", "designId", "kind"]))
 type NewRenderJob = typeof NewRenderJob.Type
 
+/** At most `limit` jobs per owner within any `window` (a sliding window, e.g. the last hour). */
+export interface RenderBudget {
+  readonly limit: number
+  readonly window: Duration.Duration
+}
+
 export class RenderJobsRepository extends Context.Service<RenderJobsRepository, {
-  readonly create: (job: NewRenderJob) => Effect.Effect<RenderJob, DatabaseUnavailable>
+  /**
+   * Records a queued job unless its owner created `limit` jobs within the last `window`
+   * (`RenderRateLimited`, with the seconds until one of them leaves the window). Atomic: parallel
+   * requests (on any instance) never exceed the limit.
+   */
+  readonly create: (job: NewRenderJob, budget: RenderBudget) => Effect.Effect<RenderJob, RenderRateLimited | DatabaseUnavailable>
   readonly findById: (id: RenderJobId) => Effect.Effect<Option.Option<RenderJob>, DatabaseUnavailable>
   readonly update: (id: RenderJobId, update: RenderJobProgress) => Effect.Effect<Option.Option<RenderJob>, DatabaseUnavailable>
 }>()("customify/features/jobs/RenderJobsRepository") {}
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
+
+/**
+ * Refused while the owner's `limit`-th newest job is within the window (there are `limit` of
+ * them already), until it leaves the window; `leaving` is that job's creation time, if any.
+ */
+const refusal = (leaving: Date | undefined, budget: RenderBudget, at: Date): RenderRateLimited | undefined => {
+  if (leaving === undefined) return undefined
+  const millis = leaving.getTime() + Duration.toMillis(budget.window) - at.getTime()
+  return new RenderRateLimited({ limit: budget.limit, retryAfterSeconds: Math.max(1, Math.ceil(millis / 1000)) })
+}
 
 export const layerSql = Layer.effect(RenderJobsRepository, Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -35,13 +58,29 @@ export const layerSql = Layer.effect(RenderJobsRepository, Effect.gen(function*(
     execute: ({ id, progress, updatedAt }) =>
       sql`UPDATE render_jobs SET ${sql.update({ ...progress, updatedAt })} WHERE id = ${id} RETURNING ${columns}`
   })
+  const create = (job: NewRenderJob, budget: RenderBudget) =>
+    joinOrBegin(sql)(Effect.gen(function*() {
+      // Every request of one owner queues on the owner's row (NO KEY UPDATE: the foreign keys
+      // pointing at it do not wait), and the count after the lock sees what the requests before
+      // it committed: two requests never pass on counts missing each other.
+      yield* sql`SELECT 1 FROM users WHERE id = ${job.ownerId} FOR NO KEY UPDATE`
+      const at = yield* now
+      const since = new Date(at.getTime() - Duration.toMillis(budget.window))
+      // Only the limit-th newest job within the window matters (limit - 1 rows skipped).
+      const rows = yield* sql<{ readonly createdAt: Date }>`
+        SELECT created_at FROM render_jobs
+        WHERE owner_id = ${job.ownerId} AND created_at > ${since}
+        ORDER BY created_at DESC
+        OFFSET ${budget.limit - 1} LIMIT 1`
+      const refused = refusal(rows[0] === undefined ? undefined : new Date(rows[0].createdAt), budget, at)
+      if (refused !== undefined) return yield* refused
+      return yield* insert({ ...job, status: "queued", resultUrl: null, error: null, createdAt: at, updatedAt: at }).pipe(
+        Effect.catchTag("NoSuchElementError", Effect.die)
+      )
+    }))
+
   return RenderJobsRepository.of({
-    create: (job) =>
-      Effect.flatMap(now, (at) =>
-        insert({ ...job, status: "queued", resultUrl: null, error: null, createdAt: at, updatedAt: at })).pipe(
-          Effect.catchTag("NoSuchElementError", Effect.die),
-          orUnavailable
-        ),
+    create: (job, budget) => create(job, budget).pipe(orUnavailable),
     findById: (id) => findById(id).pipe(orUnavailable),
     update: (id, progress) =>
       Effect.flatMap(now, (updatedAt) => update({ id, progress, updatedAt })).pipe(orUnavailable)
@@ -51,11 +90,19 @@ export const layerSql = Layer.effect(RenderJobsRepository, Effect.gen(function*(
 export const layerMemory = Layer.effect(RenderJobsRepository, Effect.gen(function*() {
   const jobs = yield* Ref.make(new Map<RenderJobId, RenderJob>())
   return RenderJobsRepository.of({
-    create: (job) =>
+    create: (job, budget) =>
       Effect.gen(function*() {
         const at = yield* now
+        const all = yield* Ref.get(jobs)
+        const since = at.getTime() - Duration.toMillis(budget.window)
+        const newestFirst = [...all.values()]
+          .filter((other) => other.ownerId === job.ownerId && other.createdAt.getTime() > since)
+          .map((other) => other.createdAt)
+          .sort((a, b) => b.getTime() - a.getTime())
+        const refused = refusal(newestFirst[budget.limit - 1], budget, at)
+        if (refused !== undefined) return yield* refused
         const created: RenderJob = { ...job, status: "queued", resultUrl: null, error: null, createdAt: at, updatedAt: at }
-        ;(yield* Ref.get(jobs)).set(job.id, created)
+        all.set(job.id, created)
         return created
       }),
     findById: (id) => Effect.map(Ref.get(jobs), (all) => Option.fromNullishOr(all.get(id))),

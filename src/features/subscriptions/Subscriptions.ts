@@ -1,6 +1,6 @@
 import { Clock, Context, Duration, Effect, Layer, Option } from "effect"
 import * as ReadThrough from "../../capabilities/cache/ReadThrough.ts"
-import { SubscriptionNotFound } from "../../domain/DesignErrors.ts"
+import { SubscriptionInactive, SubscriptionNotFound } from "../../domain/DesignErrors.ts"
 import type { Actor } from "../../domain/Policy.ts"
 import { canCreate, periodContaining, remaining } from "../../domain/Quota.ts"
 import {
@@ -35,6 +35,17 @@ export const layerLookup = Layer.effect(SubscriptionLookup, Effect.gen(function*
     invalidate: (userId) => cache.invalidate(userId)
   })
 }))
+
+/**
+ * The user's subscription when it may create (designs, renders): only an active one may;
+ * otherwise `SubscriptionInactive` with its status (`none` without any). Reads stay open to all.
+ */
+export const requireActive = Effect.fnUntraced(function*(userId: UserId) {
+  const subscription = yield* (yield* SubscriptionLookup).forUser(userId)
+  if (Option.isNone(subscription)) return yield* new SubscriptionInactive({ status: "none" })
+  if (!canCreate(subscription.value.status)) return yield* new SubscriptionInactive({ status: subscription.value.status })
+  return subscription.value
+})
 
 const mine = Effect.fnUntraced(function*(actor: Actor) {
   const found = yield* (yield* SubscriptionLookup).forUser(actor.userId)
