@@ -1,9 +1,9 @@
 import { PgClient } from "@effect/sql-pg"
-import { Deferred, Effect, Exit, Layer, Redacted, Scope } from "effect"
+import { Effect, Exit, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { CacheStore } from "../../src/capabilities/cache/CacheStore.ts"
 import { makeTestApp } from "../support/app.ts"
+import { makeCacheGate } from "../support/cacheGate.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { uniqueEmail, validDocument } from "../support/http.ts"
 import { attempt, failure, ok, typedClient } from "../support/typedClient.ts"
@@ -23,44 +23,15 @@ const viaFirst = typedClient(() => first)
 const viaSecond = typedClient(() => second)
 
 /** Holds the first instance's next store of a design entry until released. */
-const gate = {
-  armed: false,
-  reached: Deferred.makeUnsafe<void>(),
-  released: Deferred.makeUnsafe<void>()
-}
-const arm = () => {
-  gate.reached = Deferred.makeUnsafe<void>()
-  gate.released = Deferred.makeUnsafe<void>()
-  gate.armed = true
-  return {
-    reached: Effect.runPromise(Deferred.await(gate.reached)),
-    release: () => Effect.runSync(Deferred.succeed(gate.released, undefined))
-  }
-}
-
-/** The real store, but a design entry (JSON) being stored waits at the gate when it is armed. */
-const gatedCache = Layer.effect(CacheStore, Effect.gen(function*() {
-  const store = yield* CacheStore
-  const hold = (key: string, value: string) =>
-    Effect.suspend(() => {
-      if (!gate.armed || !key.startsWith("design:") || !value.startsWith("{")) return Effect.void
-      gate.armed = false
-      return Effect.andThen(Deferred.succeed(gate.reached, undefined), Deferred.await(gate.released))
-    })
-  return CacheStore.of({
-    ...store,
-    set: (key, value, ttl) => Effect.andThen(hold(key, value), store.set(key, value, ttl)),
-    setIfEquals: (key, expected, value, ttl) => Effect.andThen(hold(key, value), store.setIfEquals(key, expected, value, ttl))
-  })
-}))
+const gate = makeCacheGate("design:")
+const arm = gate.arm
 
 beforeAll(async () => {
   const serverUrl = realDatabaseUrl()
   const redisUrl = realRedisUrl()
   if (serverUrl === undefined || redisUrl === undefined) throw new Error("needs real PostgreSQL and Redis")
   databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
-  // The gate wraps the app's own cache store: makeTestApp provides the capabilities below overrides.
-  first = makeTestApp({ databaseUrl, redisUrl, overrides: gatedCache as Layer.Layer<CacheStore> })
+  first = makeTestApp({ databaseUrl, redisUrl, overrides: gate.layer })
   second = makeTestApp({ databaseUrl, redisUrl })
 }, 60_000)
 afterAll(async () => {
