@@ -16,7 +16,7 @@ export const RETRY_INTERVAL = Duration.millis(250)
 const MAX_PENDING = 100_000
 
 /**
- * Entries are the value's JSON (an object, `{…}`); markers start with `!` and carry a token no
+ * Entries are the value's JSON, which never starts with `!`; markers do, and carry a token no
  * other marker ever has: `!r:` a reader's claim, `!w:` a write's tombstone.
  */
 const isMarker = (stored: string) => stored.startsWith("!")
