@@ -33,6 +33,34 @@ describe("the Redis cache", () => {
     expect(result.deleted).toEqual(Option.none())
   })
 
+  it("sets if absent or answers what is there, and compares and sets, atomically", async () => {
+    if (url === undefined) throw new Error("needs a real Redis (see test/support/globalSetup.ts)")
+    const key = `test:${randomUUID()}`
+    const result = await run(url, Effect.gen(function*() {
+      const cache = yield* CacheStore
+      const first = yield* cache.setIfAbsentOrGet(key, "mine", Duration.seconds(10))
+      const second = yield* cache.setIfAbsentOrGet(key, "theirs", Duration.seconds(10))
+      const wrongExpected = yield* cache.setIfEquals(key, "theirs", "replaced", Duration.seconds(10))
+      const afterWrong = yield* cache.get(key)
+      const rightExpected = yield* cache.setIfEquals(key, "mine", "replaced", Duration.millis(500))
+      const afterRight = yield* cache.get(key)
+      const ttl = yield* cache.timeToLive(key)
+      yield* cache.delete(key)
+      const onMissing = yield* cache.setIfEquals(key, "replaced", "again", Duration.seconds(10))
+      const missing = yield* cache.get(key)
+      return { first, second, wrongExpected, afterWrong, rightExpected, afterRight, ttl, onMissing, missing }
+    }))
+    expect(result.first).toEqual(Option.none())
+    expect(result.second).toEqual(Option.some("mine"))
+    expect(result.wrongExpected).toBe(false)
+    expect(result.afterWrong).toEqual(Option.some("mine"))
+    expect(result.rightExpected).toBe(true)
+    expect(result.afterRight).toEqual(Option.some("replaced"))
+    expect(Option.map(result.ttl, Duration.toMillis).pipe(Option.getOrElse(() => 0))).toBeLessThanOrEqual(500)
+    expect(result.onMissing).toBe(false)
+    expect(result.missing).toEqual(Option.none())
+  })
+
   it("fails fast, without hanging, when Redis is unreachable", async () => {
     const closed = `redis://127.0.0.1:${await freePort()}/0`
     const started = performance.now()

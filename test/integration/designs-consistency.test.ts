@@ -61,6 +61,18 @@ describe("quota under concurrency (real PostgreSQL)", () => {
   })
 })
 
+describe("deletes under concurrency (real PostgreSQL)", () => {
+  it("of two deletes of one design at once, on two instances, exactly one answers 204 and the other 404", async () => {
+    const token = await signUp()
+    for (let i = 0; i < 8; i++) {
+      const design = await ok(create(viaFirst, token))
+      const params = { id: design.id }
+      const results = await Promise.all([attempt(viaFirst(token).designs.delete({ params })), attempt(viaSecond(token).designs.delete({ params }))])
+      expect(results.map((r) => r.status).sort()).toEqual([204, 404])
+    }
+  })
+})
+
 describe("cached reads (real Redis)", () => {
   it("never serve a stale design after an update, whichever instance reads", async () => {
     const token = await signUp()

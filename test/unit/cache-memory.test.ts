@@ -18,3 +18,19 @@ it.effect("the in-memory cache stores, expires by the Effect clock and deletes",
     expect(yield* cache.get("session:2")).toEqual(Option.none())
     yield* cache.ping
   }).pipe(Effect.provide(layerMemory)))
+
+it.effect("the in-memory cache sets if absent or answers what is there, and compares and sets, like Redis", () =>
+  Effect.gen(function*() {
+    const cache = yield* CacheStore
+    expect(yield* cache.setIfAbsentOrGet("k", "mine", Duration.seconds(10))).toEqual(Option.none())
+    expect(yield* cache.setIfAbsentOrGet("k", "theirs", Duration.seconds(10))).toEqual(Option.some("mine"))
+    expect(yield* cache.setIfEquals("k", "theirs", "replaced", Duration.seconds(10))).toBe(false)
+    expect(yield* cache.get("k")).toEqual(Option.some("mine"))
+    expect(yield* cache.setIfEquals("k", "mine", "replaced", Duration.seconds(1))).toBe(true)
+    expect(yield* cache.get("k")).toEqual(Option.some("replaced"))
+    yield* TestClock.adjust(Duration.seconds(1))
+    // Expired is absent: nothing to compare with, and free to set.
+    expect(yield* cache.setIfEquals("k", "replaced", "again", Duration.seconds(10))).toBe(false)
+    expect(yield* cache.setIfAbsentOrGet("k", "new", Duration.seconds(10))).toEqual(Option.none())
+    expect(yield* cache.get("k")).toEqual(Option.some("new"))
+  }).pipe(Effect.provide(layerMemory)))

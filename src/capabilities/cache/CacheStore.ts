@@ -24,6 +24,13 @@ export class CacheStore extends Context.Service<CacheStore, {
   readonly timeToLive: (key: string) => Effect.Effect<Option.Option<Duration.Duration>, CacheError>
   /** Sets `key` only if it does not exist (never overwrites); answers whether it did. */
   readonly setIfAbsent: (key: string, value: string, ttl: Duration.Duration) => Effect.Effect<boolean, CacheError>
+  /**
+   * Sets `key` if it does not exist; otherwise leaves it and answers what it holds. One atomic
+   * step: `None` means this call set it.
+   */
+  readonly setIfAbsentOrGet: (key: string, value: string, ttl: Duration.Duration) => Effect.Effect<Option.Option<string>, CacheError>
+  /** Sets `key` only while it holds exactly `expected` (compare and set); answers whether it did. */
+  readonly setIfEquals: (key: string, expected: string, value: string, ttl: Duration.Duration) => Effect.Effect<boolean, CacheError>
   readonly ping: Effect.Effect<void, CacheError>
 }>()("customify/capabilities/cache/CacheStore") {}
 
@@ -44,6 +51,27 @@ return n`,
         numberOfKeys: 1
       }
     ).withReturnType<number>())
+    const setIfAbsentOrGetScript = redis.eval(Redis.script(
+      (key: string, value: string, ttl: string) => [key, value, ttl],
+      {
+        lua: `local current = redis.call("GET", KEYS[1])
+if current then return current end
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+return false`,
+        numberOfKeys: 1
+      }
+    ).withReturnType<string | null>())
+    const setIfEqualsScript = redis.eval(Redis.script(
+      (key: string, expected: string, value: string, ttl: string) => [key, expected, value, ttl],
+      {
+        lua: `if redis.call("GET", KEYS[1]) == ARGV[1] then
+  redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3])
+  return 1
+end
+return 0`,
+        numberOfKeys: 1
+      }
+    ).withReturnType<number>())
     return CacheStore.of({
       kind: "redis",
       description,
@@ -58,6 +86,10 @@ return n`,
         ),
       setIfAbsent: (key, value, ttl) =>
         redis.send<string | null>("SET", key, value, "PX", ttlMillis(ttl), "NX").pipe(Effect.map((reply) => reply === "OK"), fail),
+      setIfAbsentOrGet: (key, value, ttl) =>
+        setIfAbsentOrGetScript(key, value, ttlMillis(ttl)).pipe(Effect.map(Option.fromNullishOr), fail),
+      setIfEquals: (key, expected, value, ttl) =>
+        setIfEqualsScript(key, expected, value, ttlMillis(ttl)).pipe(Effect.map((reply) => Number(reply) === 1), fail),
       ping: redis.send("PING").pipe(Effect.asVoid, fail)
     })
   }))
@@ -109,6 +141,19 @@ export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () =>
     setIfAbsent: (key, value, ttl) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         if (Option.isSome(alive(key, now))) return false
+        entries.set(key, { value, expiresAt: now + Duration.toMillis(ttl) })
+        return true
+      }),
+    setIfAbsentOrGet: (key, value, ttl) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const current = alive(key, now)
+        if (Option.isNone(current)) entries.set(key, { value, expiresAt: now + Duration.toMillis(ttl) })
+        return current
+      }),
+    setIfEquals: (key, expected, value, ttl) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const current = alive(key, now)
+        if (Option.isNone(current) || current.value !== expected) return false
         entries.set(key, { value, expiresAt: now + Duration.toMillis(ttl) })
         return true
       }),

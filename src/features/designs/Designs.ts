@@ -196,11 +196,17 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
   return yield* new VersionConflict({ currentVersion: now.value.version })
 })
 
-/** Soft delete: gone from reads and lists; the quota it used is not given back. */
+/**
+ * Soft delete: gone from reads and lists; the quota it used is not given back. Of two deletes
+ * at once, the one that did not delete answers `DesignNotFound`, as it would a moment later.
+ */
 export const deleteDesign = Effect.fn("deleteDesign")(function*(actor: Actor, id: DesignId) {
   const design = yield* owned(actor, id, "write")
   const repository = yield* DesignsRepository
-  yield* writeAndIndex(repository.softDelete(id), () => design).pipe(Effect.ensuring((yield* DesignLookup).invalidate(id)))
+  const deleted = yield* writeAndIndex(repository.softDelete(id), (deleted) => deleted ? design : undefined).pipe(
+    Effect.ensuring((yield* DesignLookup).invalidate(id))
+  )
+  if (!deleted) return yield* new DesignNotFound()
 })
 
 /** "<name> (copy)", shortened to fit without splitting a character (a surrogate pair). */

@@ -88,8 +88,10 @@ export const setSubscription = Effect.fn("setSubscription")(function*(
   plan: PlanId,
   status: SubscriptionStatus
 ) {
-  const updated = yield* (yield* SubscriptionsRepository).set(userId, plan, status)
-  yield* (yield* SubscriptionLookup).invalidate(userId)
+  // After the commit, and also when the write failed: a commit whose outcome is unknown may have happened.
+  const updated = yield* (yield* SubscriptionsRepository).set(userId, plan, status).pipe(
+    Effect.ensuring((yield* SubscriptionLookup).invalidate(userId))
+  )
   const subscription = yield* Option.match(updated, {
     onNone: () => Effect.fail(new SubscriptionNotFound()),
     onSome: Effect.succeed
