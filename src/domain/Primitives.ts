@@ -16,8 +16,22 @@ import { Schema, SchemaTransformation } from "effect"
 export const matching = (regExp: RegExp, maxLength: number, annotations?: Schema.Annotations.Filter) =>
   Schema.String.check(Schema.isPattern(regExp, annotations).abort(), Schema.isMaxLength(maxLength))
 
-/** A UUID (36 characters, which the pattern implies). */
-export const Uuid = Schema.String.check(Schema.isUUID().abort(), Schema.isMaxLength(36))
+/** Both ways: whatever a value's spelling, its canonical one. */
+const canonicalLowerCase = SchemaTransformation.transform({
+  decode: (text: string) => text.toLowerCase(),
+  encode: (text: string) => text.toLowerCase()
+})
+
+/**
+ * A UUID in any case on the way in (36 characters, which the pattern implies), decoded to its
+ * canonical lower-case form (RFC 9562 §4) and always encoded so: every id in a path, a query or
+ * a body reaches cache keys, invalidations, policies and SQL in one spelling, whatever case the
+ * client wrote (.NET clients send upper-case GUIDs). The document shows the form that arrives
+ * (`format: uuid`).
+ */
+export const Uuid = Schema.String.check(Schema.isUUID().abort(), Schema.isMaxLength(36)).pipe(
+  Schema.decodeTo(Schema.String, canonicalLowerCase)
+)
 
 /**
  * Input text of at most `maxLength` characters as sent, trimmed before it is checked further
