@@ -3,7 +3,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { Account } from "../domain/Account.ts"
 import { AvatarUrl, FullName, MAX_EMAIL_LENGTH, Password, Role, UserId } from "../domain/User.ts"
 import { Limit, MAX_PAGE_SIZE } from "./Pagination.ts"
-import { Busy, Forbidden, IncorrectPassword, NotFound, ServiceUnavailable } from "./Problems.ts"
+import { Busy, Forbidden, IncorrectPassword, InvalidCursor, NotFound, ServiceUnavailable } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
 /**
@@ -69,10 +69,10 @@ export class AdminApi extends HttpApiGroup.make("admin")
         email: Schema.optional(Schema.String.check(Schema.isMaxLength(MAX_EMAIL_LENGTH)).annotate({ description: "Email prefix" }))
       },
       success: UserPage,
-      error: Forbidden
+      error: [Forbidden, InvalidCursor]
     }).annotateMerge(OpenApi.annotations({
       summary: "List users (administrators)",
-      description: "Role `admin` only (403 otherwise). Ordered by email, optionally filtered by an email prefix; keyset pagination with `cursor`."
+      description: "Role `admin` only (403 otherwise). Ordered by email, optionally filtered by an email prefix (compared case-insensitively); keyset pagination with `cursor` (a cursor no page answered is 400 `invalid_cursor`)."
     })),
     HttpApiEndpoint.patch("updateUser", "/users/:id", {
       params: { id: UserId },

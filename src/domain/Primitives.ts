@@ -9,6 +9,16 @@ import { Schema, SchemaTransformation } from "effect"
 // ---- Strings ----------------------------------------------------------------------------------
 
 /**
+ * Refuses U+0000 (NUL), which PostgreSQL stores in neither `text` nor `jsonb`: a value holding
+ * one must be refused as input, not fail the statement that writes or compares it. Invisible in
+ * the document (JSON Schema has no way to say it short of a pattern on every string).
+ */
+export const isWithoutNul = Schema.makeFilter(
+  (text: string) => !text.includes("\u0000") || "Expected text without NUL characters (U+0000)",
+  { expected: "text without NUL characters" }
+)
+
+/**
  * A string matching `regExp`, with the `maxLength` the pattern implies also declared. The
  * pattern aborts on failure, so a mismatch is reported once, as before, and the length check
  * can only fail on its own when `maxLength` is tighter than the pattern.
