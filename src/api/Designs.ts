@@ -2,7 +2,7 @@ import { Schema, Struct } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { Design, DesignId, DesignName, DesignStatus, ProductType } from "../domain/Design.ts"
 import { DesignDocument } from "../domain/DesignDocument.ts"
-import { Int64 } from "../domain/Primitives.ts"
+import { Int64, text } from "../domain/Primitives.ts"
 import { Cursor, Limit, MAX_PAGE_SIZE, NextCursor } from "./Pagination.ts"
 import { InvalidCursor, NotFound, QuotaExceeded, ServiceUnavailable, SubscriptionInactive, ValidationFailed, VersionConflict } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
@@ -54,7 +54,7 @@ export class DesignsApi extends HttpApiGroup.make("designs")
       params: { id: DesignId },
       headers: {
         "if-match": Schema.optional(
-          Schema.String.check(Schema.isMaxLength(64)).annotate({ description: "The version edited, instead of the body field" })
+          text(64).annotate({ description: "The version edited, instead of the body field" })
         )
       },
       payload: Schema.Struct({

@@ -24,7 +24,13 @@ export const isWithoutNul = Schema.makeFilter(
  * can only fail on its own when `maxLength` is tighter than the pattern.
  */
 export const matching = (regExp: RegExp, maxLength: number, annotations?: Schema.Annotations.Filter) =>
-  Schema.String.check(Schema.isPattern(regExp, annotations).abort(), Schema.isMaxLength(maxLength))
+  Schema.String.check(isWithoutNul.abort(), Schema.isPattern(regExp, annotations).abort(), Schema.isMaxLength(maxLength))
+
+/**
+ * Text of at most `maxLength` characters, as any request may carry it: no NUL. Every string an
+ * endpoint accepts is one of these building blocks (a test walks the API's request schemas).
+ */
+export const text = (maxLength: number) => Schema.String.check(isWithoutNul, Schema.isMaxLength(maxLength))
 
 /** Both ways: whatever a value's spelling, its canonical one. */
 const canonicalLowerCase = SchemaTransformation.transform({
@@ -39,7 +45,7 @@ const canonicalLowerCase = SchemaTransformation.transform({
  * client wrote (.NET clients send upper-case GUIDs). The document shows the form that arrives
  * (`format: uuid`).
  */
-export const Uuid = Schema.String.check(Schema.isUUID().abort(), Schema.isMaxLength(36)).pipe(
+export const Uuid = Schema.String.check(isWithoutNul.abort(), Schema.isUUID().abort(), Schema.isMaxLength(36)).pipe(
   Schema.decodeTo(Schema.String, canonicalLowerCase)
 )
 
@@ -49,7 +55,7 @@ export const Uuid = Schema.String.check(Schema.isUUID().abort(), Schema.isMaxLen
  * document shows the form that arrives: a `description` goes there.
  */
 export const trimmedInput = (maxLength: number, description?: string) =>
-  Schema.String.annotate(description === undefined ? {} : { description }).check(Schema.isMaxLength(maxLength)).pipe(
+  Schema.String.annotate(description === undefined ? {} : { description }).check(isWithoutNul, Schema.isMaxLength(maxLength)).pipe(
     Schema.decodeTo(Schema.Trimmed, SchemaTransformation.trim())
   )
 
@@ -129,6 +135,7 @@ export const Int64 = Schema.Int.check(declaresFormat("int64"))
 export const positiveIntFromString = (maximum: number, description: string) => {
   const digits = String(maximum).length
   return Schema.String.annotate({ description }).check(
+    isWithoutNul.abort(),
     Schema.isPattern(new RegExp(`^[0-9]{1,${digits}}$`, "u"), { expected: `a whole number from 1 to ${maximum}` }).abort(),
     Schema.isMaxLength(digits)
   ).pipe(Schema.decodeTo(int32Between(1, maximum), SchemaTransformation.numberFromString))
