@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { Int32, matching } from "../domain/Primitives.ts"
+import { Int32, isWithoutNul, matching, text } from "../domain/Primitives.ts"
 import { Email, FullName, Password } from "../domain/User.ts"
 import {
   AccountDisabled,
@@ -33,7 +33,7 @@ export const Tokens = Schema.Struct({
 export const SignedIn = Schema.Struct({ user: UserView, tokens: Tokens }).annotate({ identifier: "SignedIn" })
 
 /** An opaque token: bounded so that junk is refused before any work. */
-const OpaqueToken = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(512))
+const OpaqueToken = Schema.String.check(isWithoutNul, Schema.isMinLength(1), Schema.isMaxLength(512))
 
 export class AuthApi extends HttpApiGroup.make("auth")
   .add(
@@ -46,7 +46,7 @@ export class AuthApi extends HttpApiGroup.make("auth")
       description: "Creates a user with an active free subscription and answers the user and their tokens. 409 `email_taken` when the email is registered already; 503 `busy` (with Retry-After) when too many passwords are being hashed."
     })),
     HttpApiEndpoint.post("login", "/login", {
-      payload: Schema.Struct({ email: Email, password: Schema.String.check(Schema.isMaxLength(1024)) }),
+      payload: Schema.Struct({ email: Email, password: text(1024) }),
       success: SignedIn,
       error: [InvalidCredentials, AccountDisabled, TooManyAttempts, Busy, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({

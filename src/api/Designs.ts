@@ -2,9 +2,9 @@ import { Schema, Struct } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { Design, DesignId, DesignName, DesignStatus, ProductType } from "../domain/Design.ts"
 import { DesignDocument } from "../domain/DesignDocument.ts"
-import { Int64 } from "../domain/Primitives.ts"
+import { Int64, text } from "../domain/Primitives.ts"
 import { Cursor, Limit, MAX_PAGE_SIZE, NextCursor } from "./Pagination.ts"
-import { NotFound, QuotaExceeded, ServiceUnavailable, SubscriptionInactive, ValidationFailed, VersionConflict } from "./Problems.ts"
+import { InvalidCursor, NotFound, QuotaExceeded, ServiceUnavailable, SubscriptionInactive, ValidationFailed, VersionConflict } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
 /** A design as responses carry it: its document with the schema requests are checked by. */
@@ -41,10 +41,10 @@ export class DesignsApi extends HttpApiGroup.make("designs")
         status: Schema.optional(DesignStatus)
       },
       success: DesignPage,
-      error: ValidationFailed
+      error: [ValidationFailed, InvalidCursor]
     }).annotateMerge(OpenApi.annotations({
       summary: "List the caller's designs",
-      description: "Newest first, optionally filtered by product type and status; keyset pagination with `cursor`, stable while designs are added."
+      description: "Newest first, optionally filtered by product type and status; keyset pagination with `cursor`, stable while designs are added. A cursor no page answered is 400 `invalid_cursor`."
     })),
     HttpApiEndpoint.get("get", "/:id", { params: { id: DesignId }, success: DesignView, error: NotFound }).annotateMerge(OpenApi.annotations({
       summary: "Get a design",
@@ -54,7 +54,7 @@ export class DesignsApi extends HttpApiGroup.make("designs")
       params: { id: DesignId },
       headers: {
         "if-match": Schema.optional(
-          Schema.String.check(Schema.isMaxLength(64)).annotate({ description: "The version edited, instead of the body field" })
+          text(64).annotate({ description: "The version edited, instead of the body field" })
         )
       },
       payload: Schema.Struct({

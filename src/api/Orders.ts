@@ -6,7 +6,7 @@ import { PlanId, SubscriptionStatus } from "../domain/Subscription.ts"
 import { UserId } from "../domain/User.ts"
 import { Cursor, Limit, MAX_PAGE_SIZE, NextCursor } from "./Pagination.ts"
 import { JobProgress, JobView } from "./Jobs.ts"
-import { NotFound, ValidationFailed } from "./Problems.ts"
+import { InvalidCursor, NotFound, ValidationFailed } from "./Problems.ts"
 import { Authentication, ServiceAuthentication } from "./Security.ts"
 import { SubscriptionView } from "./Subscriptions.ts"
 
@@ -21,10 +21,10 @@ export class OrdersApi extends HttpApiGroup.make("orders")
         data: Schema.Array(OrderView).check(Schema.isMaxLength(MAX_PAGE_SIZE)),
         nextCursor: NextCursor
       }).annotate({ identifier: "OrderPage" }),
-      error: ValidationFailed
+      error: [ValidationFailed, InvalidCursor]
     }).annotateMerge(OpenApi.annotations({
       summary: "List the caller's orders",
-      description: "Newest first; keyset pagination with `cursor`. Orders are written by the integration layer and read-only here."
+      description: "Newest first; keyset pagination with `cursor` (a cursor no page answered is 400 `invalid_cursor`). Orders are written by the integration layer and read-only here."
     })),
     HttpApiEndpoint.get("get", "/:id", { params: { id: OrderId }, success: OrderView, error: NotFound }).annotateMerge(OpenApi.annotations({
       summary: "Get an order",

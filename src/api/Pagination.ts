@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { matching, positiveIntFromString } from "../domain/Primitives.ts"
+import { matching, positiveIntFromString, text } from "../domain/Primitives.ts"
 
 /** Keyset pagination, the same on every list: `limit` and `cursor` in, `nextCursor` out. */
 
@@ -9,7 +9,7 @@ export const MAX_PAGE_SIZE = 100
 export const Limit = positiveIntFromString(MAX_PAGE_SIZE, `Items per page, 1 to ${MAX_PAGE_SIZE}; default 20`)
 
 /** A cursor from a previous page, as the client sends it back. */
-export const Cursor = Schema.String.check(Schema.isMaxLength(512))
+export const Cursor = text(512)
 
 /** A page's cursor for designs and orders: base64url of a small JSON object (under 100 characters). */
 export const NextCursor = Schema.NullOr(matching(/^[A-Za-z0-9_-]{1,512}$/u, 512)).annotate({

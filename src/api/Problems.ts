@@ -70,6 +70,19 @@ export class ValidationFailed extends HttpApiError.Problem<ValidationFailed>()("
   errors: FieldErrors
 }) {}
 
+/**
+ * A `cursor` that no page of this list answered (forged, truncated, re-encoded, from another
+ * list): start again from the first page. Pass back `nextCursor` exactly as it was answered.
+ */
+export class InvalidCursor extends HttpApiError.Problem<InvalidCursor>()("InvalidCursor", {
+  type: problemType("invalid_cursor"),
+  status: 400,
+  title: "Invalid pagination cursor"
+}, {
+  code: Schema.tag("invalid_cursor"),
+  ...problemMembers
+}) {}
+
 export class InternalError extends HttpApiError.Problem<InternalError>()("InternalError", {
   type: problemType("internal_error"),
   status: 500,

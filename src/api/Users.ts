@@ -1,9 +1,10 @@
 import { Schema, Struct } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { Account } from "../domain/Account.ts"
-import { AvatarUrl, FullName, MAX_EMAIL_LENGTH, Password, Role, UserId } from "../domain/User.ts"
+import { text } from "../domain/Primitives.ts"
+import { AvatarUrl, EmailPrefix, FullName, Password, Role, UserId } from "../domain/User.ts"
 import { Limit, MAX_PAGE_SIZE } from "./Pagination.ts"
-import { Busy, Forbidden, IncorrectPassword, NotFound, ServiceUnavailable } from "./Problems.ts"
+import { Busy, Forbidden, IncorrectPassword, InvalidCursor, NotFound, ServiceUnavailable } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
 /**
@@ -28,7 +29,7 @@ export class MeApi extends HttpApiGroup.make("me")
       description: "Only `fullName` and `avatarUrl` (an https URL, shown by the dashboard and never fetched by this server); any other property is refused with 400."
     })),
     HttpApiEndpoint.put("changePassword", "/password", {
-      payload: Schema.Struct({ currentPassword: Schema.String.check(Schema.isMaxLength(1024)), newPassword: Password }),
+      payload: Schema.Struct({ currentPassword: text(1024), newPassword: Password }),
       success: HttpApiSchema.NoContent,
       error: [IncorrectPassword, NotFound, Busy, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
@@ -36,7 +37,7 @@ export class MeApi extends HttpApiGroup.make("me")
       description: "Needs the current password (403 `incorrect_password`). The account's other sessions end. 503 `busy` (with Retry-After) when too many passwords are being checked."
     })),
     HttpApiEndpoint.delete("delete", "/", {
-      payload: Schema.Struct({ password: Schema.String.check(Schema.isMaxLength(1024)) }),
+      payload: Schema.Struct({ password: text(1024) }),
       success: HttpApiSchema.NoContent,
       error: [IncorrectPassword, NotFound, Busy, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
@@ -65,14 +66,14 @@ export class AdminApi extends HttpApiGroup.make("admin")
     HttpApiEndpoint.get("listUsers", "/users", {
       query: {
         limit: Schema.optional(Limit),
-        cursor: Schema.optional(Schema.String.check(Schema.isMaxLength(1016))),
-        email: Schema.optional(Schema.String.check(Schema.isMaxLength(MAX_EMAIL_LENGTH)).annotate({ description: "Email prefix" }))
+        cursor: Schema.optional(text(1016)),
+        email: Schema.optional(EmailPrefix)
       },
       success: UserPage,
-      error: Forbidden
+      error: [Forbidden, InvalidCursor]
     }).annotateMerge(OpenApi.annotations({
       summary: "List users (administrators)",
-      description: "Role `admin` only (403 otherwise). Ordered by email, optionally filtered by an email prefix; keyset pagination with `cursor`."
+      description: "Role `admin` only (403 otherwise). Ordered by email, optionally filtered by an email prefix (compared case-insensitively); keyset pagination with `cursor` (a cursor no page answered is 400 `invalid_cursor`)."
     })),
     HttpApiEndpoint.patch("updateUser", "/users/:id", {
       params: { id: UserId },

@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { DesignId } from "./Design.ts"
-import { Timestamp, Uuid } from "./Primitives.ts"
+import { isWithoutNul, text, Timestamp, Uuid } from "./Primitives.ts"
 import { UserId } from "./User.ts"
 
 /**
@@ -52,9 +52,9 @@ export const RenderJobKind = Schema.Literals(["render", "pdf"])
 export type RenderJobKind = typeof RenderJobKind.Type
 
 /** Where the rendered file is: an https URL the render engine reported. */
-const ResultUrl = Schema.String.check(Schema.isMaxLength(2048), Schema.isPattern(/^https:\/\//u))
+const ResultUrl = Schema.String.check(isWithoutNul, Schema.isMaxLength(2048), Schema.isPattern(/^https:\/\//u))
 /** Why the job failed, as the render engine reported it. */
-const JobError = Schema.String.check(Schema.isMaxLength(2000))
+const JobError = text(2000)
 
 /** A render or PDF request, and the progress the render engine or PDF workers reported. */
 export const RenderJob = Schema.Struct({

@@ -9,15 +9,45 @@ import { Schema, SchemaTransformation } from "effect"
 // ---- Strings ----------------------------------------------------------------------------------
 
 /**
+ * Refuses U+0000 (NUL), which PostgreSQL stores in neither `text` nor `jsonb`: a value holding
+ * one must be refused as input, not fail the statement that writes or compares it. Invisible in
+ * the document (JSON Schema has no way to say it short of a pattern on every string).
+ */
+export const isWithoutNul = Schema.makeFilter(
+  (text: string) => !text.includes("\u0000") || "Expected text without NUL characters (U+0000)",
+  { expected: "text without NUL characters" }
+)
+
+/**
  * A string matching `regExp`, with the `maxLength` the pattern implies also declared. The
  * pattern aborts on failure, so a mismatch is reported once, as before, and the length check
  * can only fail on its own when `maxLength` is tighter than the pattern.
  */
 export const matching = (regExp: RegExp, maxLength: number, annotations?: Schema.Annotations.Filter) =>
-  Schema.String.check(Schema.isPattern(regExp, annotations).abort(), Schema.isMaxLength(maxLength))
+  Schema.String.check(isWithoutNul.abort(), Schema.isPattern(regExp, annotations).abort(), Schema.isMaxLength(maxLength))
 
-/** A UUID (36 characters, which the pattern implies). */
-export const Uuid = Schema.String.check(Schema.isUUID().abort(), Schema.isMaxLength(36))
+/**
+ * Text of at most `maxLength` characters, as any request may carry it: no NUL. Every string an
+ * endpoint accepts is one of these building blocks (a test walks the API's request schemas).
+ */
+export const text = (maxLength: number) => Schema.String.check(isWithoutNul, Schema.isMaxLength(maxLength))
+
+/** Both ways: whatever a value's spelling, its canonical one. */
+const canonicalLowerCase = SchemaTransformation.transform({
+  decode: (text: string) => text.toLowerCase(),
+  encode: (text: string) => text.toLowerCase()
+})
+
+/**
+ * A UUID in any case on the way in (36 characters, which the pattern implies), decoded to its
+ * canonical lower-case form (RFC 9562 §4) and always encoded so: every id in a path, a query or
+ * a body reaches cache keys, invalidations, policies and SQL in one spelling, whatever case the
+ * client wrote (.NET clients send upper-case GUIDs). The document shows the form that arrives
+ * (`format: uuid`).
+ */
+export const Uuid = Schema.String.check(isWithoutNul.abort(), Schema.isUUID().abort(), Schema.isMaxLength(36)).pipe(
+  Schema.decodeTo(Schema.String, canonicalLowerCase)
+)
 
 /**
  * Input text of at most `maxLength` characters as sent, trimmed before it is checked further
@@ -25,7 +55,7 @@ export const Uuid = Schema.String.check(Schema.isUUID().abort(), Schema.isMaxLen
  * document shows the form that arrives: a `description` goes there.
  */
 export const trimmedInput = (maxLength: number, description?: string) =>
-  Schema.String.annotate(description === undefined ? {} : { description }).check(Schema.isMaxLength(maxLength)).pipe(
+  Schema.String.annotate(description === undefined ? {} : { description }).check(isWithoutNul, Schema.isMaxLength(maxLength)).pipe(
     Schema.decodeTo(Schema.Trimmed, SchemaTransformation.trim())
   )
 
@@ -105,6 +135,7 @@ export const Int64 = Schema.Int.check(declaresFormat("int64"))
 export const positiveIntFromString = (maximum: number, description: string) => {
   const digits = String(maximum).length
   return Schema.String.annotate({ description }).check(
+    isWithoutNul.abort(),
     Schema.isPattern(new RegExp(`^[0-9]{1,${digits}}$`, "u"), { expected: `a whole number from 1 to ${maximum}` }).abort(),
     Schema.isMaxLength(digits)
   ).pipe(Schema.decodeTo(int32Between(1, maximum), SchemaTransformation.numberFromString))

@@ -60,9 +60,7 @@ const problems = {
   InvalidInput: (error: CommonErrors.InvalidInput) =>
     new Problems.ValidationFailed({ errors: error.errors.map((e) => ({ ...e, location: "body" as const })) }),
   InvalidCursor: () =>
-    new Problems.ValidationFailed({
-      errors: [{ path: "cursor", location: "query", message: "Expected a cursor from a previous page" }]
-    }),
+    new Problems.InvalidCursor({ detail: "Expected a cursor from a previous page of this list, as it was answered" }),
   AssetNotFound: () => new Problems.NotFound({}),
   AssetTooLarge: (error: AssetErrors.AssetTooLarge) =>
     new AssetProblems.AssetTooLarge({

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto"
-import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option } from "effect"
 import { LanguageModel } from "../../capabilities/ai/LanguageModel.ts"
 import * as ReadThrough from "../../capabilities/cache/ReadThrough.ts"
 import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import { VectorIndex } from "../../capabilities/vectors/VectorIndex.ts"
-import { InvalidCursor } from "../../domain/CommonErrors.ts"
 import { Design, type DesignChanges, DesignId, type DesignStatus, MAX_DESIGN_NAME, type Product } from "../../domain/Design.ts"
 import { canvasSizeMm, type DesignDocument } from "../../domain/DesignDocument.ts"
+import { makeKeysetCursor } from "../../domain/Pagination.ts"
 import { DesignInvalid, DesignNotFound, QuotaExceeded, SubscriptionInactive, VersionConflict } from "../../domain/DesignErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { periodContaining } from "../../domain/Quota.ts"
@@ -143,13 +143,8 @@ export interface DesignPage {
   readonly nextCursor: string | null
 }
 
-/** Opaque to clients: base64url of `{"c": createdAt in milliseconds, "i": id}`, the last design of a page. */
-const Cursor = Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(
-  Schema.Struct({ createdAt: Schema.DateFromMillis, id: DesignId }).pipe(Schema.encodeKeys({ createdAt: "c", id: "i" }))
-)))
-const encodeCursor = Schema.encodeSync(Cursor)
-const decodeCursor = (cursor: string) =>
-  Schema.decodeUnknownEffect(Cursor)(cursor).pipe(Effect.mapError(() => new InvalidCursor()))
+/** Opaque to clients: the last design of a page, by creation time and id (anything else is `InvalidCursor`). */
+const Cursor = makeKeysetCursor(DesignId)
 
 /** The caller's live designs, newest first, by keyset: stable while designs are added. */
 export const listDesigns = Effect.fn("listDesigns")(function*(actor: Actor, query: {
@@ -159,7 +154,7 @@ export const listDesigns = Effect.fn("listDesigns")(function*(actor: Actor, quer
   readonly status?: DesignStatus | undefined
 }) {
   const limit = query.limit ?? 20
-  const after = query.cursor === undefined ? undefined : yield* decodeCursor(query.cursor)
+  const after = query.cursor === undefined ? undefined : yield* Cursor.decode(query.cursor)
   const rows = yield* (yield* DesignsRepository).list({
     ownerId: actor.userId,
     limit: limit + 1,
@@ -168,7 +163,7 @@ export const listDesigns = Effect.fn("listDesigns")(function*(actor: Actor, quer
     status: query.status
   })
   const data = rows.slice(0, limit)
-  return { data, nextCursor: rows.length > limit ? encodeCursor(data[data.length - 1]!) : null } satisfies DesignPage
+  return { data, nextCursor: rows.length > limit ? Cursor.encode(data[data.length - 1]!) : null } satisfies DesignPage
 })
 
 /** Optimistic concurrency: applies only on top of `expectedVersion`, else `VersionConflict`. */

@@ -1,7 +1,8 @@
-import { Effect, Option, Schema } from "effect"
-import { InvalidCursor, InvalidInput } from "../../domain/CommonErrors.ts"
+import { Effect, Option } from "effect"
+import { InvalidInput } from "../../domain/CommonErrors.ts"
 import { OrderNotFound } from "../../domain/DesignErrors.ts"
-import type { Order, OrderId, OrderWrite } from "../../domain/Order.ts"
+import { type Order, OrderId, type OrderWrite } from "../../domain/Order.ts"
+import { makeKeysetCursor } from "../../domain/Pagination.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { type OrderCursor, OrdersRepository } from "./OrdersRepository.ts"
 
@@ -16,28 +17,19 @@ export const getOrder = Effect.fn("getOrder")(function*(actor: Actor, id: OrderI
   return order
 })
 
-const CursorJson = Schema.fromJsonString(Schema.Struct({ c: Schema.Number, i: Schema.String.check(Schema.isUUID()) }))
+/** Opaque to clients: the last order of a page, by creation time and id (anything else is `InvalidCursor`). */
+const Cursor = makeKeysetCursor(OrderId)
 
 export const listOrders = Effect.fn("listOrders")(function*(actor: Actor, query: {
   readonly limit?: number | undefined
   readonly cursor?: string | undefined
 }) {
   const limit = query.limit ?? 20
-  const after = query.cursor === undefined ? undefined : yield* Schema.decodeUnknownEffect(CursorJson)(
-    Buffer.from(query.cursor, "base64url").toString("utf8")
-  ).pipe(
-    Effect.map(({ c, i }): OrderCursor => ({ createdAt: new Date(c), id: i as OrderId })),
-    Effect.mapError(() => new InvalidCursor())
-  )
+  const after: OrderCursor | undefined = query.cursor === undefined ? undefined : yield* Cursor.decode(query.cursor)
   const rows = yield* (yield* OrdersRepository).listForUser(actor.userId, limit + 1, after)
   const data = rows.slice(0, limit)
   const last = data[data.length - 1]
-  return {
-    data,
-    nextCursor: rows.length > limit && last !== undefined
-      ? Buffer.from(Schema.encodeSync(CursorJson)({ c: last.createdAt.getTime(), i: last.id })).toString("base64url")
-      : null
-  }
+  return { data, nextCursor: rows.length > limit && last !== undefined ? Cursor.encode(last) : null }
 })
 
 /** For the integration layer: idempotent by external id. */

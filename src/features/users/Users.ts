@@ -1,10 +1,12 @@
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect, Option, Schema } from "effect"
 import { Transactions } from "../../capabilities/database/Transactions.ts"
 import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import type { Account, AdminChanges, ProfileChanges } from "../../domain/Account.ts"
 import { Forbidden, IncorrectPassword, UserNotFound } from "../../domain/AuthErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
-import type { UserId } from "../../domain/User.ts"
+import { makeTextCursor } from "../../domain/Pagination.ts"
+import { isWithoutNul } from "../../domain/Primitives.ts"
+import { EmailAddress, type UserId } from "../../domain/User.ts"
 import { Passwords } from "../accounts/Passwords.ts"
 import { Sessions } from "../accounts/Sessions.ts"
 import { AccountsRepository } from "../accounts/AccountsRepository.ts"
@@ -76,8 +78,11 @@ export interface AccountPage {
   readonly nextCursor: string | null
 }
 
-const encodeCursor = (email: string) => Buffer.from(email, "utf8").toString("base64url")
-const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toString("utf8")
+/**
+ * Opaque to clients: base64url of the last email of a page. It decodes to an email as stored
+ * (lower-case, no NUL), or it is no cursor of ours (`InvalidCursor`).
+ */
+const Cursor = makeTextCursor(EmailAddress.check(isWithoutNul, Schema.isLowercased()))
 
 /** Administrators only; keyset pagination by email, optionally filtered by an email prefix. */
 export const listAccounts = Effect.fn("listAccounts")(function*(actor: Actor, request: {
@@ -89,13 +94,13 @@ export const listAccounts = Effect.fn("listAccounts")(function*(actor: Actor, re
   const limit = request.limit ?? 20
   const rows = yield* (yield* AccountsRepository).list({
     limit: limit + 1,
-    afterEmail: request.cursor === undefined ? undefined : decodeCursor(request.cursor),
+    afterEmail: request.cursor === undefined ? undefined : yield* Cursor.decode(request.cursor),
     emailPrefix: request.emailPrefix?.toLowerCase()
   })
   const data = rows.slice(0, limit)
   return {
     data,
-    nextCursor: rows.length > limit ? encodeCursor(data[data.length - 1]!.email) : null
+    nextCursor: rows.length > limit ? Cursor.encode(data[data.length - 1]!.email) : null
   } satisfies AccountPage
 })
 
