@@ -24,15 +24,8 @@ import { client, type Sent, uniqueEmail, validDocument } from "../support/http.t
  * client's schemas might refuse.
  */
 
-/**
- * Ids in paths spelled in upper, lower and mixed case, all of which must then agree. Off until
- * UUIDs are canonical at the API boundary (issue 14, another change): today a cache key is the
- * id as spelled, so a write through one spelling leaves another spelling's entry stale.
- * Set RANDOM_ID_SPELLINGS_ON once that has landed (or run with DESIGNS_MODEL_ID_SPELLINGS=random
- * to try it).
- */
-const RANDOM_ID_SPELLINGS_ON = false
-const RANDOM_ID_SPELLINGS = RANDOM_ID_SPELLINGS_ON || process.env["DESIGNS_MODEL_ID_SPELLINGS"] === "random"
+/** Ids in paths spelled in upper, lower and mixed case, all of which must agree. */
+const RANDOM_ID_SPELLINGS = true
 
 const PLAN_QUOTA = 10 // the free plan, every new account's
 
