@@ -3,6 +3,31 @@ import { Context, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import type { HttpServerRequest } from "effect/http"
 
+/** The eight 16-bit groups of a valid IPv6 address. */
+const ipv6Groups = (address: string): ReadonlyArray<number> => {
+  let text = address.split("%")[0]!.toLowerCase()
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
+  if (dotted !== null) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number]
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+  }
+  const [head = "", tail] = text.split("::")
+  const parse = (part: string) => part === "" ? [] : part.split(":").map((group) => parseInt(group, 16))
+  const left = parse(head)
+  const right = tail === undefined ? [] : parse(tail)
+  return [...left, ...Array(8 - left.length - right.length).fill(0), ...right]
+}
+
+const ipv6Prefix64 = (address: string) =>
+  `${ipv6Groups(address).slice(0, 4).map((group) => group.toString(16)).join(":")}::/64`
+
+/**
+ * The bucket an address is counted in (rate limit, login throttle): an IPv6 address as its /64,
+ * in one canonical spelling, since one subscriber holds a whole /64 and may rotate through it
+ * (or spell an address several ways) at will; an IPv4 address, or anything else, as it is.
+ */
+export const addressBucket = (ip: string): string => isIP(ip) === 6 ? ipv6Prefix64(ip) : ip
+
 /**
  * A forwarded hop as some load balancers write it: `203.0.113.5:41234`, `[2001:db8::1]:443` or
  * `[2001:db8::1]`, reduced to the address (a bare IPv6 address keeps its colons).

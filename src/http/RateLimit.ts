@@ -3,6 +3,7 @@ import { RateLimiter } from "effect/persistence"
 import { isRateLimitExempt } from "../api/Gateway.ts"
 import * as MemoryRateLimitStore from "../capabilities/cache/MemoryRateLimitStore.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { addressBucket } from "./ClientIp.ts"
 
 const WINDOW = Duration.minutes(1)
 const WINDOW_SECONDS = 60
@@ -56,7 +57,7 @@ export const make = Effect.gen(function*() {
     )
 
   return (ip: string): Effect.Effect<RateLimitDecision> => {
-    const key = `ip:${ip}`
+    const key = `${MemoryRateLimitStore.PER_ADDRESS_PREFIX}${addressBucket(ip)}`
     return decide(shared, key).pipe(
       Effect.tap(() =>
         Effect.suspend(() => {

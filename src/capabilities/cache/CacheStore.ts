@@ -107,8 +107,26 @@ export const layerRedis = (
   ).pipe(Layer.provideMerge(RedisClient.layer({ url })))
 
 /** Process memory, with expiry read from Effect's `Clock` (tests move it with `TestClock`). */
+/** Keys the memory store holds at most (embedded defaults): every miss writes a claim marker. */
+export const MEMORY_MAX_ENTRIES = 100_000
+
 export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () => {
   const entries = new Map<string, { readonly value: string; readonly expiresAt: number }>()
+  /**
+   * Writes move a key to the end, so the oldest writes are first: before a new key goes in,
+   * expired entries at the front are dropped, and the oldest live ones too while the store is
+   * full. Dropping an entry is always safe for a cache (a claim or tombstone that goes makes
+   * the compare-and-set of the read that saw it fail; the next read loads afresh).
+   */
+  const put = (key: string, value: string, expiresAt: number, now: number) => {
+    if (!entries.delete(key)) {
+      for (const [oldest, entry] of entries) {
+        if (entry.expiresAt > now && entries.size < MEMORY_MAX_ENTRIES) break
+        entries.delete(oldest)
+      }
+    }
+    entries.set(key, { value, expiresAt })
+  }
   const alive = (key: string, now: number) => {
     const entry = entries.get(key)
     if (entry === undefined) return Option.none()
@@ -124,7 +142,7 @@ export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () =>
     get: (key) => Effect.map(Clock.currentTimeMillis, (now) => alive(key, now)),
     set: (key, value, ttl) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
-        entries.set(key, { value, expiresAt: now + Duration.toMillis(ttl) })
+        put(key, value, now + Duration.toMillis(ttl), now)
       }),
     delete: (key) => Effect.sync(() => void entries.delete(key)),
     increment: (key, ttl) =>
@@ -132,7 +150,7 @@ export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () =>
         const current = alive(key, now)
         const count = Option.isSome(current) ? Number(current.value) + 1 : 1
         const expiresAt = Option.isSome(current) ? entries.get(key)!.expiresAt : now + Duration.toMillis(ttl)
-        entries.set(key, { value: String(count), expiresAt })
+        put(key, String(count), expiresAt, now)
         return count
       }),
     timeToLive: (key) =>
@@ -141,20 +159,20 @@ export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () =>
     setIfAbsent: (key, value, ttl) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         if (Option.isSome(alive(key, now))) return false
-        entries.set(key, { value, expiresAt: now + Duration.toMillis(ttl) })
+        put(key, value, now + Duration.toMillis(ttl), now)
         return true
       }),
     setIfAbsentOrGet: (key, value, ttl) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const current = alive(key, now)
-        if (Option.isNone(current)) entries.set(key, { value, expiresAt: now + Duration.toMillis(ttl) })
+        if (Option.isNone(current)) put(key, value, now + Duration.toMillis(ttl), now)
         return current
       }),
     setIfEquals: (key, expected, value, ttl) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const current = alive(key, now)
         if (Option.isNone(current) || current.value !== expected) return false
-        entries.set(key, { value, expiresAt: now + Duration.toMillis(ttl) })
+        put(key, value, now + Duration.toMillis(ttl), now)
         return true
       }),
     ping: Effect.void

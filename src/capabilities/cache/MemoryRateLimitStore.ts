@@ -5,11 +5,20 @@ import { RateLimiter } from "effect/persistence"
 export const DEFAULT_MAX_ENTRIES = 100_000
 
 /**
+ * Keys of per-address counters (the gateway's rate limit): the only ones evicted while live, as
+ * anyone can make new ones. Other counters (a user's hourly AI budget) are bounded by the users
+ * there are and only go once their window passed, so other clients' traffic cannot reset them.
+ */
+export const PER_ADDRESS_PREFIX = "ip:"
+const evictable = (key: string) => key.startsWith(PER_ADDRESS_PREFIX)
+
+/**
  * Effect's RateLimiter store in process memory, for embedded defaults and the fallback while
  * Redis is unreachable, with its fixed-window counters bounded: Effect's own memory store keeps
  * one entry for every key it ever saw (one per client address here), so requests from ever new
  * addresses would grow the heap without end. Here, whenever a new key arrives, the least
- * recently counted entries are dropped while they are expired or while `maxEntries` are held.
+ * recently counted entries are dropped while they are expired, and per-address ones also while
+ * `maxEntries` are held.
  * Token buckets and adaptive limits, which this service does not use, stay Effect's.
  */
 export const make = (maxEntries: number = DEFAULT_MAX_ENTRIES) =>
@@ -19,8 +28,9 @@ export const make = (maxEntries: number = DEFAULT_MAX_ENTRIES) =>
     const counters = new Map<string, { count: number; expiresAt: number }>()
     const makeRoom = (now: number) => {
       for (const [key, counter] of counters) {
-        if (counter.expiresAt > now && counters.size < maxEntries) return
-        counters.delete(key)
+        const full = counters.size >= maxEntries
+        if (counter.expiresAt > now && !full) return
+        if (counter.expiresAt <= now || evictable(key)) counters.delete(key)
       }
     }
     const store = RateLimiter.RateLimiterStore.of({

@@ -171,7 +171,11 @@ export const forgetUser = Effect.fn("forgetUser")(function*(userId: UserId) {
 export const DEFAULT_SIMILAR_LIMIT = 5
 export const MAX_SIMILAR_LIMIT = MAX_SIMILAR_DESIGNS
 
-const isDesignId = Schema.is(DesignId)
+/**
+ * A vector's id as a design id, canonical (lower-case), or None for anything else: the guard
+ * must decode (`Schema.is` would only check the decoded side, a plain string).
+ */
+export const designIdOfVector = Schema.decodeUnknownOption(DesignId)
 
 /**
  * The caller's designs most similar to one of theirs. Only the caller's own namespace is
@@ -209,8 +213,8 @@ export const similarDesigns = Effect.fn("similarDesigns")(function*(
     // Room for the design itself and for stale vectors of deleted designs.
     topK: Math.min(MAX_TOP_K, wanted * 2 + 1)
   }).pipe(unavailableAs("similar_designs"))
-  const candidates = matches.filter((match) => match.id !== designId && isDesignId(match.id))
-  const found = yield* Effect.forEach(candidates, (match) => lookup.live(match.id as DesignId), { concurrency: 4 })
+  const candidates = matches.flatMap((match) => Option.toArray(designIdOfVector(match.id))).filter((id) => id !== designId)
+  const found = yield* Effect.forEach(candidates, (id) => lookup.live(id), { concurrency: 4 })
   return found
     .flatMap(Option.toArray)
     .filter((candidate) => candidate.ownerId === actor.userId)

@@ -5,6 +5,7 @@ import { SqlClient, type SqlError } from "effect/sql"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { TooManyLoginAttempts } from "../../domain/AuthErrors.ts"
+import { addressBucket } from "../../http/ClientIp.ts"
 
 /** Attempts one email may make from one address within the window (docs/decisions/0014). */
 export const MAX_FAILED_LOGINS = 10
@@ -51,29 +52,11 @@ export class LoginThrottle extends Context.Service<LoginThrottle, {
   readonly unchecked: (email: string, ip: string) => Effect.Effect<void, DatabaseUnavailable>
 }>()("customify/features/auth/LoginThrottle") {}
 
-/** The eight 16-bit groups of a valid IPv6 address. */
-const ipv6Groups = (address: string): ReadonlyArray<number> => {
-  let text = address.split("%")[0]!.toLowerCase()
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
-  if (dotted !== null) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number]
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
-  }
-  const [head = "", tail] = text.split("::")
-  const parse = (part: string) => part === "" ? [] : part.split(":").map((group) => parseInt(group, 16))
-  const left = parse(head)
-  const right = tail === undefined ? [] : parse(tail)
-  return [...left, ...Array(8 - left.length - right.length).fill(0), ...right]
-}
-
-const ipv6Prefix64 = (address: string) =>
-  `${ipv6Groups(address).slice(0, 4).map((group) => group.toString(16)).join(":")}::/64`
-
 /**
  * The address a pair is counted for: an IPv6 address as its /64, since one subscriber holds a
  * whole /64 and may rotate through it at will; an IPv4 address (or anything else) as it is.
  */
-export const pairAddress = (ip: string): string => isIP(ip) === 6 ? ipv6Prefix64(ip) : ip
+export const pairAddress = addressBucket
 
 /**
  * The network a sign-in came from, as remembered for the account: IPv4 /24, IPv6 /64, so a

@@ -35,12 +35,14 @@ export const layerSql = Layer.effect(OrdersRepository, Effect.gen(function*() {
       sql`
         INSERT INTO orders ${sql.insert(order)}
         ON CONFLICT (external_id) DO UPDATE SET
-          -- A detached order (its account deleted) stays detached; it still takes the update.
-          user_id = CASE
-            WHEN orders.user_id IS NULL AND NOT EXISTS (SELECT 1 FROM users WHERE id = EXCLUDED.user_id) THEN NULL
-            ELSE EXCLUDED.user_id
-          END,
-          design_id = EXCLUDED.design_id, status = EXCLUDED.status,
+          -- A detached order (its account deleted) stays detached, whatever user it names (a
+          -- deleted account's financial record is never listed to anyone else); it still takes
+          -- the update, also naming a design that went with the account.
+          user_id = CASE WHEN orders.user_id IS NULL THEN NULL ELSE EXCLUDED.user_id END,
+          design_id = CASE
+            WHEN orders.user_id IS NULL AND NOT EXISTS (SELECT 1 FROM designs WHERE id = EXCLUDED.design_id) THEN orders.design_id
+            ELSE EXCLUDED.design_id
+          END, status = EXCLUDED.status,
           quantity = EXCLUDED.quantity, total_cents = EXCLUDED.total_cents, currency = EXCLUDED.currency,
           updated_at = EXCLUDED.updated_at
         RETURNING ${columns}, (xmax = 0) AS created`
