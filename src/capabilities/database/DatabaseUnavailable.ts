@@ -37,3 +37,13 @@ export const orUnavailable = <A, E, R>(
     (error) =>
       SqlError.isSqlError(error) && isOutage(error) ? Effect.fail(new DatabaseUnavailable({ cause: error })) : Effect.die(error)
   ) as Effect.Effect<A, Exclude<E, SqlError.SqlError | Schema.SchemaError> | DatabaseUnavailable, R>
+
+/**
+ * Whether a failed statement broke a foreign key whose name matches `constraint` (e.g. a row of
+ * a user deleted meanwhile: the request lost a race, it is not a bug).
+ */
+export const violatesForeignKey = (error: unknown, constraint: RegExp): boolean => {
+  if (!SqlError.isSqlError(error) || sqlState(error) !== "23503") return false
+  const name = (error.reason.cause as { readonly constraint?: unknown } | undefined)?.constraint
+  return typeof name === "string" && constraint.test(name)
+}

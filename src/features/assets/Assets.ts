@@ -96,7 +96,10 @@ export const requestUpload = Effect.fn("requestUpload")(function*(
     contentType: input.contentType,
     byteSize: input.byteSize,
     createdAt: yield* now
-  }, { perDesign: settings.uploadsPerDesign, pendingPerUser: settings.pendingUploadsPerUser })
+  }, { perDesign: settings.uploadsPerDesign, pendingPerUser: settings.pendingUploadsPerUser }).pipe(
+    // The account, and the design with it, was deleted while the request waited.
+    Effect.catchTag("SessionRevoked", () => Effect.fail(new DesignNotFound()))
+  )
   return { asset, ...upload }
 })
 

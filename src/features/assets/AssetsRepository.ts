@@ -1,4 +1,5 @@
 import { Context, Effect, Layer, Option, Ref, Schema, SchemaTransformation, Struct } from "effect"
+import { SessionRevoked } from "../../domain/AuthErrors.ts"
 import { SqlClient } from "effect/sql"
 import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
@@ -21,7 +22,8 @@ export class AssetsRepository extends Context.Service<AssetsRepository, {
    * Records a pending asset unless its design already has `perDesign` uploads or its owner
    * `pendingPerUser` pending ones. Atomic: parallel inserts (on any instance) never exceed either.
    */
-  readonly insert: (asset: NewAsset, limits: UploadLimits) => Effect.Effect<Asset, UploadLimitReached | DatabaseUnavailable>
+  /** SessionRevoked: the owner's account was deleted meanwhile. */
+  readonly insert: (asset: NewAsset, limits: UploadLimits) => Effect.Effect<Asset, UploadLimitReached | SessionRevoked | DatabaseUnavailable>
   /** An asset of a design, whoever owns it: the caller applies the policy. */
   readonly find: (designId: DesignId, id: AssetId) => Effect.Effect<Option.Option<Asset>, DatabaseUnavailable>
   /** Marks a pending asset complete (a complete one is returned as it is). */
@@ -94,7 +96,9 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
       // Every upload of one owner queues on the owner's row (NO KEY UPDATE: only writers of the
       // row wait, not the foreign keys pointing at it), and each statement after the lock sees
       // what the uploads before it committed: two requests never pass on counts missing each other.
-      yield* sql`SELECT 1 FROM users WHERE id = ${asset.ownerId} FOR NO KEY UPDATE`
+      const owner = yield* sql`SELECT 1 FROM users WHERE id = ${asset.ownerId} FOR NO KEY UPDATE`
+      // The account was deleted while this request waited (another device): so were its sessions.
+      if (owner.length === 0) return yield* new SessionRevoked()
       const [counts] = yield* sql<{ readonly ofDesign: number; readonly pending: number }>`
         SELECT
           (SELECT count(*)::int FROM assets WHERE design_id = ${asset.designId}) AS of_design,

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto"
+import { SessionRevoked } from "../../domain/AuthErrors.ts"
 import { Clock, Context, Duration, Effect, Layer, Option } from "effect"
 import { LanguageModel } from "../../capabilities/ai/LanguageModel.ts"
 import * as ReadThrough from "../../capabilities/cache/ReadThrough.ts"
@@ -126,7 +127,7 @@ export const createDesign = Effect.fn("createDesign")(function*(actor: Actor, in
   readonly status?: DesignStatus | undefined
 }): Effect.fn.Return<
   Design,
-  QuotaExceeded | SubscriptionInactive | DesignInvalid | InvalidAssetReference | DatabaseUnavailable,
+  QuotaExceeded | SubscriptionInactive | DesignInvalid | InvalidAssetReference | SessionRevoked | DatabaseUnavailable,
   DesignsRepository | SubscriptionLookup | JobQueue | ImageReferences | LanguageModel | VectorIndex | Transactions
 > {
   yield* checkProduct(input.productType, input.document)

@@ -1,11 +1,12 @@
 import { Clock, Context, Data, Duration, Effect, Exit, Layer, Option, Ref, Schema, Struct } from "effect"
+import { SessionRevoked } from "../../domain/AuthErrors.ts"
 import { SqlClient, SqlSchema } from "effect/sql"
 import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import { Design, DesignChanges, DesignId, DesignStatus, Product, ProductType } from "../../domain/Design.ts"
 import { Timestamp } from "../../domain/Primitives.ts"
 import { UserId } from "../../domain/User.ts"
-import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
+import { DatabaseUnavailable, orUnavailable, violatesForeignKey } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 /** A design's own fields; the repository numbers its version and stamps its times. */
 export type NewDesign = Pick<Design, "id" | "ownerId" | "name" | "productType" | "status" | "document">
@@ -41,7 +42,8 @@ export class DesignsRepository extends Context.Service<DesignsRepository, {
    * counter's row lock serialises a user's concurrent creates, so no race can exceed the limit.
    * Fails with the count already used when the quota is spent (and inserts nothing).
    */
-  readonly insertCharged: (design: NewDesign, charge: QuotaCharge) => Effect.Effect<Design, QuotaSpent | DatabaseUnavailable>
+  /** SessionRevoked: the owner's account was deleted meanwhile. */
+  readonly insertCharged: (design: NewDesign, charge: QuotaCharge) => Effect.Effect<Design, QuotaSpent | SessionRevoked | DatabaseUnavailable>
   /** A live (not deleted) design, whoever owns it: the caller applies the policy. */
   readonly findLive: (id: DesignId) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
   readonly list: (query: DesignQuery) => Effect.Effect<ReadonlyArray<Design>, DatabaseUnavailable>
@@ -107,7 +109,11 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
       if (counted.length === 0) return yield* new QuotaSpent({ used: charge.limit ?? 0 })
       yield* insert(stored)
       return stored
-    })).pipe(orUnavailable)
+    })).pipe(
+      // The owner's account was deleted while this request ran (another device): so were its sessions.
+      Effect.catchIf((error) => violatesForeignKey(error, /_(user|owner)_id_fkey$/u), () => Effect.fail(new SessionRevoked())),
+      orUnavailable
+    )
   })
 
   const findLive = StoredRows.findOneOption({

@@ -34,6 +34,9 @@ export const requestRender = Effect.fn("requestRender")(function*(actor: Actor, 
       jobs.create(
         { id: randomUUID() as RenderJobId, ownerId: actor.userId, designId, kind },
         { limit: renderJobsPerHour, window: RENDER_WINDOW }
+      ).pipe(
+        // The account, and the design with it, was deleted while the request waited.
+        Effect.catchTag("SessionRevoked", () => Effect.fail(new DesignNotFound()))
       ),
       (job) =>
         queue.enqueue(

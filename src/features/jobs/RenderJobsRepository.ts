@@ -2,6 +2,7 @@ import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schema, Struct } 
 import { SqlClient } from "effect/sql"
 import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
+import { SessionRevoked } from "../../domain/AuthErrors.ts"
 import { RenderRateLimited } from "../../domain/DesignErrors.ts"
 import { RenderJob, RenderJobId, RenderJobProgress } from "../../domain/Jobs.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
@@ -22,7 +23,8 @@ export class RenderJobsRepository extends Context.Service<RenderJobsRepository, 
    * (`RenderRateLimited`, with the seconds until one of them leaves the window). Atomic: parallel
    * requests (on any instance) never exceed the limit.
    */
-  readonly create: (job: NewRenderJob, budget: RenderBudget) => Effect.Effect<RenderJob, RenderRateLimited | DatabaseUnavailable>
+  /** SessionRevoked: the owner's account was deleted meanwhile. */
+  readonly create: (job: NewRenderJob, budget: RenderBudget) => Effect.Effect<RenderJob, RenderRateLimited | SessionRevoked | DatabaseUnavailable>
   readonly findById: (id: RenderJobId) => Effect.Effect<Option.Option<RenderJob>, DatabaseUnavailable>
   readonly update: (id: RenderJobId, update: RenderJobProgress) => Effect.Effect<Option.Option<RenderJob>, DatabaseUnavailable>
 }>()("customify/features/jobs/RenderJobsRepository") {}
@@ -63,7 +65,9 @@ export const layerSql = Layer.effect(RenderJobsRepository, Effect.gen(function*(
       // Every request of one owner queues on the owner's row (NO KEY UPDATE: the foreign keys
       // pointing at it do not wait), and the count after the lock sees what the requests before
       // it committed: two requests never pass on counts missing each other.
-      yield* sql`SELECT 1 FROM users WHERE id = ${job.ownerId} FOR NO KEY UPDATE`
+      const owner = yield* sql`SELECT 1 FROM users WHERE id = ${job.ownerId} FOR NO KEY UPDATE`
+      // The account was deleted while this request waited (another device): so were its sessions.
+      if (owner.length === 0) return yield* new SessionRevoked()
       const at = yield* now
       const since = new Date(at.getTime() - Duration.toMillis(budget.window))
       // Only the limit-th newest job within the window matters (limit - 1 rows skipped).
