@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { Int32, isWithoutNul, matching, text } from "../domain/Primitives.ts"
+import { Int32, isStorableText, matching, text } from "../domain/Primitives.ts"
 import { Email, FullName, Password } from "../domain/User.ts"
 import {
   AccountDisabled,
@@ -33,7 +33,7 @@ export const Tokens = Schema.Struct({
 export const SignedIn = Schema.Struct({ user: UserView, tokens: Tokens }).annotate({ identifier: "SignedIn" })
 
 /** An opaque token: bounded so that junk is refused before any work. */
-const OpaqueToken = Schema.String.check(isWithoutNul, Schema.isMinLength(1), Schema.isMaxLength(512))
+const OpaqueToken = Schema.String.check(isStorableText, Schema.isMinLength(1), Schema.isMaxLength(512))
 
 export class AuthApi extends HttpApiGroup.make("auth")
   .add(

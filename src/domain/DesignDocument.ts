@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { int32Between, isWithoutNul, matching, Uuid } from "./Primitives.ts"
+import { int32Between, isStorableText, matching, Uuid } from "./Primitives.ts"
 
 /**
  * The design document: the one schema behind request validation, database writes and the
@@ -58,7 +58,7 @@ const layerFields = {
 export const TextLayer = Schema.Struct({
   type: Schema.Literal("text"),
   ...layerFields,
-  content: Schema.String.check(isWithoutNul, Schema.isMinLength(1), Schema.isMaxLength(2_000)),
+  content: Schema.String.check(isStorableText, Schema.isMinLength(1), Schema.isMaxLength(2_000)),
   fontFamily: Schema.Literals(FONT_FAMILIES),
   fontSize: between(1, 1_000),
   color: HexColor,

@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { DesignId } from "./Design.ts"
-import { isWithoutNul, text, Timestamp, Uuid } from "./Primitives.ts"
+import { isStorableText, text, Timestamp, Uuid } from "./Primitives.ts"
 import { UserId } from "./User.ts"
 
 /**
@@ -52,7 +52,7 @@ export const RenderJobKind = Schema.Literals(["render", "pdf"])
 export type RenderJobKind = typeof RenderJobKind.Type
 
 /** Where the rendered file is: an https URL the render engine reported. */
-const ResultUrl = Schema.String.check(isWithoutNul, Schema.isMaxLength(2048), Schema.isPattern(/^https:\/\//u))
+const ResultUrl = Schema.String.check(isStorableText, Schema.isMaxLength(2048), Schema.isPattern(/^https:\/\//u))
 /** Why the job failed, as the render engine reported it. */
 const JobError = text(2000)
 

@@ -9,13 +9,20 @@ import { Schema, SchemaTransformation } from "effect"
 // ---- Strings ----------------------------------------------------------------------------------
 
 /**
- * Refuses U+0000 (NUL), which PostgreSQL stores in neither `text` nor `jsonb`: a value holding
- * one must be refused as input, not fail the statement that writes or compares it. Invisible in
- * the document (JSON Schema has no way to say it short of a pattern on every string).
+ * Refuses U+0000 (NUL), which PostgreSQL stores in neither `text` nor `jsonb`, and lone
+ * surrogates, which have no UTF-8 form (`jsonb` refuses them, `text` silently stores U+FFFD, so
+ * the answer would echo what the database does not hold): a value holding one must be refused
+ * as input, not fail or alter the statement that writes it. Invisible in the document (JSON
+ * Schema has no way to say it short of a pattern on every string).
  */
-export const isWithoutNul = Schema.makeFilter(
-  (text: string) => !text.includes("\u0000") || "Expected text without NUL characters (U+0000)",
-  { expected: "text without NUL characters" }
+export const isStorableText = Schema.makeFilter(
+  (text: string) =>
+    text.includes("\u0000")
+      ? "Expected text without NUL characters (U+0000)"
+      : !text.isWellFormed()
+      ? "Expected well-formed text (a lone surrogate has no UTF-8 encoding)"
+      : true,
+  { expected: "storable text: no NUL characters, no lone surrogates" }
 )
 
 /**
@@ -24,13 +31,13 @@ export const isWithoutNul = Schema.makeFilter(
  * can only fail on its own when `maxLength` is tighter than the pattern.
  */
 export const matching = (regExp: RegExp, maxLength: number, annotations?: Schema.Annotations.Filter) =>
-  Schema.String.check(isWithoutNul.abort(), Schema.isPattern(regExp, annotations).abort(), Schema.isMaxLength(maxLength))
+  Schema.String.check(isStorableText.abort(), Schema.isPattern(regExp, annotations).abort(), Schema.isMaxLength(maxLength))
 
 /**
  * Text of at most `maxLength` characters, as any request may carry it: no NUL. Every string an
  * endpoint accepts is one of these building blocks (a test walks the API's request schemas).
  */
-export const text = (maxLength: number) => Schema.String.check(isWithoutNul, Schema.isMaxLength(maxLength))
+export const text = (maxLength: number) => Schema.String.check(isStorableText, Schema.isMaxLength(maxLength))
 
 /** Both ways: whatever a value's spelling, its canonical one. */
 const canonicalLowerCase = SchemaTransformation.transform({
@@ -45,7 +52,7 @@ const canonicalLowerCase = SchemaTransformation.transform({
  * client wrote (.NET clients send upper-case GUIDs). The document shows the form that arrives
  * (`format: uuid`).
  */
-export const Uuid = Schema.String.check(isWithoutNul.abort(), Schema.isUUID().abort(), Schema.isMaxLength(36)).pipe(
+export const Uuid = Schema.String.check(isStorableText.abort(), Schema.isUUID().abort(), Schema.isMaxLength(36)).pipe(
   Schema.decodeTo(Schema.String, canonicalLowerCase)
 )
 
@@ -55,7 +62,7 @@ export const Uuid = Schema.String.check(isWithoutNul.abort(), Schema.isUUID().ab
  * document shows the form that arrives: a `description` goes there.
  */
 export const trimmedInput = (maxLength: number, description?: string) =>
-  Schema.String.annotate(description === undefined ? {} : { description }).check(isWithoutNul, Schema.isMaxLength(maxLength)).pipe(
+  Schema.String.annotate(description === undefined ? {} : { description }).check(isStorableText, Schema.isMaxLength(maxLength)).pipe(
     Schema.decodeTo(Schema.Trimmed, SchemaTransformation.trim())
   )
 
@@ -135,7 +142,7 @@ export const Int64 = Schema.Int.check(declaresFormat("int64"))
 export const positiveIntFromString = (maximum: number, description: string) => {
   const digits = String(maximum).length
   return Schema.String.annotate({ description }).check(
-    isWithoutNul.abort(),
+    isStorableText.abort(),
     Schema.isPattern(new RegExp(`^[0-9]{1,${digits}}$`, "u"), { expected: `a whole number from 1 to ${maximum}` }).abort(),
     Schema.isMaxLength(digits)
   ).pipe(Schema.decodeTo(int32Between(1, maximum), SchemaTransformation.numberFromString))

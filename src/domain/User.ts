@@ -1,5 +1,5 @@
 import { Schema, SchemaTransformation } from "effect"
-import { isWithoutNul, matching, trimmedInput, Uuid } from "./Primitives.ts"
+import { isStorableText, matching, trimmedInput, Uuid } from "./Primitives.ts"
 
 export const UserId = Uuid.pipe(Schema.brand("UserId"))
 export type UserId = typeof UserId.Type
@@ -26,7 +26,7 @@ export const Email = trimmedInput(MAX_EMAIL_LENGTH, "An email address; compared 
 
 /** The start of an email, for searches: compared like emails, so lower-cased. */
 export const EmailPrefix = Schema.String.annotate({ description: "Email prefix; compared case-insensitively" }).check(
-  isWithoutNul,
+  isStorableText,
   Schema.isMaxLength(MAX_EMAIL_LENGTH)
 ).pipe(Schema.decodeTo(Schema.String, SchemaTransformation.toLowerCase()))
 
@@ -40,7 +40,7 @@ const utf8Length = (s: string) => new TextEncoder().encode(s).length
  * Bytes, not characters: "é" is two.
  */
 export const Password = Schema.String.annotate({ description: "8 to 72 bytes of UTF-8", format: "password" }).check(
-  isWithoutNul,
+  isStorableText,
   Schema.makeFilter((s: string) => utf8Length(s) >= 8 || "Expected at least 8 bytes"),
   Schema.makeFilter(
     (s: string) => utf8Length(s) <= 72 || "Expected at most 72 bytes (bcrypt's limit); use a shorter passphrase",
@@ -59,7 +59,7 @@ export const FullName = trimmedInput(MAX_FULL_NAME).pipe(
 
 /** Only https URLs: an avatar is shown in the dashboard, never fetched by this server. */
 export const AvatarUrl = Schema.String.check(
-  isWithoutNul,
+  isStorableText,
   Schema.isMaxLength(2048),
   Schema.isPattern(/^https:\/\/[^\s]+$/u, { message: "Expected an https:// URL" })
 )

@@ -57,7 +57,7 @@ const queryValue = fc.oneof(absurdNumbers, cursorLike, nasty, fc.uuid(), fc.inte
 
 /** A valid body with one member replaced by anything, or removed, or one added. */
 const mutated = (body: unknown) =>
-  fc.tuple(fc.nat(), fc.jsonValue(), fc.constantFrom("replace", "remove", "add")).map(([pick, value, how]) => {
+  fc.tuple(fc.nat(), fc.oneof(fc.jsonValue(), nasty), fc.constantFrom("replace", "remove", "add")).map(([pick, value, how]) => {
     if (typeof body !== "object" || body === null) return value
     const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) }
     const keys = Object.keys(copy)

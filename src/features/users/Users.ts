@@ -5,7 +5,7 @@ import type { Account, AdminChanges, ProfileChanges } from "../../domain/Account
 import { Forbidden, IncorrectPassword, UserNotFound } from "../../domain/AuthErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { makeTextCursor } from "../../domain/Pagination.ts"
-import { isWithoutNul } from "../../domain/Primitives.ts"
+import { isStorableText } from "../../domain/Primitives.ts"
 import { EmailAddress, type UserId } from "../../domain/User.ts"
 import { Passwords } from "../accounts/Passwords.ts"
 import { Sessions } from "../accounts/Sessions.ts"
@@ -82,7 +82,7 @@ export interface AccountPage {
  * Opaque to clients: base64url of the last email of a page. It decodes to an email as stored
  * (lower-case, no NUL), or it is no cursor of ours (`InvalidCursor`).
  */
-const Cursor = makeTextCursor(EmailAddress.check(isWithoutNul, Schema.isLowercased()))
+const Cursor = makeTextCursor(EmailAddress.check(isStorableText, Schema.isLowercased()))
 
 /** Administrators only; keyset pagination by email, optionally filtered by an email prefix. */
 export const listAccounts = Effect.fn("listAccounts")(function*(actor: Actor, request: {
