@@ -243,6 +243,8 @@ export const layerSql = Layer.effect(SessionsRepository, Effect.gen(function*() 
           SELECT id FROM sessions
           WHERE user_id = ${userId} AND id <> ${current}
             AND revoked_at IS NULL AND idle_expires_at > ${now} AND absolute_expires_at > ${now}
+            -- Only sessions older than this one: two sign-ins at once never end each other.
+            AND (created_at, id) < (SELECT created_at, id FROM sessions WHERE id = ${current})
           ORDER BY created_at DESC, id DESC
           OFFSET ${keep - 1}
         ) AND revoked_at IS NULL
