@@ -4,7 +4,7 @@ import { securityHarness } from "../support/security.ts"
 import { ok } from "../support/typedClient.ts"
 
 /**
- * review14: a JSON body may carry a lone surrogate (`"\ud800"`), which `JSON.parse` keeps. The
+ * a JSON body may carry a lone surrogate (`"\ud800"`), which `JSON.parse` keeps. The
  * design document is stored as JSON text in a `jsonb` column, and PostgreSQL refuses a lone
  * surrogate escape there ("Unicode low surrogate must follow a high surrogate"): a
  * non-outage SqlError, so a defect, 500. In `text` columns the driver silently writes U+FFFD

@@ -3,7 +3,7 @@ import { validDocument } from "../support/http.ts"
 import { PASSWORD, securityHarness, SERVICE_KEY } from "../support/security.ts"
 import { ok } from "../support/typedClient.ts"
 
-/** review14: orders of a deleted account (issue 14, "Orders outlive accounts"). */
+/** orders of a deleted account (issue 14, "Orders outlive accounts"). */
 const h = securityHarness()
 beforeAll(h.start)
 afterAll(h.stop)

@@ -7,7 +7,7 @@ import { securityHarness, type Sent } from "../support/security.ts"
 import { ok } from "../support/typedClient.ts"
 
 /**
- * review14: a request that counts against a per-user limit locks the owner's row
+ * a request that counts against a per-user limit locks the owner's row
  * (`SELECT 1 FROM users … FOR NO KEY UPDATE`) and ignores that the row may be gone. An account
  * deletion that commits while the request waits on that lock (the user deletes the account on one
  * device while another uploads, renders or creates) leaves the request to insert rows pointing at

@@ -6,7 +6,7 @@ import { layerMemory } from "../../src/capabilities/cache/CacheStore.ts"
 import * as ReadThrough from "../../src/capabilities/cache/ReadThrough.ts"
 
 /**
- * review14: the memory cache store (used whenever REDIS_URL is unset, production included) keeps
+ * the memory cache store (used whenever REDIS_URL is unset, production included) keeps
  * every key it was ever given: expired entries are dropped only when the same key is read again.
  * Since ADR 0016 every miss writes a claim marker, also for ids that do not exist, so a client
  * reading random ids (GET /designs/{random uuid}: 404) grows the heap without bound.
