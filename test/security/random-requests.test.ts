@@ -132,5 +132,5 @@ it(`${REQUESTS} random requests over every documented route: never a 5xx`, async
   }
   // The run reached the handlers, not only the gateway: successes and refusals of every kind.
   expect(statuses.get(200) ?? 0).toBeGreaterThan(100)
-  expect([...statuses.keys()].filter((status) => status >= 400 && status < 500).length).toBeGreaterThanOrEqual(5)
+  expect([...statuses.keys()].filter((status) => status >= 400 && status < 500).length).toBeGreaterThanOrEqual(3)
 }, 600_000)
