@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto"
 import { Clock, Duration, Effect, FiberSet, Option, Schema, type Scope } from "effect"
-import { type CacheError, CacheStore } from "./CacheStore.ts"
+import { CacheStore } from "./CacheStore.ts"
+import { outageLog } from "./OutageLog.ts"
 
-const OUTAGE_LOG_INTERVAL = Duration.seconds(30)
 const SKIP_CHECKS = { disableChecks: true } as const
 
 /**
@@ -65,15 +65,7 @@ export const make = Effect.fnUntraced(function*<A, I>(options: {
   const encode = (value: A) => encodeChecked(value, SKIP_CHECKS)
   const decode = (entry: string) => decodeChecked(entry, SKIP_CHECKS)
   const keyOf = (id: string) => `${options.namespace}:v${options.version}:${id}`
-  let lastOutageLog = Number.NEGATIVE_INFINITY
-
-  const degraded = (error: CacheError) =>
-    Effect.gen(function*() {
-      const at = yield* Clock.currentTimeMillis
-      if (at - lastOutageLog < Duration.toMillis(OUTAGE_LOG_INTERVAL)) return
-      lastOutageLog = at
-      yield* Effect.logWarning(`cache: ${options.namespace} bypassed, cache unreachable`, error.cause)
-    })
+  const degraded = outageLog(`cache: ${options.namespace} bypassed, cache unreachable`)
 
   // Invalidations the cache has not acknowledged, by key: retried until `until`, when every
   // entry they should have removed has expired (an entry stored by a read that claimed the key

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto"
 import { Cache, Clock, Context, Duration, Effect, Exit, FiberSet, Layer, Option, Redacted, Schedule } from "effect"
-import { type CacheError, CacheStore } from "../../capabilities/cache/CacheStore.ts"
+import { CacheStore } from "../../capabilities/cache/CacheStore.ts"
+import { outageLog } from "../../capabilities/cache/OutageLog.ts"
 import type { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { InvalidCredentials, InvalidRefreshToken, RefreshTokenReused, SessionRevoked } from "../../domain/AuthErrors.ts"
@@ -16,7 +17,6 @@ export const LIVENESS_CACHE_TTL = Duration.millis(500)
 const OPEN_STATE_TTL = Duration.seconds(30)
 /** Longest a client's description (its User-Agent) is kept. */
 export const MAX_CLIENT_LENGTH = 200
-const OUTAGE_LOG_INTERVAL = Duration.seconds(30)
 
 const OPEN = "open"
 const REVOKED = "revoked"
@@ -100,14 +100,7 @@ export const layer = Layer.effect(Sessions, Effect.gen(function*() {
     `${sessionId}.${createHmac("sha256", successorKey).update(token).digest("base64url")}`
   const background = yield* FiberSet.make()
 
-  let lastOutageLog = Number.NEGATIVE_INFINITY
-  const degraded = (error: CacheError) =>
-    Effect.gen(function*() {
-      const at = yield* Clock.currentTimeMillis
-      if (at - lastOutageLog < Duration.toMillis(OUTAGE_LOG_INTERVAL)) return
-      lastOutageLog = at
-      yield* Effect.logWarning("sessions: cache unreachable, asking PostgreSQL", error.cause)
-    })
+  const degraded = outageLog("sessions: cache unreachable, asking PostgreSQL")
   const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
   /** PostgreSQL's answer, shared through the cache without ever overwriting a revocation. */
