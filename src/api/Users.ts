@@ -4,7 +4,7 @@ import { Account } from "../domain/Account.ts"
 import { text } from "../domain/Primitives.ts"
 import { AvatarUrl, EmailPrefix, FullName, Password, Role, UserId } from "../domain/User.ts"
 import { Limit, MAX_PAGE_SIZE } from "./Pagination.ts"
-import { Busy, Forbidden, IncorrectPassword, InvalidCursor, NotFound, ServiceUnavailable } from "./Problems.ts"
+import { Busy, Forbidden, IncorrectPassword, InvalidCursor, NotFound, ServiceUnavailable, TooManyAttempts } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
 /**
@@ -31,18 +31,18 @@ export class MeApi extends HttpApiGroup.make("me")
     HttpApiEndpoint.put("changePassword", "/password", {
       payload: Schema.Struct({ currentPassword: text(1024), newPassword: Password }),
       success: HttpApiSchema.NoContent,
-      error: [IncorrectPassword, NotFound, Busy, ServiceUnavailable]
+      error: [IncorrectPassword, NotFound, TooManyAttempts, Busy, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Change the password",
-      description: "Needs the current password (403 `incorrect_password`). The account's other sessions end. 503 `busy` (with Retry-After) when too many passwords are being checked."
+      description: "Needs the current password (403 `incorrect_password`; 10 tries per session in 15 minutes, then 429 `too_many_attempts`). The account's other sessions end. 503 `busy` (with Retry-After) when too many passwords are being checked."
     })),
     HttpApiEndpoint.delete("delete", "/", {
       payload: Schema.Struct({ password: text(1024) }),
       success: HttpApiSchema.NoContent,
-      error: [IncorrectPassword, NotFound, Busy, ServiceUnavailable]
+      error: [IncorrectPassword, NotFound, TooManyAttempts, Busy, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Delete the account",
-      description: "Needs the password. Every session ends at once; the account's uploads are deleted in the background. 503 `busy` (with Retry-After) when too many passwords are being checked."
+      description: "Needs the password (10 tries per session in 15 minutes, then 429 `too_many_attempts`). Every session ends at once; the account's uploads are deleted in the background. 503 `busy` (with Retry-After) when too many passwords are being checked."
     }))
   )
   .middleware(Authentication)

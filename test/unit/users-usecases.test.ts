@@ -136,6 +136,24 @@ describe("changePassword", () => {
     }).pipe(Effect.provide(memoryLayer())))
 })
 
+describe("re-authentication is counted like a sign-in", () => {
+  it.effect("ten wrong current passwords from one session, then even the right one is refused; another session is not", () =>
+    Effect.gen(function*() {
+      const alice = yield* signUp("alice@example.com")
+      const other = yield* signIn("alice@example.com")
+      for (let i = 0; i < 10; i++) {
+        const wrong = yield* Users.changePassword(alice.actor, { currentPassword: `guess ${i}`, newPassword: "not set ever" }).pipe(Effect.flip)
+        expect(wrong._tag).toBe("IncorrectPassword")
+      }
+      const locked = yield* Users.changePassword(alice.actor, { currentPassword: PASSWORD, newPassword: "not set ever" }).pipe(Effect.flip)
+      expect(locked._tag).toBe("TooManyLoginAttempts")
+      const lockedDelete = yield* Users.deleteAccount(alice.actor, PASSWORD).pipe(Effect.flip)
+      expect(lockedDelete._tag).toBe("TooManyLoginAttempts")
+      // The owner's other device still can.
+      yield* Users.changePassword(other.actor, { currentPassword: PASSWORD, newPassword: "set from the other device" })
+    }).pipe(Effect.provide(memoryLayer())))
+})
+
 describe("deleteAccount", () => {
   it.effect("fails IncorrectPassword with a wrong password and keeps the account", () =>
     Effect.gen(function*() {

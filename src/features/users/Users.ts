@@ -10,6 +10,7 @@ import { EmailAddress, type UserId } from "../../domain/User.ts"
 import { Passwords } from "../accounts/Passwords.ts"
 import { Sessions } from "../accounts/Sessions.ts"
 import { AccountsRepository } from "../accounts/AccountsRepository.ts"
+import { LoginThrottle } from "../auth/LoginThrottle.ts"
 import { PasswordResetsRepository } from "../accounts/PasswordResetsRepository.ts"
 
 const orNotFound = <A, E, R>(effect: Effect.Effect<Option.Option<A>, E, R>) =>
@@ -25,6 +26,15 @@ export const updateProfile = Effect.fn("updateProfile")(function*(actor: Actor, 
   return yield* orNotFound(accounts.updateProfile(actor.userId, changes))
 })
 
+/**
+ * Re-authentication is counted like a sign-in (the login throttle), per session: a stolen access
+ * token gets MAX_FAILED_LOGINS guesses of the password per window, not one per request.
+ */
+const reauthenticate = Effect.fnUntraced(function*(actor: Actor, account: Account, password: string) {
+  yield* (yield* LoginThrottle).attempt(account.email, `session:${actor.sessionId}`)
+  if (!(yield* (yield* Passwords).verify(password, account.passwordHash))) return yield* new IncorrectPassword()
+})
+
 /** Re-authenticates with the current password; every other session of the account ends. */
 export const changePassword = Effect.fn("changePassword")(function*(actor: Actor, input: {
   readonly currentPassword: string
@@ -33,7 +43,7 @@ export const changePassword = Effect.fn("changePassword")(function*(actor: Actor
   const passwords = yield* Passwords
   const accounts = yield* AccountsRepository
   const account = yield* orNotFound(accounts.findById(actor.userId))
-  if (!(yield* passwords.verify(input.currentPassword, account.passwordHash))) return yield* new IncorrectPassword()
+  yield* reauthenticate(actor, account, input.currentPassword)
   const passwordHash = yield* passwords.hash(input.newPassword)
   const sessions = yield* Sessions
   const resets = yield* PasswordResetsRepository
@@ -56,7 +66,7 @@ export const changePassword = Effect.fn("changePassword")(function*(actor: Actor
 export const deleteAccount = Effect.fn("deleteAccount")(function*(actor: Actor, password: string) {
   const accounts = yield* AccountsRepository
   const account = yield* orNotFound(accounts.findById(actor.userId))
-  if (!(yield* (yield* Passwords).verify(password, account.passwordHash))) return yield* new IncorrectPassword()
+  yield* reauthenticate(actor, account, password)
   const queue = yield* JobQueue
   const sessions = yield* Sessions
   const revoked = yield* (yield* Transactions).atomically(Effect.gen(function*() {
