@@ -40,10 +40,10 @@ export class AuthApi extends HttpApiGroup.make("auth")
     HttpApiEndpoint.post("register", "/register", {
       payload: Schema.Struct({ email: Email, password: Password, fullName: FullName }),
       success: SignedIn.pipe(HttpApiSchema.status(201)),
-      error: [EmailTaken, Busy, ServiceUnavailable]
+      error: [EmailTaken, AccountDisabled, Busy, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
       summary: "Create an account and sign in",
-      description: "Creates a user with an active free subscription and answers the user and their tokens. 409 `email_taken` when the email is registered already; 503 `busy` (with Retry-After) when too many passwords are being hashed."
+      description: "Creates a user with an active free subscription and answers the user and their tokens. 409 `email_taken` when the email is registered already; 403 `account_disabled` if an administrator disabled the new account before its first session started; 503 `busy` (with Retry-After) when too many passwords are being hashed."
     })),
     HttpApiEndpoint.post("login", "/login", {
       payload: Schema.Struct({ email: Email, password: text(1024) }),

@@ -58,8 +58,8 @@ export const register = Effect.fn("register")(function*(input: {
     fullName: input.fullName,
     plan: "free"
   })
-  // Only a concurrent ban of an account created a moment ago can refuse this session.
-  return yield* signIn(account, input.client).pipe(Effect.catchTag("InvalidCredentials", (error) => Effect.die(error)))
+  // Only an administrator disabling the account a moment after its creation can refuse this session.
+  return yield* signIn(account, input.client).pipe(Effect.catchTag("InvalidCredentials", () => Effect.fail(new AccountDisabled())))
 })
 
 /**
