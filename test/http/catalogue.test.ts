@@ -1,33 +1,18 @@
-import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeTestApp } from "../support/app.ts"
-import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { client } from "../support/http.ts"
+import { sharedApps } from "../support/sharedApps.ts"
 import { attempt, ok, typedClient } from "../support/typedClient.ts"
 
 /**
  * The public catalogue: GET /products and /plans without a token, with a strong ETag derived
  * from the content (the same on every instance), Cache-Control, and 304 for a current copy.
  */
-const scope = Effect.runSync(Scope.make())
-let app: ReturnType<typeof makeTestApp>
-let second: ReturnType<typeof makeTestApp>
-const api = typedClient(() => app)
-const raw = client(() => app)
-const rawSecond = client(() => second)
-
-beforeAll(async () => {
-  const serverUrl = realDatabaseUrl()
-  if (serverUrl === undefined || realRedisUrl() === undefined) throw new Error("needs real PostgreSQL and Redis")
-  const databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
-  app = makeTestApp({ databaseUrl, redisUrl: realRedisUrl() })
-  second = makeTestApp({ databaseUrl, redisUrl: realRedisUrl() })
-}, 60_000)
-afterAll(async () => {
-  await app?.dispose()
-  await second?.dispose()
-  await Effect.runPromise(Scope.close(scope, Exit.void))
-})
+const apps = sharedApps(2)
+beforeAll(apps.start, 60_000)
+afterAll(apps.stop)
+const api = typedClient(() => apps.app(0))
+const raw = client(() => apps.app(0))
+const rawSecond = client(() => apps.app(1))
 
 const STRONG_TAG = /^"[A-Za-z0-9_-]{43}"$/u
 

@@ -1,35 +1,19 @@
-import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { DesignDocument } from "../../src/domain/DesignDocument.ts"
-import { makeTestApp } from "../support/app.ts"
-import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { client, uniqueEmail, validDocument } from "../support/http.ts"
+import { completedUpload, sharedApps } from "../support/sharedApps.ts"
 import { attempt, failsWithProblem, failure, ok, typedClient } from "../support/typedClient.ts"
 
 /**
  * A design's uploads (list, delete) and render jobs (list), on real PostgreSQL and Redis with
  * the local storage backend: owner only, keyset pages, ids in any spelling.
  */
-const scope = Effect.runSync(Scope.make())
-let app: ReturnType<typeof makeTestApp>
-const api = typedClient(() => app)
-const raw = client(() => app)
-
-beforeAll(async () => {
-  const serverUrl = realDatabaseUrl()
-  if (serverUrl === undefined || realRedisUrl() === undefined) throw new Error("needs real PostgreSQL and Redis")
-  const databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
-  app = makeTestApp({ databaseUrl, redisUrl: realRedisUrl(), config: { renderJobsPerHour: 100 } })
-}, 60_000)
-afterAll(async () => {
-  await app?.dispose()
-  await Effect.runPromise(Scope.close(scope, Exit.void))
-})
-
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAC0lEQVR42mNgAAIAAAUAAen63NgAAAAASUVORK5CYII=",
-  "base64"
-)
+const apps = sharedApps(1, { config: { renderJobsPerHour: 100 } })
+beforeAll(apps.start, 60_000)
+afterAll(apps.stop)
+const app = () => apps.app()
+const api = typedClient(app)
+const raw = client(app)
 
 const signUp = async () =>
   (await ok(api().auth.register({ payload: { email: uniqueEmail(), password: "correct horse battery", fullName: "A" } }), 201))
@@ -45,22 +29,9 @@ const imageDocument = (...assetIds: ReadonlyArray<string>): DesignDocument => ({
   }))
 })
 
-/** A completed upload of the design; answers its id and a download URL taken while it existed. */
-const upload = async (token: string, designId: string) => {
-  const ticket = await ok(api(token).assets.requestUpload({
-    params: { id: designId as never },
-    payload: { fileName: "logo.png", contentType: "image/png", byteSize: PNG.length }
-  }), 201)
-  const url = new URL(ticket.uploadUrl)
-  const put = await app.handler(new Request(`http://test${url.pathname}${url.search}`, { method: "PUT", headers: ticket.headers, body: PNG }))
-  expect(put.status).toBe(200)
-  const params = { id: designId as never, assetId: ticket.assetId }
-  await ok(api(token).assets.complete({ params }), 200)
-  const download = await ok(api(token).assets.download({ params }), 200)
-  return { assetId: ticket.assetId as string, downloadUrl: new URL(download.url) }
-}
+const upload = (token: string, designId: string) => completedUpload(api(token), app(), designId)
 
-const fetchObject = async (url: URL) => (await app.handler(new Request(`http://test${url.pathname}${url.search}`))).status
+const fetchObject = async (path: string) => (await app().handler(new Request(`http://test${path}`))).status
 
 describe("GET /api/v1/designs/{id}/assets", () => {
   it("lists the design's uploads newest first, by keyset pages, pending ones included", async () => {
@@ -106,13 +77,13 @@ describe("DELETE /api/v1/designs/{id}/assets/{assetId}", () => {
   it("removes the upload and its stored object", async () => {
     const token = await signUp()
     const design = await newDesign(token)
-    const { assetId, downloadUrl } = await upload(token, design.id)
-    expect(await fetchObject(downloadUrl)).toBe(200)
+    const { assetId, downloadPath } = await upload(token, design.id)
+    expect(await fetchObject(downloadPath)).toBe(200)
     await ok(api(token).assets.delete({ params: { id: design.id, assetId: assetId as never } }), 204)
     expect((await ok(api(token).assets.list({ params: { id: design.id }, query: {} }))).data).toEqual([])
     await failure(api(token).assets.download({ params: { id: design.id, assetId: assetId as never } }), "NotFound")
     // The object went too: the URL handed out before finds nothing.
-    expect(await fetchObject(downloadUrl)).toBe(404)
+    expect(await fetchObject(downloadPath)).toBe(404)
     // And no layer may show it any more.
     const refused = await failure(api(token).designs.create({ payload: { name: "Mug", productType: "mug", document: imageDocument(assetId) } }), "ValidationFailed")
     expect(refused.errors).toEqual([expect.objectContaining({ path: "document.layers.0.assetId" })])

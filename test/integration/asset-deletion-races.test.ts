@@ -1,11 +1,10 @@
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Redacted, Scope } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Redacted } from "effect"
 import { PgClient } from "@effect/sql-pg"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { DesignDocument } from "../../src/domain/DesignDocument.ts"
-import { makeTestApp } from "../support/app.ts"
-import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { uniqueEmail, validDocument } from "../support/http.ts"
+import { completedUpload as upload, sharedApps } from "../support/sharedApps.ts"
 import { attempt, ok, typedClient } from "../support/typedClient.ts"
 
 /**
@@ -13,31 +12,11 @@ import { attempt, ok, typedClient } from "../support/typedClient.ts"
  * deletion of that upload, on two instances sharing PostgreSQL and Redis, many rounds over; and
  * the two interleavings forced statement by statement on two connections.
  */
-const scope = Effect.runSync(Scope.make())
-let databaseUrl: string
-let instanceA: ReturnType<typeof makeTestApp>
-let instanceB: ReturnType<typeof makeTestApp>
-
-beforeAll(async () => {
-  const serverUrl = realDatabaseUrl()
-  if (serverUrl === undefined || realRedisUrl() === undefined) throw new Error("needs real PostgreSQL and Redis")
-  databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
-  instanceA = makeTestApp({ databaseUrl, redisUrl: realRedisUrl() })
-  instanceB = makeTestApp({ databaseUrl, redisUrl: realRedisUrl() })
-}, 60_000)
-afterAll(async () => {
-  await instanceA?.dispose()
-  await instanceB?.dispose()
-  await Effect.runPromise(Scope.close(scope, Exit.void))
-})
-
-const a = typedClient(() => instanceA)
-const b = typedClient(() => instanceB)
-
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAC0lEQVR42mNgAAIAAAUAAen63NgAAAAASUVORK5CYII=",
-  "base64"
-)
+const apps = sharedApps(2)
+beforeAll(apps.start, 60_000)
+afterAll(apps.stop)
+const a = typedClient(() => apps.app(0))
+const b = typedClient(() => apps.app(1))
 
 const imageDocument = (assetId: string): DesignDocument => ({
   ...validDocument(),
@@ -47,20 +26,10 @@ const imageDocument = (assetId: string): DesignDocument => ({
 const signUp = async () =>
   (await ok(a().auth.register({ payload: { email: uniqueEmail(), password: "correct horse battery", fullName: "R" } }), 201)).tokens.accessToken
 
-const completedUpload = async (token: string, designId: string) => {
-  const ticket = await ok(a(token).assets.requestUpload({
-    params: { id: designId as never },
-    payload: { fileName: "logo.png", contentType: "image/png", byteSize: PNG.length }
-  }), 201)
-  const url = new URL(ticket.uploadUrl)
-  const put = await instanceA.handler(new Request(`http://test${url.pathname}${url.search}`, { method: "PUT", headers: ticket.headers, body: PNG }))
-  expect(put.status).toBe(200)
-  await ok(a(token).assets.complete({ params: { id: designId as never, assetId: ticket.assetId } }), 200)
-  return ticket.assetId as string
-}
+const completedUpload = async (token: string, designId: string) => (await upload(a(token), apps.app(0), designId)).assetId
 
 /** A connection of its own (the pool of one test app would queue the interleaved statements). */
-const connection = () => PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 })
+const connection = () => PgClient.layer({ url: Redacted.make(apps.databaseUrl()), maxConnections: 1 })
 
 const query = <A>(statement: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
   Effect.runPromise(Effect.flatMap(Effect.service(SqlClient.SqlClient), statement).pipe(Effect.provide(connection())) as Effect.Effect<A>)

@@ -1,35 +1,19 @@
-import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeTestApp } from "../support/app.ts"
-import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { sleep } from "../support/faults.ts"
 import { client, uniqueEmail } from "../support/http.ts"
+import { sharedApps } from "../support/sharedApps.ts"
 import { attempt, failsWithProblem, ok, typedClient } from "../support/typedClient.ts"
 
 /**
  * The signed-in devices: listed with what they said they were, and signed out one by one, at
  * once, on every instance (two apps sharing real PostgreSQL and Redis).
  */
-const scope = Effect.runSync(Scope.make())
-let instanceA: ReturnType<typeof makeTestApp>
-let instanceB: ReturnType<typeof makeTestApp>
-
-beforeAll(async () => {
-  const serverUrl = realDatabaseUrl()
-  if (serverUrl === undefined || realRedisUrl() === undefined) throw new Error("needs real PostgreSQL and Redis")
-  const databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
-  instanceA = makeTestApp({ databaseUrl, redisUrl: realRedisUrl() })
-  instanceB = makeTestApp({ databaseUrl, redisUrl: realRedisUrl() })
-}, 60_000)
-afterAll(async () => {
-  await instanceA?.dispose()
-  await instanceB?.dispose()
-  await Effect.runPromise(Scope.close(scope, Exit.void))
-})
-
-const a = typedClient(() => instanceA)
-const b = typedClient(() => instanceB)
-const rawA = client(() => instanceA)
+const apps = sharedApps(2)
+beforeAll(apps.start, 60_000)
+afterAll(apps.stop)
+const a = typedClient(() => apps.app(0))
+const b = typedClient(() => apps.app(1))
+const rawA = client(() => apps.app(0))
 
 /** Longer than the in-process liveness cache of the instance that did not revoke (500 ms). */
 const LOCAL_CACHE = 600
