@@ -4,7 +4,7 @@ import { AllowedContentType, Asset, AssetId, ByteSize, FileName } from "../domai
 import { DesignId } from "../domain/Design.ts"
 import { matching, Timestamp } from "../domain/Primitives.ts"
 import { AssetInUse, AssetNotUploaded, AssetTooLarge, UploadLimitReached } from "./AssetProblems.ts"
-import { Cursor, Limit, MAX_PAGE_SIZE, NextCursor } from "./Pagination.ts"
+import { pageOf, pageQuery } from "./Pagination.ts"
 import { InvalidCursor, NotFound, ServiceUnavailable, ValidationFailed } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
@@ -35,10 +35,7 @@ export const DownloadLink = Schema.Struct({
   expiresAt: Timestamp
 }).annotate({ identifier: "DownloadLink" })
 
-export const AssetPage = Schema.Struct({
-  data: Schema.Array(AssetView).check(Schema.isMaxLength(MAX_PAGE_SIZE)),
-  nextCursor: NextCursor
-}).annotate({ identifier: "AssetPage" })
+export const AssetPage = pageOf(AssetView, "AssetPage")
 
 const assetParams = { id: DesignId, assetId: AssetId }
 
@@ -76,7 +73,7 @@ export class AssetsApi extends HttpApiGroup.make("assets")
     })),
     HttpApiEndpoint.get("list", "/:id/assets", {
       params: { id: DesignId },
-      query: { limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) },
+      query: pageQuery,
       success: AssetPage,
       error: [NotFound, ValidationFailed, InvalidCursor, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({

@@ -3,7 +3,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { DesignId } from "../domain/Design.ts"
 import { RenderJob, RenderJobId, RenderJobKind, RenderJobProgress } from "../domain/Jobs.ts"
 import { RenderRateLimited } from "./JobProblems.ts"
-import { Cursor, Limit, MAX_PAGE_SIZE, NextCursor } from "./Pagination.ts"
+import { pageOf, pageQuery } from "./Pagination.ts"
 import { InvalidCursor, NotFound, ServiceUnavailable, SubscriptionInactive, ValidationFailed } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
@@ -19,10 +19,7 @@ export const JobView = RenderJob.mapFields(Struct.omit(["ownerId"])).pipe(
 /** The answer to a render request: the job's id and its first status. */
 const QueuedJob = RenderJob.mapFields(Struct.pick(["id", "status"])).pipe(Schema.encodeKeys({ id: "jobId" }))
 
-export const JobPage = Schema.Struct({
-  data: Schema.Array(JobView).check(Schema.isMaxLength(MAX_PAGE_SIZE)),
-  nextCursor: NextCursor
-}).annotate({ identifier: "JobPage" })
+export const JobPage = pageOf(JobView, "JobPage")
 
 export const JobProgress = RenderJobProgress.annotate({ identifier: "JobProgress" })
 
@@ -45,7 +42,7 @@ export class JobsApi extends HttpApiGroup.make("jobs")
     })),
     HttpApiEndpoint.get("listForDesign", "/designs/:id/jobs", {
       params: { id: DesignId },
-      query: { limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) },
+      query: pageQuery,
       success: JobPage,
       error: [NotFound, ValidationFailed, InvalidCursor, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
