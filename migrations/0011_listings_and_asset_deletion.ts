@@ -48,8 +48,12 @@ export default Effect.gen(function*() {
       RETURN NEW;
     END
     $$`
+  // Only documents with an image layer call the function (the jsonpath test runs in C): a write
+  // of a document without images costs nothing measurable (ADR 0018).
   yield* sql`
     CREATE TRIGGER designs_layer_assets_exist
     BEFORE INSERT OR UPDATE OF document ON designs
-    FOR EACH ROW EXECUTE FUNCTION designs_layer_assets_exist()`
+    FOR EACH ROW
+    WHEN (NEW.document @? '$.layers[*] ? (@.type == "image")')
+    EXECUTE FUNCTION designs_layer_assets_exist()`
 })
