@@ -28,7 +28,7 @@ export const EntityTag = matching(/^"[A-Za-z0-9_-]{1,64}"$/u, 66, { expected: "a
 /** What a cacheable answer carries: its tag and how long any cache may keep it. */
 const cacheHeaders = {
   etag: EntityTag.annotate({ description: "Changes whenever the body does; send it back as If-None-Match" }),
-  "cache-control": text(100).annotate({ description: "public, max-age=<seconds>" })
+  "cache-control": matching(/^public, max-age=[0-9]{1,9}$/u, 30).annotate({ description: "public, max-age=<seconds>" })
 }
 
 /** The list, or 304 with no body when the client's copy (If-None-Match) is current. */
