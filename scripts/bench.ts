@@ -25,6 +25,11 @@ import { preflight, renewTokens, seed, type Seeded } from "./bench/seed.ts"
 import { type Database, openDatabase } from "./bench/sql.ts"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+
+/** The Node flags `npm start` gives the API (package.json), so the bench measures what production runs. */
+const startFlags = (): ReadonlyArray<string> =>
+  (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start
+    .split(/\s+/).filter((arg) => arg.startsWith("--"))
 const resultsDir = join(root, "bench", "results")
 const HOST = "127.0.0.1"
 /** A login waits behind every other one on the bcrypt pool: give it far longer than a read. */
@@ -130,7 +135,7 @@ const main = async () => {
   log(`starting the API on port ${apiPort}`)
   const api = await startNodeServer({
     name: "API",
-    args: [...(options.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), join(root, "src", "main.ts")],
+    args: [...startFlags(), ...(options.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), join(root, "src", "main.ts")],
     env: {
       NODE_ENV: "production",
       HOST,
@@ -430,7 +435,7 @@ const main = async () => {
   const settings = `${options.jitWarmupSeconds} s of mixed load to warm both servers up first; ` +
     `${connections} connections, ${durationSeconds} s per scenario after a ${warmupSeconds} s warm-up; ` +
     `${seeded.users.length} enterprise users, ${seeded.designs} seeded designs; DATABASE_POOL_MAX ${poolMax}, BCRYPT_COST ${bcryptCost}, ` +
-    `UV_THREADPOOL_SIZE ${machine.uvThreadpoolSize}; API Node flags ${process.env["API_NODE_OPTIONS"] ?? "none (V8 defaults)"}; PostgreSQL and Redis ${process.env["DATABASE_URL"] === undefined ? "throwaway (fsync off)" : "from DATABASE_URL / REDIS_URL"}.`
+    `UV_THREADPOOL_SIZE ${machine.uvThreadpoolSize}; API Node flags ${[...startFlags(), process.env["API_NODE_OPTIONS"] ?? ""].join(" ").trim() || "none (V8 defaults)"} (npm start's, then API_NODE_OPTIONS); PostgreSQL and Redis ${process.env["DATABASE_URL"] === undefined ? "throwaway (fsync off)" : "from DATABASE_URL / REDIS_URL"}.`
   const command = commandLine()
   const table = markdown({
     title: `Benchmark ${startedAt.toISOString().slice(0, 10)}${options.quick ? " (quick)" : ""}`,

@@ -18,22 +18,30 @@ import { DesignUsage } from "../subscriptions/DesignUsage.ts"
 import { requireActive, SubscriptionLookup } from "../subscriptions/Subscriptions.ts"
 import { DesignsRepository, type NewDesign } from "./DesignsRepository.ts"
 import { ImageReferences } from "./ImageReferences.ts"
+import { answerOf, type DesignAnswer, designOf, entryCodec } from "./DesignAnswers.ts"
 import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 /** Tolerance for rounding between units when comparing a canvas with a printable area. */
 const PRINTABLE_TOLERANCE_MM = 0.5
 
-/** Design reads, cached in the shared cache (60 s, invalidated on every write). */
+/**
+ * Design reads, cached in the shared cache (60 s, invalidated on every write) as their answers:
+ * the encoded body with its owner and version (`DesignAnswer`, ADR 0020).
+ */
 export class DesignLookup extends Context.Service<DesignLookup, {
   readonly live: (id: DesignId) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
+  readonly answer: (id: DesignId) => Effect.Effect<Option.Option<DesignAnswer>, DatabaseUnavailable>
   readonly invalidate: (id: DesignId) => Effect.Effect<void>
 }>()("customify/features/designs/DesignLookup") {}
 
 export const layerLookup = Layer.effect(DesignLookup, Effect.gen(function*() {
   const repository = yield* DesignsRepository
-  const cache = yield* ReadThrough.make({ namespace: "design", version: 1, schema: Design, timeToLive: Duration.seconds(60) })
+  // Key version 1 as before: an entry of the former format is unreadable here, and replaced (ADR 0016).
+  const cache = yield* ReadThrough.make({ namespace: "design", version: 1, codec: entryCodec, timeToLive: Duration.seconds(60) })
+  const answer = (id: DesignId) => cache.get(id, Effect.map(repository.findLive(id), Option.map(answerOf)))
   return DesignLookup.of({
-    live: (id) => cache.get(id, repository.findLive(id)),
+    live: (id) => Effect.map(answer(id), Option.flatMap(designOf)),
+    answer,
     invalidate: (id) => cache.invalidate(id)
   })
 }))
@@ -151,6 +159,17 @@ export const createDesign = Effect.fn("createDesign")(function*(actor: Actor, in
 
 export const getDesign = Effect.fn("getDesign")(function*(actor: Actor, id: DesignId) {
   return yield* owned(actor, id, "read")
+})
+
+/**
+ * The hot read: the design's answer as cached, checked against the policy without decoding it.
+ * Untraced, like the rest of a cache hit (a span per read was measurable, ADR 0020).
+ */
+export const getDesignAnswer = Effect.fnUntraced(function*(actor: Actor, id: DesignId) {
+  const found = yield* (yield* DesignLookup).answer(id)
+  if (Option.isNone(found)) return yield* new DesignNotFound()
+  yield* authorize(actor, { kind: "owned", ownerId: found.value.ownerId }, "read", () => new DesignNotFound())
+  return found.value
 })
 
 export interface DesignPage {
