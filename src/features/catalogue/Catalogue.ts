@@ -59,13 +59,3 @@ export const layer = Layer.effect(Catalogue, Effect.gen(function*() {
     plans: tagging(yield* cached(plans.all))
   })
 }))
-
-/**
- * Whether `If-None-Match` names `etag` (RFC 9110 §13.1.2): `*`, or a list of tags compared
- * weakly (`W/"x"` matches `"x"`).
- */
-export const matchesIfNoneMatch = (header: string | undefined, etag: string): boolean => {
-  if (header === undefined) return false
-  if (header.trim() === "*") return true
-  return header.split(",").some((tag) => tag.trim().replace(/^W\//u, "") === etag)
-}
