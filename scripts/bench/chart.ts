@@ -79,6 +79,9 @@ export const niceTicks = (max: number, count = 5): ReadonlyArray<number> => {
   }
 }
 
+/** Axis ticks are round numbers: no trailing zeros, thousands grouped. */
+const formatTick = (tick: number) => tick.toLocaleString("en-US", { maximumFractionDigits: 6 })
+
 /** Rough width of a label in a 12 px sans-serif font, to size the label column. */
 const textWidth = (text: string, size = 12) => text.length * size * 0.56
 
@@ -144,7 +147,7 @@ export const barChart = (chart: BarChart): string => {
       const x = left + tick * scale
       parts.push(
         element("line", { x1: x, y1: top, x2: x, y2: top + plotHeight, stroke: tick === 0 ? "#333333" : "#e3e3e3" }),
-        element("text", { x, y: top + plotHeight + 16, "text-anchor": "middle", fill: "#444444" }, panel.format(tick))
+        element("text", { x, y: top + plotHeight + 16, "text-anchor": "middle", fill: "#444444", class: "tick" }, formatTick(tick))
       )
     }
     parts.push(
