@@ -82,6 +82,18 @@ export const niceTicks = (max: number, count = 5): ReadonlyArray<number> => {
 /** Axis ticks are round numbers: no trailing zeros, thousands grouped. */
 const formatTick = (tick: number) => tick.toLocaleString("en-US", { maximumFractionDigits: 6 })
 
+/**
+ * The end of a panel's axis: the largest value, unless one value dwarfs all the others (a login
+ * storm's 10 s p99 beside reads in tens of ms: ten times the next, among three or more); the
+ * axis then ends past the second largest and
+ * that one bar is drawn broken, with its value, so the other bars stay readable.
+ */
+export const scaleMaximum = (values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((a, b) => b - a)
+  const [first = 0, second = 0] = sorted
+  return sorted.length >= 3 && second > 0 && first > 10 * second ? second * 1.15 : first
+}
+
 /** Rough width of a label in a 12 px sans-serif font, to size the label column. */
 const textWidth = (text: string, size = 12) => text.length * size * 0.56
 
@@ -121,7 +133,7 @@ export const barChart = (chart: BarChart): string => {
   const margin = 16
   const labelWidth = Math.ceil(Math.max(80, ...chart.groups.map((label) => textWidth(label)))) + 12
   const panelWidth = 300
-  const valueRoom = 64
+  const valueRoom = 110
   const panelGap = 28
   const barHeight = 14
   const barGap = 3
@@ -139,9 +151,9 @@ export const barChart = (chart: BarChart): string => {
   })
   chart.panels.forEach((panel, p) => {
     const left = margin + labelWidth + p * (panelWidth + valueRoom + panelGap)
-    const max = Math.max(0, ...panel.values.flatMap((row) => row.filter((v): v is number => v !== undefined)))
-    const ticks = niceTicks(max)
-    const scale = panelWidth / ticks[ticks.length - 1]!
+    const ticks = niceTicks(scaleMaximum(panel.values.flatMap((row) => row.filter((v): v is number => v !== undefined))))
+    const end = ticks[ticks.length - 1]!
+    const scale = panelWidth / end
     const parts: Array<string> = []
     for (const tick of ticks) {
       const x = left + tick * scale
@@ -159,11 +171,16 @@ export const barChart = (chart: BarChart): string => {
         if (value === undefined) return
         const series = chart.series[s]!
         const barY = y + s * (barHeight + barGap)
-        const barWidth = Math.max(1, value * scale)
+        const offScale = value > end
+        const barWidth = Math.max(1, Math.min(value, end) * scale)
         const text = `${series.name}, ${chart.groups[g]}: ${panel.format(value)} ${panel.axisLabel}`
         parts.push(
           `<rect${attributes({ x: left, y: barY, width: barWidth, height: barHeight, fill: series.color, class: "bar" })}>${element("title", {}, text)}</rect>`,
-          element("text", { x: left + barWidth + 4, y: barY + barHeight - 3, fill: "#111111", class: "value" }, panel.format(value))
+          // A break in the bar: it goes on beyond the axis.
+          ...(offScale
+            ? [element("path", { d: `M${num(left + barWidth - 14)} ${num(barY + barHeight + 1)} l6 ${-barHeight - 2} m4 0 l-6 ${barHeight + 2}`, stroke: "#ffffff", "stroke-width": 2.5, fill: "none" })]
+            : []),
+          element("text", { x: left + barWidth + 4, y: barY + barHeight - 3, fill: "#111111", class: "value" }, `${panel.format(value)}${offScale ? " (off scale)" : ""}`)
         )
       })
     })

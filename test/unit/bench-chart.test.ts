@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { benchChart, type ChartRun, logLineChart, niceTicks } from "../../scripts/bench/chart.ts"
+import { benchChart, type ChartRun, logLineChart, niceTicks, scaleMaximum } from "../../scripts/bench/chart.ts"
 
 interface Node {
   readonly name: string
@@ -156,6 +156,23 @@ describe("the growth chart", () => {
     const byX = new Map<string, Array<number>>()
     for (const label of labels) byX.set(label.attributes["x"]!, [...(byX.get(label.attributes["x"]!) ?? []), Number(label.attributes["y"])])
     for (const ys of byX.values()) expect(Math.abs(ys[0]! - ys[1]!)).toBeGreaterThanOrEqual(13)
+  })
+})
+
+describe("a value that dwarfs the others", () => {
+  it("is drawn broken and labelled off scale, so the other bars stay readable", () => {
+    expect(scaleMaximum([10_000, 170, 50])).toBeCloseTo(195.5)
+    expect(scaleMaximum([1_000, 170, 50])).toBe(1_000)
+    expect(scaleMaximum([10_000, 170])).toBe(10_000)
+    const root = parseXml(benchChart([
+      run(3, "GET /api/v1/designs?limit=20", "api", 900, 110),
+      run(4, "POST /api/v1/designs", "api", 700, 172),
+      run(6, "POST /api/v1/auth/login (storm)", "api", 3, 9997)
+    ], { title: "storm" }))
+    expect(texts(root, "value")).toEqual(["900", "700", "3", "110", "172", "9997 (off scale)"])
+    const bars = all(root, (node) => node.name === "rect" && node.attributes["class"] === "bar").map((bar) => Number(bar.attributes["width"]))
+    // The axis ends at 200 ms: 172 ms takes most of the panel, the 10 s bar exactly all of it.
+    expect(bars[4]! / bars[5]!).toBeCloseTo(172 / 200, 2)
   })
 })
 
