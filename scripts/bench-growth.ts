@@ -22,7 +22,7 @@ import { DesignId } from "../src/domain/Design.ts"
 import { logLineChart, PALETTE } from "./bench/chart.ts"
 import { designDocument } from "./bench/fixtures.ts"
 import { runLoad, type LoadSummary, type RequestSpec } from "./bench/load.ts"
-import { Cleanup, ForeignCpu, postmasterPid, settle, startNodeServer } from "./bench/processes.ts"
+import { Cleanup, cpuTicksOf, ForeignCpu, postmasterPid, settle, startNodeServer } from "./bench/processes.ts"
 import { call } from "./bench/seed.ts"
 import { type Database, openDatabase } from "./bench/sql.ts"
 
@@ -90,6 +90,8 @@ interface Point {
   readonly skipped: number
   readonly summary: LoadSummary
   readonly otherCpuPercent: number
+  /** The API process's own CPU time per response: barely moved by neighbours, unlike latency. */
+  readonly apiCpuMicrosPerRequest: number
   /** EXPLAIN ANALYZE of the list query as the API sends it, for one measured owner. */
   readonly plan: ReadonlyArray<string>
   readonly planMs: number
@@ -258,14 +260,17 @@ const main = async () => {
         await settle([api.pid], { maxWaitMs: 30_000 })
         if (warmupSeconds > 0) await runLoad({ url: api.url, connections, durationSeconds: warmupSeconds, requests: requests() })
         const foreign = new ForeignCpu(ownRoots)
+        const ticksBefore = cpuTicksOf(api.pid) ?? 0
         const summary = await runLoad({ url: api.url, connections, durationSeconds, requests: requests(), title: `${layout} ${size} ${page}` })
         const otherCpuPercent = foreign.stop().otherPercent
+        // Linux counts CPU time in ticks of 10 ms (USER_HZ 100).
+        const apiCpuMicrosPerRequest = Math.round((((cpuTicksOf(api.pid) ?? 0) - ticksBefore) * 10_000) / Math.max(1, summary.responses))
         if (!api.alive()) throw new Error(`the API died:\n${api.output()}`)
         if (summary.non2xx + summary.errors > 0) throw new Error(`${layout} ${size} ${page}: ${summary.non2xx} non-2xx, ${summary.errors} errors`)
         const { plan, executionMs, executionP99Ms } = await explain(db, owning[0]!.id, cursors?.get(owning[0]!.id))
-        points.push({ layout, designs: size, perOwner, page, skipped: page === "first page" ? 0 : skipped, summary, otherCpuPercent, plan, planMs: executionMs, planP99Ms: executionP99Ms })
+        points.push({ layout, designs: size, perOwner, page, skipped: page === "first page" ? 0 : skipped, summary, otherCpuPercent, apiCpuMicrosPerRequest, plan, planMs: executionMs, planP99Ms: executionP99Ms })
         log(`  ${page}: ${summary.requestsPerSecond} req/s, p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms; ` +
-          `query ${executionMs} ms, p99 ${executionP99Ms} ms (${plan.find((line) => /Scan/.test(line))?.trim()}); other CPU ${otherCpuPercent}%`)
+          `query ${executionMs} ms, p99 ${executionP99Ms} ms (${plan.find((line) => /Scan/.test(line))?.trim()}); API CPU ${apiCpuMicrosPerRequest} µs/req; other CPU ${otherCpuPercent}%`)
       }
     }
   }
@@ -278,11 +283,11 @@ const main = async () => {
     `after ${warmupSeconds} s of warm-up; ${cpus().length} cores shared with other work (load average at the end ${loadavg()[0]!.toFixed(2)}); ` +
     `${/^PostgreSQL \S+/.exec(version?.version ?? "")?.[0] ?? "PostgreSQL"}, throwaway (fsync off).`,
     "",
-    "| layout | designs in the table | designs of the listed owner | page | req/s | p50 ms | p99 ms | query ms in PostgreSQL, p50 / p99 of 50 | plan | other CPU |",
-    "|---|---:|---:|---|---:|---:|---:|---:|---|---:|",
+    "| layout | designs in the table | designs of the listed owner | page | req/s | p50 ms | p99 ms | API CPU µs/req | query ms in PostgreSQL, p50 / p99 of 50 | plan | other CPU |",
+    "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|",
     ...points.map((point) =>
       `| ${point.layout} | ${count(point.designs)} | ${count(point.perOwner)} | ${point.page === "first page" ? "first" : `deep (after ${count(point.skipped)})`} | ` +
-      `${point.summary.requestsPerSecond.toFixed(0)} | ${ms(point.summary.latencyMs.p50)} | ${ms(point.summary.latencyMs.p99)} | ${point.planMs.toFixed(3)} / ${point.planP99Ms.toFixed(3)} | ` +
+      `${point.summary.requestsPerSecond.toFixed(0)} | ${ms(point.summary.latencyMs.p50)} | ${ms(point.summary.latencyMs.p99)} | ${point.apiCpuMicrosPerRequest} | ${point.planMs.toFixed(3)} / ${point.planP99Ms.toFixed(3)} | ` +
       `${(point.plan.find((line) => /Scan/.test(line)) ?? "").trim().replace(/\s+\(cost.*$/, "").replace(/^->\s*/, "")} | ${point.otherCpuPercent.toFixed(0)}% |`
     )
   ].join("\n")
