@@ -22,7 +22,7 @@ import { DesignId } from "../src/domain/Design.ts"
 import { logLineChart, PALETTE } from "./bench/chart.ts"
 import { designDocument } from "./bench/fixtures.ts"
 import { runLoad, type LoadSummary, type RequestSpec } from "./bench/load.ts"
-import { Cleanup, cpuTicksOf, ForeignCpu, postmasterPid, settle, startNodeServer } from "./bench/processes.ts"
+import { Cleanup, cpuTicksOf, ForeignCpu, postmasterPid, runBenchScript, settle, startNodeServer } from "./bench/processes.ts"
 import { call } from "./bench/seed.ts"
 import { type Database, openDatabase } from "./bench/sql.ts"
 
@@ -323,11 +323,4 @@ const main = async () => {
   log(`wrote ${relative(root, base)}.{json,svg,md} and bench/results/growth-latest.{svg,md}`)
 }
 
-try {
-  await main()
-} catch (error) {
-  log(`FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-  process.exitCode = 1
-} finally {
-  await cleanup.run()
-}
+await runBenchScript(main, cleanup, log)

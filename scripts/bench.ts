@@ -20,7 +20,7 @@ import { findPostgresBin, findRedisServer, freePort, startPostgres, startRedis }
 import { parseOptions, USAGE } from "./bench/args.ts"
 import { benchChart } from "./bench/chart.ts"
 import { type LoadSummary, type RequestSpec, runLoad, startLoad } from "./bench/load.ts"
-import { Cleanup, cpuTicksOf, ForeignCpu, memoryOf, postmasterPid, RssSampler, type ServerProcess, settle, startNodeServer } from "./bench/processes.ts"
+import { Cleanup, cpuTicksOf, ForeignCpu, memoryOf, postmasterPid, RssSampler, runBenchScript, type ServerProcess, settle, startNodeServer } from "./bench/processes.ts"
 import { evaluateGoals, find, type Machine, markdown, type Run, type Soak, type SoakPart } from "./bench/report.ts"
 import * as Scenarios from "./bench/scenarios.ts"
 import { preflight, renewTokens, seed, type Seeded } from "./bench/seed.ts"
@@ -552,12 +552,4 @@ const runSoak = async (
   return soak
 }
 
-try {
-  await main()
-} catch (error) {
-  log(`FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-  process.exitCode = 1
-} finally {
-  log("stopping the servers")
-  await cleanup.run()
-}
+await runBenchScript(main, cleanup, log)
