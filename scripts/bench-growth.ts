@@ -19,9 +19,9 @@ import { parseArgs } from "node:util"
 import { findPostgresBin, findRedisServer, freePort, startPostgres, startRedis } from "../test/support/servers.ts"
 import { makeKeysetCursor } from "../src/domain/Pagination.ts"
 import { DesignId } from "../src/domain/Design.ts"
-import { logLineChart, PALETTE } from "./bench/chart.ts"
 import { designDocument } from "./bench/fixtures.ts"
-import { runLoad, type LoadSummary, type RequestSpec } from "./bench/load.ts"
+import { type GrowthPoint, type GrowthRun, growthCharts, growthTable, type Layout } from "./bench/growth-report.ts"
+import { type RequestSpec, runLoad } from "./bench/load.ts"
 import { Cleanup, cpuTicksOf, ForeignCpu, postmasterPid, runBenchScript, settle, startNodeServer } from "./bench/processes.ts"
 import { call } from "./bench/seed.ts"
 import { type Database, openDatabase } from "./bench/sql.ts"
@@ -77,26 +77,6 @@ const owners = Math.max(MEASURED_OWNERS, positiveInt("owners", values.owners))
 const connections = positiveInt("connections", values.connections)
 const durationSeconds = positiveInt("duration", values.duration)
 const warmupSeconds = Number(values.warmup)
-
-type Layout = "one owner" | "many owners"
-type Page = "first page" | "deep page"
-
-interface Point {
-  readonly layout: Layout
-  readonly designs: number
-  readonly perOwner: number
-  readonly page: Page
-  /** Where the deep page starts: designs of the owner before the cursor. */
-  readonly skipped: number
-  readonly summary: LoadSummary
-  readonly otherCpuPercent: number
-  /** The API process's own CPU time per response: barely moved by neighbours, unlike latency. */
-  readonly apiCpuMicrosPerRequest: number
-  /** EXPLAIN ANALYZE of the list query as the API sends it, for one measured owner. */
-  readonly plan: ReadonlyArray<string>
-  readonly planMs: number
-  readonly planP99Ms: number
-}
 
 interface Owner {
   readonly id: string
@@ -172,7 +152,6 @@ const listRequests = (measured: ReadonlyArray<Owner>, cursors: ReadonlyMap<strin
   }]
 }
 
-const ms = (value: number) => value >= 100 ? value.toFixed(0) : value.toFixed(1)
 const count = (value: number) => value.toLocaleString("en-US")
 
 const main = async () => {
@@ -231,7 +210,7 @@ const main = async () => {
     FROM generate_series(1, ${owners - MEASURED_OWNERS}::int) AS g`)
   await db.run(db.sql`CREATE TABLE growth_owners (n int PRIMARY KEY, id uuid NOT NULL)`)
 
-  const points: Array<Point> = []
+  const points: Array<GrowthPoint> = []
   const layouts: ReadonlyArray<readonly [Layout, number]> = [["one owner", 1], ["many owners", owners]]
   for (const [layout, ownerCount] of layouts) {
     // Measured owners first: owner n gets every design g with g % ownerCount = n.
@@ -278,49 +257,33 @@ const main = async () => {
   const command = process.env["npm_lifecycle_event"] === "bench:growth"
     ? `npm run bench:growth${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`
     : `node scripts/bench-growth.ts ${process.argv.slice(2).join(" ")}`.trim()
-  const table = [
-    `Command: \`${command}\`, ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC; ${connections} connections, ${durationSeconds} s per point ` +
-    `after ${warmupSeconds} s of warm-up; ${cpus().length} cores shared with other work (load average at the end ${loadavg()[0]!.toFixed(2)}); ` +
-    `${/^PostgreSQL \S+/.exec(version?.version ?? "")?.[0] ?? "PostgreSQL"}, throwaway (fsync off).`,
-    "",
-    "| layout | designs in the table | designs of the listed owner | page | req/s | p50 ms | p99 ms | API CPU µs/req | query ms in PostgreSQL, p50 / p99 of 50 | plan | other CPU |",
-    "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|",
-    ...points.map((point) =>
-      `| ${point.layout} | ${count(point.designs)} | ${count(point.perOwner)} | ${point.page === "first page" ? "first" : `deep (after ${count(point.skipped)})`} | ` +
-      `${point.summary.requestsPerSecond.toFixed(0)} | ${ms(point.summary.latencyMs.p50)} | ${ms(point.summary.latencyMs.p99)} | ${point.apiCpuMicrosPerRequest} | ${point.planMs.toFixed(3)} / ${point.planP99Ms.toFixed(3)} | ` +
-      `${(point.plan.find((line) => /Scan/.test(line)) ?? "").trim().replace(/\s+\(cost.*$/, "").replace(/^->\s*/, "")} | ${point.otherCpuPercent.toFixed(0)}% |`
-    )
-  ].join("\n")
-  const series = layouts.flatMap(([layout], l) =>
-    (["first page", "deep page"] as const).map((page, p) => ({
-      name: `${layout}, ${page}`,
-      color: PALETTE[l * 2 + p]!,
-      dashed: page === "deep page",
-      points: points.filter((point) => point.layout === layout && point.page === page).map((point) => ({ x: point.designs, y: point.summary.latencyMs.p99 }))
-    }))
-  ).filter((line) => line.points.length > 0)
-  const chart = logLineChart({
-    title: "GET /api/v1/designs?limit=20: p99 as the designs table grows",
-    subtitle: `${command} · ${connections} connections · ${startedAt.toISOString().slice(0, 10)} · flat means the list costs the same at any size`,
-    description: `p99 latency in milliseconds of the first page and a deep page (after 90% of the owner's designs) with ` +
-      `${sizes.map(count).join(", ")} designs in the table, for one owner and for ${count(owners)} owners. ` +
-      series.map((line) => `${line.name}: ${line.points.map((point) => `${count(point.x)} designs ${ms(point.y)} ms`).join(", ")}.`).join(" "),
-    xLabel: "designs in the table (log scale)",
-    yLabel: "p99 latency, ms",
-    series,
-    formatX: (value) => value >= 1e6 ? `${value / 1e6}M` : value >= 1e3 ? `${value / 1e3}k` : String(value),
-    formatY: (value) => ms(value)
-  })
+  const run: GrowthRun = {
+    startedAt: startedAt.toISOString(),
+    command,
+    sizes,
+    owners,
+    connections,
+    durationSeconds,
+    warmupSeconds,
+    ...(version === undefined ? {} : { postgres: version.version }),
+    cores: cpus().length,
+    loadAverageAtEnd: loadavg()[0] ?? 0,
+    points
+  }
+  const table = growthTable(run)
+  const charts = growthCharts(run)
   mkdirSync(resultsDir, { recursive: true })
   const stamp = startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")
   const base = join(resultsDir, `growth-${stamp}`)
-  writeFileSync(`${base}.json`, `${JSON.stringify({ startedAt: startedAt.toISOString(), command, sizes, owners, connections, durationSeconds, warmupSeconds, postgres: version?.version, points }, null, 2)}\n`)
-  writeFileSync(`${base}.svg`, chart)
+  writeFileSync(`${base}.json`, `${JSON.stringify(run, null, 2)}\n`)
+  for (const [suffix, chart] of [["", charts.latency], ["-query", charts.query]] as const) {
+    writeFileSync(`${base}${suffix}.svg`, chart)
+    writeFileSync(join(resultsDir, `growth-latest${suffix}.svg`), chart)
+  }
   writeFileSync(`${base}.md`, `${table}\n`)
-  writeFileSync(join(resultsDir, "growth-latest.svg"), chart)
   writeFileSync(join(resultsDir, "growth-latest.md"), `${table}\n`)
   console.log(table)
-  log(`wrote ${relative(root, base)}.{json,svg,md} and bench/results/growth-latest.{svg,md}`)
+  log(`wrote ${relative(root, base)}.{json,svg,md}, ${relative(root, base)}-query.svg and bench/results/growth-latest{,-query}.svg, growth-latest.md`)
 }
 
 await runBenchScript(main, cleanup, log)

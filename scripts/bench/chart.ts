@@ -110,18 +110,35 @@ const heading = (chart: { readonly title: string; readonly subtitle?: string | u
   ...(chart.subtitle === undefined ? [] : [element("text", { x, y: 46, fill: "#555555" }, chart.subtitle)])
 ]
 
-const legend = (series: ReadonlyArray<Series & { readonly dashed?: boolean }>, x: number, y: number) => {
-  const parts: Array<string> = []
-  let at = x
-  for (const item of series) {
-    parts.push(
+/** Where each legend entry goes: left to right, wrapped onto a new line before `maxWidth`. */
+const legendLayout = (series: ReadonlyArray<Series>, maxWidth: number) => {
+  let line = 0
+  let at = 0
+  const places = series.map((item) => {
+    const width = 20 + textWidth(item.name)
+    if (at > 0 && at + width > maxWidth) {
+      line++
+      at = 0
+    }
+    const place = { dx: at, line }
+    at += width + 24
+    return place
+  })
+  return { places, lines: line + 1 }
+}
+
+const legend = (series: ReadonlyArray<Series & { readonly dashed?: boolean }>, x: number, y: number, maxWidth = Number.POSITIVE_INFINITY) => {
+  const parts = legendLayout(series, maxWidth).places.flatMap(({ dx, line }, i) => {
+    const item = series[i]!
+    const at = x + dx
+    const base = y + 18 * line
+    return [
       item.dashed === true
-        ? element("line", { x1: at, y1: y - 4, x2: at + 14, y2: y - 4, stroke: item.color, "stroke-width": 2.5, "stroke-dasharray": "5 3" })
-        : element("rect", { x: at, y: y - 10, width: 14, height: 12, fill: item.color }),
-      element("text", { x: at + 20, y }, item.name)
-    )
-    at += 20 + textWidth(item.name) + 24
-  }
+        ? element("line", { x1: at, y1: base - 4, x2: at + 14, y2: base - 4, stroke: item.color, "stroke-width": 2.5, "stroke-dasharray": "5 3" })
+        : element("rect", { x: at, y: base - 10, width: 14, height: 12, fill: item.color }),
+      element("text", { x: at + 20, y: base }, item.name)
+    ]
+  })
   return `<g class="legend">${parts.join("")}</g>`
 }
 
@@ -221,31 +238,32 @@ export const logLineChart = (chart: LineChart): string => {
   const left = 72
   const plotWidth = 560
   const plotHeight = 300
-  const top = chart.subtitle === undefined ? 84 : 102
   const width = left + plotWidth + 90 + margin
+  const legendLines = legendLayout(chart.series, width - 2 * margin).lines
+  const top = (chart.subtitle === undefined ? 84 : 102) + 18 * (legendLines - 1)
   const height = top + plotHeight + 60
   const points = chart.series.flatMap((series) => series.points)
   const xs = points.map((point) => point.x).filter((x) => x > 0)
-  const low = Math.floor(Math.log10(Math.min(...xs, 10)))
-  const high = Math.max(low + 1, Math.ceil(Math.log10(Math.max(...xs, 10))))
+  const low = xs.length === 0 ? 0 : Math.floor(Math.log10(Math.min(...xs)))
+  const high = xs.length === 0 ? 1 : Math.max(low + 1, Math.ceil(Math.log10(Math.max(...xs))))
   const ticks = niceTicks(Math.max(0, ...points.map((point) => point.y)))
   const yMax = ticks[ticks.length - 1]!
   const xAt = (x: number) => left + ((Math.log10(x) - low) / (high - low)) * plotWidth
   const yAt = (y: number) => top + plotHeight - (y / yMax) * plotHeight
   const out = svgOpen(width, height, chart.title, chart.description)
-  out.push(...heading(chart, margin), legend(chart.series, margin, top - 26))
+  out.push(...heading(chart, margin), legend(chart.series, margin, top - 26 - 18 * (legendLines - 1), width - 2 * margin))
   const grid: Array<string> = []
   for (const tick of ticks) {
     grid.push(
       element("line", { x1: left, y1: yAt(tick), x2: left + plotWidth, y2: yAt(tick), stroke: tick === 0 ? "#333333" : "#e3e3e3" }),
-      element("text", { x: left - 6, y: yAt(tick) + 4, "text-anchor": "end", fill: "#444444" }, chart.formatY(tick))
+      element("text", { x: left - 6, y: yAt(tick) + 4, "text-anchor": "end", fill: "#444444", class: "tick" }, formatTick(tick))
     )
   }
   for (let power = low; power <= high; power++) {
     const x = xAt(10 ** power)
     grid.push(
       element("line", { x1: x, y1: top, x2: x, y2: top + plotHeight, stroke: power === low ? "#333333" : "#e3e3e3" }),
-      element("text", { x, y: top + plotHeight + 16, "text-anchor": "middle", fill: "#444444" }, chart.formatX(10 ** power))
+      element("text", { x, y: top + plotHeight + 16, "text-anchor": "middle", fill: "#444444", class: "tick" }, chart.formatX(10 ** power))
     )
   }
   grid.push(
