@@ -100,3 +100,66 @@ export const startRedis = async (binary: string): Promise<RunningServer> => {
     }
   }
 }
+
+const waitForPort = async (port: number, deadline: number) => {
+  while (Date.now() < deadline) {
+    const ready = await new Promise<boolean>((resolve) => {
+      const socket = createConnection(port, "127.0.0.1")
+      socket.once("connect", () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once("error", () => resolve(false))
+    })
+    if (ready) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`)
+}
+
+export interface RunningCluster {
+  /** `host:port,host:port,host:port`, as REDIS_CLUSTER_NODES takes them. */
+  readonly nodes: string
+  readonly stop: () => void
+}
+
+/**
+ * A throwaway Redis Cluster of three masters (no replicas) on free ports, nothing persisted:
+ * the topology of ElastiCache's cluster mode, so hash slots and CROSSSLOT errors are real.
+ */
+export const startRedisCluster = async (binary: string, masters = 3): Promise<RunningCluster> => {
+  const dir = mkdtempSync(join(tmpdir(), "customify-redis-cluster-"))
+  const children: Array<ReturnType<typeof spawn>> = []
+  const stop = () => {
+    for (const child of children) child.kill("SIGKILL")
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    const ports: Array<number> = []
+    for (let i = 0; i < masters; i++) {
+      // The bus port is given explicitly: the default (port + 10000) may be out of range or taken.
+      const [port, busPort] = [await freePort(), await freePort()]
+      ports.push(port)
+      children.push(spawn(binary, [
+        "--port", String(port), "--cluster-port", String(busPort), "--bind", "127.0.0.1",
+        "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`),
+        "--save", "", "--appendonly", "no", "--dir", dir
+      ], { stdio: "ignore" }))
+    }
+    const deadline = Date.now() + 20_000
+    for (const port of ports) await waitForPort(port, deadline)
+    const cli = join(binary, "..", "redis-cli")
+    execFileSync(cli, ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"], { stdio: "pipe" })
+    // Every node must agree that all slots are served before a test may use it.
+    for (const port of ports) {
+      while (!execFileSync(cli, ["-p", String(port), "cluster", "info"]).toString().includes("cluster_state:ok")) {
+        if (Date.now() > deadline) throw new Error(`redis cluster: node ${port} never reached cluster_state:ok`)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+    return { nodes: ports.map((port) => `127.0.0.1:${port}`).join(","), stop }
+  } catch (error) {
+    stop()
+    throw error
+  }
+}
