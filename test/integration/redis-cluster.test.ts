@@ -1,0 +1,88 @@
+import { randomUUID } from "node:crypto"
+import { Cluster } from "ioredis"
+import { Duration, Effect, Layer } from "effect"
+import { RateLimiter, Redis } from "effect/persistence"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { CacheStore, layerRedisCluster } from "../../src/capabilities/cache/CacheStore.ts"
+import * as RedisClient from "../../src/capabilities/cache/RedisClient.ts"
+import { clusterTarget, realRedisClusterNodes } from "../support/redisTopology.ts"
+import { freePort } from "../support/servers.ts"
+
+/** The messages of an error and its reasons and causes, e.g. a store error caused by a Redis reply. */
+const causes = (error: unknown): string => {
+  const inner = error instanceof Object
+    ? ("reason" in error ? error.reason : "cause" in error ? error.cause : undefined)
+    : undefined
+  return inner === undefined ? String(error) : `${String(error)} <- ${causes(inner)}`
+}
+
+/** What only a cluster can break: keys spread over nodes, CROSSSLOT, per-node script caches. */
+describe("on a Redis Cluster", () => {
+  const nodes = realRedisClusterNodes()
+  let raw: Cluster
+  beforeAll(async () => {
+    if (nodes === undefined) throw new Error("needs a Redis Cluster (see test/support/globalSetup.ts)")
+    raw = new Cluster(clusterTarget(nodes).nodes.map((node) => ({ ...node })))
+    await raw.ping()
+  })
+  afterAll(() => raw?.disconnect())
+
+  const run = <A, E>(program: Effect.Effect<A, E, CacheStore | RateLimiter.RateLimiterStore | Redis.Redis>) =>
+    Effect.runPromise(program.pipe(Effect.provide(Layer.fresh(layerRedisCluster(clusterTarget(nodes!))))))
+
+  it("is three masters that each serve some of the cache's keys", async () => {
+    const prefix = `spread:${randomUUID()}:`
+    await run(Effect.gen(function*() {
+      const cache = yield* CacheStore
+      yield* Effect.forEach(Array.from({ length: 30 }, (_, i) => i), (i) => cache.set(`${prefix}${i}`, "v", Duration.minutes(1)))
+    }))
+    const masters = raw.nodes("master")
+    expect(masters).toHaveLength(3)
+    const perNode = await Promise.all(masters.map(async (node) => (await node.keys(`${prefix}*`)).length))
+    expect(perNode.every((count) => count > 0)).toBe(true)
+    expect(perNode.reduce((a, b) => a + b, 0)).toBe(30)
+  })
+
+  it("refuses a script over two keys of different slots (CROSSSLOT), which the hash tag avoids", async () => {
+    const key = `ip:${randomUUID()}`
+    await expect(raw.eval("return 1", 2, `ratelimit:v1:${key}`, `ratelimit:v1:${key}:refill`)).rejects.toThrow(/CROSSSLOT/)
+    // Effect's own Redis store passes exactly those two keys to its token bucket script.
+    const untagged = await run(Effect.gen(function*() {
+      const store = yield* RateLimiter.makeStoreRedis({ prefix: "ratelimit:v1:" })
+      return yield* store.tokenBucket({ key, tokens: 1, limit: 5, refillRate: Duration.seconds(1), allowOverflow: false }).pipe(Effect.result)
+    }))
+    expect(untagged._tag).toBe("Failure")
+    expect(untagged._tag === "Failure" ? causes(untagged.failure) : "").toMatch(/CROSSSLOT|should belong to the same slot/)
+    // Ours hash-tags the key: both keys in one slot, and the bucket counts.
+    const remaining = await run(Effect.gen(function*() {
+      const store = yield* RateLimiter.RateLimiterStore
+      const options = { key, tokens: 1, limit: 2, refillRate: Duration.minutes(1), allowOverflow: false }
+      return [yield* store.tokenBucket(options), yield* store.tokenBucket(options), yield* store.tokenBucket(options)]
+    }))
+    expect(remaining.map(([left]) => left)).toEqual([1, 0, -1])
+  })
+
+  it("runs scripts on every node, and again once a node's script cache was flushed (failover, new node)", async () => {
+    // SCRIPT LOAD reaches one node only: a script loaded that way is unknown to the others.
+    const keys = Array.from({ length: 30 }, (_, i) => `counter:${randomUUID()}:${i}`)
+    const counts = await run(Effect.gen(function*() {
+      const cache = yield* CacheStore
+      const countAll = Effect.forEach(keys, (key) => cache.increment(key, Duration.minutes(1)))
+      const first = yield* countAll
+      yield* Effect.promise(() => Promise.all(raw.nodes("master").map((node) => node.script("FLUSH"))))
+      return [first, yield* countAll]
+    }))
+    expect(counts).toEqual([keys.map(() => 1), keys.map(() => 2)])
+  })
+
+  it("fails fast, without hanging, when no node is reachable", async () => {
+    const closed = clusterTarget(`127.0.0.1:${await freePort()},127.0.0.1:${await freePort()}`)
+    const started = performance.now()
+    const outcome = await Effect.runPromise(Effect.gen(function*() {
+      const redis = yield* Redis.Redis
+      return yield* redis.send("GET", "anything").pipe(Effect.result)
+    }).pipe(Effect.provide(Layer.fresh(RedisClient.layerCluster({ cluster: closed })))))
+    expect(outcome._tag).toBe("Failure")
+    expect(performance.now() - started).toBeLessThan(3_000)
+  })
+})
