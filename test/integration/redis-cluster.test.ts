@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CacheStore, layerRedisCluster } from "../../src/capabilities/cache/CacheStore.ts"
 import * as RedisClient from "../../src/capabilities/cache/RedisClient.ts"
 import { clusterTarget, realRedisClusterNodes } from "../support/redisTopology.ts"
-import { freePort } from "../support/servers.ts"
+import { findRedisServer, freePort, startRedisCluster } from "../support/servers.ts"
 
 /** The messages of an error and its reasons and causes, e.g. a store error caused by a Redis reply. */
 const causes = (error: unknown): string => {
@@ -84,5 +84,31 @@ describe("on a Redis Cluster", () => {
     }).pipe(Effect.provide(Layer.fresh(RedisClient.layerCluster({ cluster: closed })))))
     expect(outcome._tag).toBe("Failure")
     expect(performance.now() - started).toBeLessThan(3_000)
+  })
+
+  it("reports a lost master in its ping (health: degraded) and fails only that master's keys, fast", async () => {
+    const own = await startRedisCluster(findRedisServer()!)
+    try {
+      const outcome = await Effect.runPromise(Effect.gen(function*() {
+        const redis = yield* Redis.Redis
+        const keys = Array.from({ length: 30 }, (_, i) => `outage:${i}`)
+        yield* Effect.forEach(keys, (key) => redis.send("SET", key, "v"))
+        const healthyPing = yield* redis.send("PING").pipe(Effect.result)
+        own.killNode(0)
+        yield* Effect.sleep(Duration.millis(200))
+        const lostPing = yield* redis.send("PING").pipe(Effect.result)
+        const started = performance.now()
+        const reads = yield* Effect.forEach(keys, (key) => redis.send("GET", key).pipe(Effect.result), { concurrency: "unbounded" })
+        return { healthyPing, lostPing, reads, elapsed: performance.now() - started }
+      }).pipe(Effect.provide(Layer.fresh(RedisClient.layerCluster({ cluster: clusterTarget(own.nodes), commandTimeout: "500 millis" })))))
+      expect(outcome.healthyPing._tag).toBe("Success")
+      expect(outcome.lostPing._tag).toBe("Failure")
+      const served = outcome.reads.filter((read) => read._tag === "Success").length
+      expect(served).toBeGreaterThan(0)
+      expect(served).toBeLessThan(30)
+      expect(outcome.elapsed).toBeLessThan(2_000)
+    } finally {
+      own.stop()
+    }
   })
 })

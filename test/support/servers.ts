@@ -121,6 +121,8 @@ export interface RunningCluster {
   /** `host:port,host:port,host:port`, as REDIS_CLUSTER_NODES takes them. */
   readonly nodes: string
   readonly stop: () => void
+  /** Kills the i-th master (an outage of its share of the slots). */
+  readonly killNode: (index: number) => void
 }
 
 /**
@@ -157,7 +159,11 @@ export const startRedisCluster = async (binary: string, masters = 3): Promise<Ru
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
     }
-    return { nodes: ports.map((port) => `127.0.0.1:${port}`).join(","), stop }
+    return {
+      nodes: ports.map((port) => `127.0.0.1:${port}`).join(","),
+      stop,
+      killNode: (index) => void children[index]?.kill("SIGKILL")
+    }
   } catch (error) {
     stop()
     throw error

@@ -99,8 +99,34 @@ const withScripts = () => {
   }
 }
 
+/** One node: every command on its connection. */
+const callNode = (connection: Client, command: string, args: ReadonlyArray<string>) => connection.call(command, ...args)
+
+/**
+ * Every master of the slot map answers PING. ioredis drops a lost node's connection from
+ * `nodes()`, so a master of the slot map without one is down too.
+ */
+const pingMasters = async (cluster: Cluster) => {
+  const masters = cluster.nodes("master")
+  const connected = new Set(masters.map((node) => `${node.options.host}:${node.options.port}`))
+  const missing = [...new Set(cluster.slots.map((owners) => owners[0]))].find((key) => key !== undefined && !connected.has(key))
+  if (missing !== undefined) throw new Error(`no connection to the master at ${missing}`)
+  await Promise.all(masters.map((node) => node.ping()))
+  return "PONG"
+}
+
+/**
+ * A cluster: commands go where their key's slot is served; a bare PING (the health check) asks
+ * every master, as any one of them down leaves a share of the keys unreachable.
+ */
+const callCluster = (connection: Client, command: string, args: ReadonlyArray<string>) =>
+  command.toUpperCase() === "PING" && args.length === 0 && connection instanceof Cluster
+    ? pingMasters(connection)
+    : connection.call(command, ...args)
+
 const fromClient = (
   where: string,
+  call: typeof callNode,
   client: Client,
   duplicate: (overrides: { readonly lazyConnect: true; readonly enableOfflineQueue?: boolean; readonly retryStrategy?: () => null }) => Client
 ) =>
@@ -128,7 +154,7 @@ const fromClient = (
     const scripted = withScripts()
     const sendWith = (connection: Client): Send =>
       scripted(<A>(command: string, ...args: ReadonlyArray<string>) =>
-        Effect.tryPromise({ try: () => connection.call(command, ...args) as Promise<A>, catch: toRedisError }))
+        Effect.tryPromise({ try: () => call(connection, command, args) as Promise<A>, catch: toRedisError }))
 
     return yield* Redis.make({
       send: sendWith(client),
@@ -170,7 +196,7 @@ const fromClient = (
 export const layer = (options: RedisClientOptions): Layer.Layer<Redis.Redis> =>
   Layer.effect(Redis.Redis, Effect.suspend(() => {
     const client = new IORedis(Redacted.value(options.url), clientOptions(options.commandTimeout))
-    return fromClient(describeUrl(options.url), client, (overrides) => client.duplicate(overrides))
+    return fromClient(describeUrl(options.url), callNode, client, (overrides) => client.duplicate(overrides))
   }))
 
 /**
@@ -183,6 +209,7 @@ export const layerCluster = (options: RedisClusterOptions): Layer.Layer<Redis.Re
     const client = makeCluster(options)
     return fromClient(
       `cluster ${RedisClusterNodes.describe(options.cluster)}`,
+      callCluster,
       client,
       ({ lazyConnect, enableOfflineQueue = false }) => makeCluster(options, { lazyConnect, enableOfflineQueue })
     )
