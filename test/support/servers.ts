@@ -72,35 +72,6 @@ export const startPostgres = async (bin: string): Promise<RunningServer> => {
   }
 }
 
-/** A throwaway Redis on a free port, nothing persisted. */
-export const startRedis = async (binary: string): Promise<RunningServer> => {
-  const dir = mkdtempSync(join(tmpdir(), "customify-redis-"))
-  const port = await freePort()
-  const child = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
-    stdio: "ignore"
-  })
-  const deadline = Date.now() + 10_000
-  while (Date.now() < deadline) {
-    const ready = await new Promise<boolean>((resolve) => {
-      const socket = createConnection(port)
-      socket.once("connect", () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.once("error", () => resolve(false))
-    })
-    if (ready) break
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return {
-    url: `redis://127.0.0.1:${port}/0`,
-    stop: () => {
-      child.kill("SIGKILL")
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }
-}
-
 const waitForPort = async (port: number, deadline: number) => {
   while (Date.now() < deadline) {
     const ready = await new Promise<boolean>((resolve) => {
@@ -115,6 +86,23 @@ const waitForPort = async (port: number, deadline: number) => {
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   throw new Error(`nothing listens on 127.0.0.1:${port}`)
+}
+
+/** A throwaway Redis on a free port, nothing persisted. */
+export const startRedis = async (binary: string): Promise<RunningServer> => {
+  const dir = mkdtempSync(join(tmpdir(), "customify-redis-"))
+  const port = await freePort()
+  const child = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+    stdio: "ignore"
+  })
+  await waitForPort(port, Date.now() + 10_000)
+  return {
+    url: `redis://127.0.0.1:${port}/0`,
+    stop: () => {
+      child.kill("SIGKILL")
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
 }
 
 export interface RunningCluster {
