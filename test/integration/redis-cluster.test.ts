@@ -111,4 +111,25 @@ describe("on a Redis Cluster", () => {
       own.stop()
     }
   })
+
+  it("authenticates to every node, found ones included, with the URL entries' credentials", async () => {
+    const own = await startRedisCluster(findRedisServer()!, { password: "cluster-secret" })
+    try {
+      const [seed] = own.nodes.split(",")
+      const roundTrip = (nodes: string) =>
+        Effect.runPromise(Effect.gen(function*() {
+          const cache = yield* CacheStore
+          const keys = Array.from({ length: 30 }, (_, i) => `auth:${i}`)
+          yield* Effect.forEach(keys, (key) => cache.set(key, key, Duration.minutes(1)))
+          yield* cache.ping
+          return yield* Effect.forEach(keys, (key) => cache.get(key))
+        }).pipe(Effect.result, Effect.provide(Layer.fresh(layerRedisCluster(clusterTarget(nodes))))))
+      // One seed: the other two masters are learned from it and need the same password.
+      const authenticated = await roundTrip(`redis://:cluster-secret@${seed}`)
+      expect(authenticated._tag).toBe("Success")
+      expect((await roundTrip(seed!))._tag).toBe("Failure")
+    } finally {
+      own.stop()
+    }
+  })
 })

@@ -117,7 +117,13 @@ export interface RunningCluster {
  * A throwaway Redis Cluster of three masters (no replicas) on free ports, nothing persisted:
  * the topology of ElastiCache's cluster mode, so hash slots and CROSSSLOT errors are real.
  */
-export const startRedisCluster = async (binary: string, masters = 3): Promise<RunningCluster> => {
+export const startRedisCluster = async (
+  binary: string,
+  options: { readonly masters?: number; readonly password?: string } = {}
+): Promise<RunningCluster> => {
+  const masters = options.masters ?? 3
+  const auth = options.password === undefined ? [] : ["--requirepass", options.password, "--masterauth", options.password]
+  const cliAuth = options.password === undefined ? [] : ["--no-auth-warning", "-a", options.password]
   const dir = mkdtempSync(join(tmpdir(), "customify-redis-cluster-"))
   const children: Array<ReturnType<typeof spawn>> = []
   const stop = () => {
@@ -133,16 +139,16 @@ export const startRedisCluster = async (binary: string, masters = 3): Promise<Ru
       children.push(spawn(binary, [
         "--port", String(port), "--cluster-port", String(busPort), "--bind", "127.0.0.1",
         "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`),
-        "--save", "", "--appendonly", "no", "--dir", dir
+        "--save", "", "--appendonly", "no", "--dir", dir, ...auth
       ], { stdio: "ignore" }))
     }
     const deadline = Date.now() + 20_000
     for (const port of ports) await waitForPort(port, deadline)
     const cli = join(binary, "..", "redis-cli")
-    execFileSync(cli, ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"], { stdio: "pipe" })
+    execFileSync(cli, [...cliAuth, "--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"], { stdio: "pipe" })
     // Every node must agree that all slots are served before a test may use it.
     for (const port of ports) {
-      while (!execFileSync(cli, ["-p", String(port), "cluster", "info"]).toString().includes("cluster_state:ok")) {
+      while (!execFileSync(cli, [...cliAuth, "-p", String(port), "cluster", "info"]).toString().includes("cluster_state:ok")) {
         if (Date.now() > deadline) throw new Error(`redis cluster: node ${port} never reached cluster_state:ok`)
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
