@@ -1,4 +1,9 @@
+import { execFileSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as tls from "node:tls"
 import { Cluster } from "ioredis"
 import { Duration, Effect, Layer } from "effect"
 import { RateLimiter, Redis } from "effect/persistence"
@@ -112,24 +117,48 @@ describe("on a Redis Cluster", () => {
     }
   })
 
+  /** 30 keys (spread over the masters) written and read back, and a health ping, on `nodes`. */
+  const roundTrip = (nodes: string) =>
+    Effect.runPromise(Effect.gen(function*() {
+      const cache = yield* CacheStore
+      const keys = Array.from({ length: 30 }, (_, i) => `round-trip:${i}`)
+      yield* Effect.forEach(keys, (key) => cache.set(key, key, Duration.minutes(1)))
+      yield* cache.ping
+      return yield* Effect.forEach(keys, (key) => cache.get(key))
+    }).pipe(Effect.result, Effect.provide(Layer.fresh(layerRedisCluster(clusterTarget(nodes))))))
+
   it("authenticates to every node, found ones included, with the URL entries' credentials", async () => {
     const own = await startRedisCluster(findRedisServer()!, { password: "cluster-secret" })
     try {
       const [seed] = own.nodes.split(",")
-      const roundTrip = (nodes: string) =>
-        Effect.runPromise(Effect.gen(function*() {
-          const cache = yield* CacheStore
-          const keys = Array.from({ length: 30 }, (_, i) => `auth:${i}`)
-          yield* Effect.forEach(keys, (key) => cache.set(key, key, Duration.minutes(1)))
-          yield* cache.ping
-          return yield* Effect.forEach(keys, (key) => cache.get(key))
-        }).pipe(Effect.result, Effect.provide(Layer.fresh(layerRedisCluster(clusterTarget(nodes))))))
       // One seed: the other two masters are learned from it and need the same password.
-      const authenticated = await roundTrip(`redis://:cluster-secret@${seed}`)
-      expect(authenticated._tag).toBe("Success")
+      expect((await roundTrip(`redis://:cluster-secret@${seed}`))._tag).toBe("Success")
       expect((await roundTrip(seed!))._tag).toBe("Failure")
     } finally {
       own.stop()
+    }
+  })
+
+  it("speaks TLS to nodes announced by hostname and verifies their certificates (ElastiCache in-transit encryption)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "customify-redis-tls-"))
+    const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")]
+    execFileSync("openssl", [
+      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"
+    ], { stdio: "ignore" })
+    const own = await startRedisCluster(findRedisServer()!, { tls: { cert, key } })
+    // The test's CA is trusted as a public one would be: no option of the app turns checks off.
+    const trusted = tls.getCACertificates("default")
+    tls.setDefaultCACertificates([...trusted, readFileSync(cert, "utf8")])
+    try {
+      const [seed] = own.nodes.split(",")
+      expect(seed).toMatch(/^localhost:/)
+      expect((await roundTrip(`rediss://${seed}`))._tag).toBe("Success")
+      expect((await roundTrip(seed!))._tag).toBe("Failure")
+    } finally {
+      tls.setDefaultCACertificates(trusted)
+      own.stop()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

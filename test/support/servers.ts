@@ -119,11 +119,24 @@ export interface RunningCluster {
  */
 export const startRedisCluster = async (
   binary: string,
-  options: { readonly masters?: number; readonly password?: string } = {}
+  options: {
+    readonly masters?: number
+    readonly password?: string
+    /**
+     * TLS only, as ElastiCache's in-transit encryption: PEM files of a certificate for
+     * `localhost` (also the CA), and nodes announced by that hostname, as ElastiCache announces
+     * its nodes' hostnames.
+     */
+    readonly tls?: { readonly cert: string; readonly key: string }
+  } = {}
 ): Promise<RunningCluster> => {
   const masters = options.masters ?? 3
   const auth = options.password === undefined ? [] : ["--requirepass", options.password, "--masterauth", options.password]
-  const cliAuth = options.password === undefined ? [] : ["--no-auth-warning", "-a", options.password]
+  const tls = options.tls
+  const cliAuth = [
+    ...(options.password === undefined ? [] : ["--no-auth-warning", "-a", options.password]),
+    ...(tls === undefined ? [] : ["--tls", "--cacert", tls.cert])
+  ]
   const dir = mkdtempSync(join(tmpdir(), "customify-redis-cluster-"))
   const children: Array<ReturnType<typeof spawn>> = []
   const stop = () => {
@@ -136,8 +149,13 @@ export const startRedisCluster = async (
       // The bus port is given explicitly: the default (port + 10000) may be out of range or taken.
       const [port, busPort] = [await freePort(), await freePort()]
       ports.push(port)
+      const listen = tls === undefined ? ["--port", String(port)] : [
+        "--port", "0", "--tls-port", String(port), "--tls-cluster", "yes", "--tls-auth-clients", "no",
+        "--tls-cert-file", tls.cert, "--tls-key-file", tls.key, "--tls-ca-cert-file", tls.cert,
+        "--cluster-announce-hostname", "localhost", "--cluster-preferred-endpoint-type", "hostname"
+      ]
       children.push(spawn(binary, [
-        "--port", String(port), "--cluster-port", String(busPort), "--bind", "127.0.0.1",
+        ...listen, "--cluster-port", String(busPort), "--bind", "127.0.0.1",
         "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`),
         "--save", "", "--appendonly", "no", "--dir", dir, ...auth
       ], { stdio: "ignore" }))
@@ -154,7 +172,7 @@ export const startRedisCluster = async (
       }
     }
     return {
-      nodes: ports.map((port) => `127.0.0.1:${port}`).join(","),
+      nodes: ports.map((port) => `${tls === undefined ? "127.0.0.1" : "localhost"}:${port}`).join(","),
       stop,
       killNode: (index) => void children[index]?.kill("SIGKILL")
     }
