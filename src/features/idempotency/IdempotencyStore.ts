@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { Clock, Context, Duration, Effect, Layer, Ref } from "effect"
 import { SqlClient } from "effect/sql"
-import { type DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
+import { type DatabaseUnavailable, orUnavailable, violatesForeignKey } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 /** An answer as the client got it, to send again. */
 export interface StoredAnswer {
@@ -27,6 +27,8 @@ export type Claim =
   | { readonly _tag: "Replay"; readonly answer: StoredAnswer }
   | { readonly _tag: "OtherRequest" }
   | { readonly _tag: "InProgress"; readonly retryAfterSeconds: number }
+  /** The user was deleted meanwhile: nothing to bind the key to (the request answers for itself). */
+  | { readonly _tag: "UserGone" }
 
 export interface Held {
   readonly userId: string
@@ -95,7 +97,11 @@ export const layerSql = Layer.effect(IdempotencyStore, Effect.gen(function*() {
   const claim = Effect.fn("IdempotencyStore.claim")(function*(request: ClaimRequest) {
     const token = randomUUID()
     for (let i = 0; i < CLAIM_ATTEMPTS; i++) {
-      const [row] = yield* orUnavailable(attempt(request, token))
+      const rows = yield* orUnavailable(attempt(request, token).pipe(
+        Effect.catchIf((error) => violatesForeignKey(error, /^idempotency_keys_user_id/), () => Effect.succeed(undefined))
+      ))
+      if (rows === undefined) return { _tag: "UserGone" } as Claim
+      const [row] = rows
       if (row === undefined || row.claimed) return { _tag: "Claimed", token } as Claim
       if (row.fingerprint === null) continue
       if (row.fingerprint !== request.fingerprint) return { _tag: "OtherRequest" } as Claim

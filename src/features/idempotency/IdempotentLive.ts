@@ -123,6 +123,8 @@ export const layer = Layer.effect(Idempotent, Effect.gen(function*() {
         ttl: KEY_TTL
       }).pipe(Effect.mapError(toProblem))
       switch (claim._tag) {
+        case "UserGone":
+          return yield* httpEffect
         case "Replay":
           return replay(claim.answer)
         case "OtherRequest":
