@@ -1,9 +1,12 @@
-import { Context, Deferred, Effect, Layer, Option } from "effect"
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import { Context, Effect, Layer, Option } from "effect"
+import { HttpClient, HttpClientRequest } from "effect/http"
 import { type HttpApi, HttpApiClient, type HttpApiEndpoint, type HttpApiGroup, HttpApiMiddleware } from "effect/http-api"
 import { CoreApi } from "../api/Api.ts"
 import { IDEMPOTENCY_KEY_HEADER, Idempotent } from "../api/Idempotency.ts"
 import { Authentication, ServiceAuthentication } from "../api/Security.ts"
+import { isExpiredToken, makeTokens, read, type RefreshOptions, type Source } from "./Tokens.ts"
+
+export type { RefreshOptions, Source, TokenPair } from "./Tokens.ts"
 
 /**
  * The Core API's client for frontends and workers: `HttpApiClient.make(CoreApi)` with the
@@ -14,21 +17,6 @@ import { Authentication, ServiceAuthentication } from "../api/Security.ts"
  *     Effect.provide(FetchHttpClient.layer)))
  *   const design = await Effect.runPromise(api.designs.create({ payload }))
  */
-
-/** A value the client reads when it needs it: an Effect, or a function (sync or async). */
-export type Source<A> = Effect.Effect<A> | (() => A | PromiseLike<A>)
-
-export interface TokenPair {
-  readonly accessToken: string
-  readonly refreshToken: string
-}
-
-export interface RefreshOptions {
-  /** The current refresh token; undefined: none, the 401 is answered as it came. */
-  readonly refreshToken: Source<string | undefined>
-  /** Called with the new pair after each refresh (refresh tokens rotate: keep the new one). */
-  readonly onRefreshed: (tokens: TokenPair) => void | PromiseLike<void> | Effect.Effect<void>
-}
 
 export interface CoreClientOptions {
   /** Where the API is, e.g. https://api.example.com (the paths start with /api/v1). */
@@ -64,65 +52,7 @@ const ChosenIdempotencyKey = Context.Reference<string | undefined>("customify/cl
 export const withIdempotencyKey = (key: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.provideService(effect, ChosenIdempotencyKey, key)
 
-const read = <A>(source: Source<A> | undefined, otherwise: A): Effect.Effect<A> =>
-  source === undefined
-    ? Effect.succeed(otherwise)
-    : Effect.isEffect(source)
-    ? source
-    : Effect.promise(async () => await source())
-
 const isIdempotent = (endpoint: HttpApiEndpoint.Top) => endpoint.middlewares.has(Idempotent as never)
-
-/** Whether a 401 says the access token expired (and nothing else: a revoked session is not refreshed). */
-const isExpiredToken = (response: HttpClientResponse.HttpClientResponse) =>
-  response.status !== 401
-    ? Effect.succeed(false)
-    : response.json.pipe(
-      Effect.map((body) => (body as { readonly code?: unknown } | null)?.code === "token_expired"),
-      Effect.orElseSucceed(() => false)
-    )
-
-/** The current access token, refreshed at most once per expired token whatever the number of callers. */
-const makeTokens = (options: CoreClientOptions, httpClient: HttpClient.HttpClient) => {
-  let inflight: { readonly expired: string | undefined; readonly result: Deferred.Deferred<Option.Option<string>> } | undefined
-
-  const callRefresh = (refreshToken: string) =>
-    HttpApiClient.endpoint(CoreApi, { group: "auth", endpoint: "refresh", httpClient, baseUrl: options.baseUrl }).pipe(
-      Effect.flatMap((refresh) => refresh({ payload: { refreshToken } }))
-    )
-
-  const refreshNow = (refresh: RefreshOptions) =>
-    Effect.gen(function*() {
-      const refreshToken = yield* read(refresh.refreshToken, undefined)
-      if (refreshToken === undefined) return Option.none<string>()
-      const answer = yield* Effect.option(callRefresh(refreshToken))
-      if (Option.isNone(answer)) return Option.none<string>()
-      const { accessToken, refreshToken: next } = answer.value.tokens
-      const stored = refresh.onRefreshed({ accessToken, refreshToken: next })
-      if (Effect.isEffect(stored)) yield* stored
-      else yield* Effect.promise(async () => await stored)
-      return Option.some(accessToken)
-    })
-
-  return {
-    current: read(options.accessToken, undefined),
-    /** A new access token after `expired` was refused, or None (no refresh configured, or it failed). */
-    refreshed: (expired: string | undefined): Effect.Effect<Option.Option<string>> =>
-      Effect.suspend(() => {
-        const refresh = options.refresh
-        if (refresh === undefined) return Effect.succeedNone
-        if (inflight !== undefined && inflight.expired === expired) return Deferred.await(inflight.result)
-        const result = Deferred.makeUnsafe<Option.Option<string>>()
-        inflight = { expired, result }
-        // Finishes even if this caller goes away: the others wait for it.
-        return refreshNow(refresh).pipe(
-          Effect.catchCause(() => Effect.succeedNone),
-          Effect.tap((token) => Deferred.succeed(result, token)),
-          Effect.uninterruptible
-        )
-      })
-  }
-}
 
 const bearer = (token: string | undefined) => (request: HttpClientRequest.HttpClientRequest) =>
   token === undefined ? request : HttpClientRequest.bearerToken(request, token)
