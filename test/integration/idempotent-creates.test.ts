@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { UserId } from "../../src/domain/User.ts"
 import * as IdempotencyStore from "../../src/features/idempotency/IdempotencyStore.ts"
 import { makeTestApp } from "../support/app.ts"
-import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import { freshDatabase, holdTableLock, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { waitFor } from "../support/faults.ts"
 import { uniqueEmail, validDocument } from "../support/http.ts"
 import { attempt, failsWithProblem, failure, ok, typedClient } from "../support/typedClient.ts"
@@ -75,21 +75,8 @@ const withKey = (token: string, key: string) => ({ token, headers: { "idempotenc
 const createWith = (client: typeof a, token: string, key: string, name?: string) =>
   client(withKey(token, key)).designs.create({ payload: payload(name) })
 
-/** Holds the quota counter's table lock for `millis`: creates wait meanwhile. Resolves once taken. */
-const holdUsageLock = async (millis: number) => {
-  let taken!: () => void
-  const isTaken = new Promise<void>((resolve) => (taken = resolve))
-  const released = runSql((sql) =>
-    sql.withTransaction(
-      sql`LOCK TABLE design_usage IN EXCLUSIVE MODE`.pipe(
-        Effect.andThen(Effect.sync(() => taken())),
-        Effect.andThen(Effect.sleep(Duration.millis(millis)))
-      )
-    )
-  )
-  await isTaken
-  return { released }
-}
+/** Holds the quota counter's table lock for `millis`: creates wait meanwhile. */
+const holdUsageLock = (millis: number) => holdTableLock(databaseUrl, "design_usage", millis)
 
 describe("Idempotency-Key on creates", () => {
   it("20 requests with one key on two instances at once: one design, one charge, every answer the same 201 or 409 in progress", async () => {
