@@ -106,6 +106,9 @@ describe("Idempotency-Key on creates", () => {
       expect(replayed.status).toBe(201)
       expect(replayed.response!.text).toBe(created[0]!.response!.text)
       expect(replayed.response!.headers.get("idempotent-replayed")).toBe("true")
+      // The headers that matter come back too: the design's ETag.
+      expect(replayed.response!.headers.get("etag")).toBe(created[0]!.response!.headers.get("etag"))
+      expect(replayed.response!.headers.get("etag")).toMatch(/"v1"$/u)
     }
     expect(await counts(user.id)).toEqual({ designs: 1, charged: 1 })
   }, 30_000)

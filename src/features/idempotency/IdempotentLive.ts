@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto"
 import { Cause, Duration, Effect, Exit, Layer, Option } from "effect"
-import { HttpServerRequest, type HttpServerResponse } from "effect/http"
+import { HttpEffect, HttpServerRequest, type HttpServerResponse } from "effect/http"
 import * as Response from "effect/http/HttpServerResponse"
 import {
   IDEMPOTENCY_KEY_HEADER,
@@ -64,6 +64,23 @@ const storable = (response: HttpServerResponse.HttpServerResponse): StoredAnswer
   if (body._tag === "Empty") return { status: response.status, headers, body: "" }
   headers["content-type"] = body.contentType
   return { status: response.status, headers, body: new TextDecoder().decode(body.body) }
+}
+
+/**
+ * Headers that matter to a client and that code outside the middleware may set on the way out
+ * (a pre-response handler: the designs' ETag): read from the response as it is sent.
+ */
+const RESOURCE_HEADERS = ["etag", "location", "content-location", "last-modified"] as const
+
+/** The answer with the resource headers of the response as sent, or undefined when it had them all already. */
+const withSentHeaders = (answer: StoredAnswer, sent: HttpServerResponse.HttpServerResponse): StoredAnswer | undefined => {
+  const added = Object.fromEntries(
+    RESOURCE_HEADERS.flatMap((name) => {
+      const value = sent.headers[name]
+      return value === undefined || value === answer.headers[name] ? [] : [[name, value]]
+    })
+  )
+  return Object.keys(added).length === 0 ? undefined : { ...answer, headers: { ...answer.headers, ...added } }
 }
 
 const replay = (answer: StoredAnswer) => {
@@ -138,7 +155,20 @@ export const layer = Layer.effect(Idempotent, Effect.gen(function*() {
           }))
         case "Claimed": {
           const held = { userId, key, token: claim.token }
-          return yield* httpEffect.pipe(Effect.onExit((exit) => settle(held, exit)))
+          // Stored at once (the claim is answered even if sending fails), then completed with
+          // the headers added on the way out, so a replay carries what this answer carried.
+          const response = yield* httpEffect.pipe(Effect.onExit((exit) => settle(held, exit)))
+          const answer = storable(response)
+          if (answer !== undefined) {
+            yield* HttpEffect.appendPreResponseHandler((_request, sent) => {
+              const complete = withSentHeaders(answer, sent)
+              return complete === undefined ? Effect.succeed(sent) : store.complete(held, complete).pipe(
+                Effect.catchCause((cause) => Effect.logWarning("idempotency: could not store an answer's headers", cause)),
+                Effect.as(sent)
+              )
+            })
+          }
+          return response
         }
       }
     }))
