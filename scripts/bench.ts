@@ -5,7 +5,8 @@
  *
  * The API (`node src/main.ts`, NODE_ENV=production) and the baseline each run in their own
  * process; autocannon drives them from this one. Progress goes to stderr; the Markdown table to
- * stdout, `bench/results/latest.md` and, with every number, `bench/results/<timestamp>.json`.
+ * stdout, `bench/results/latest.md` and, with every number, `bench/results/<timestamp>.json`;
+ * a chart of the API beside its baseline to `bench/results/<timestamp>.svg` and `latest.svg`.
  * Goals are reported as PASS/MISS and never fail the run: the exit code is non-zero only when
  * the bench itself broke (a server did not start or died, seeding failed).
  */
@@ -17,8 +18,9 @@ import { fileURLToPath } from "node:url"
 import { Redis } from "ioredis"
 import { findPostgresBin, findRedisServer, freePort, startPostgres, startRedis } from "../test/support/servers.ts"
 import { parseOptions, USAGE } from "./bench/args.ts"
+import { benchChart } from "./bench/chart.ts"
 import { type LoadSummary, type RequestSpec, runLoad, startLoad } from "./bench/load.ts"
-import { Cleanup, cpuTicksOf, ForeignCpu, memoryOf, postmasterPid, RssSampler, type ServerProcess, settle, startNodeServer } from "./bench/processes.ts"
+import { Cleanup, cpuTicksOf, ForeignCpu, memoryOf, postmasterPid, RssSampler, runBenchScript, type ServerProcess, settle, startNodeServer } from "./bench/processes.ts"
 import { evaluateGoals, find, type Machine, markdown, type Run, type Soak, type SoakPart } from "./bench/report.ts"
 import * as Scenarios from "./bench/scenarios.ts"
 import { preflight, renewTokens, seed, type Seeded } from "./bench/seed.ts"
@@ -465,9 +467,16 @@ const main = async () => {
     markdown: table
   }, null, 2)}\n`)
   writeFileSync(join(resultsDir, "latest.md"), table)
+  const chart = benchChart(runs, {
+    title: `Benchmark ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC${options.quick ? " (quick)" : ""}: the API beside its baseline`,
+    subtitle: `${command} · ${connections} connections, ${durationSeconds} s per scenario · ${machine.cores} cores shared by load generator, servers, PostgreSQL and Redis`
+  })
+  const svgPath = join(resultsDir, `${stamp}.svg`)
+  writeFileSync(svgPath, chart)
+  writeFileSync(join(resultsDir, "latest.svg"), chart)
   console.log(table)
   for (const goal of goals) log(`${goal.pass ? "PASS" : "MISS"} ${goal.goal}: ${goal.measured} (target ${goal.target})`)
-  log(`wrote ${relative(root, jsonPath)} and bench/results/latest.md`)
+  log(`wrote ${relative(root, jsonPath)}, ${relative(root, svgPath)}, bench/results/latest.md and latest.svg`)
   if (pool.shared > 0) log(`warning: the PATCH pool ran dry ${pool.shared} times; versions may have conflicted`)
 }
 
@@ -548,12 +557,4 @@ const runSoak = async (
   return soak
 }
 
-try {
-  await main()
-} catch (error) {
-  log(`FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-  process.exitCode = 1
-} finally {
-  log("stopping the servers")
-  await cleanup.run()
-}
+await runBenchScript(main, cleanup, log)

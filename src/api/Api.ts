@@ -6,6 +6,7 @@ import { CatalogueApi } from "./Catalogue.ts"
 import { DesignsApi } from "./Designs.ts"
 import { documentGateway, RateLimited } from "./Gateway.ts"
 import { HealthApi } from "./Health.ts"
+import { documentIdempotency } from "./Idempotency.ts"
 import { JobsApi } from "./Jobs.ts"
 import { InternalApi, OrdersApi } from "./Orders.ts"
 import { RequestValidation } from "./RequestValidation.ts"
@@ -53,5 +54,5 @@ export class CoreApi extends withConventions(
   title: "Customify Core API",
   version: "1.0.0",
   description: "Auth, designs, subscriptions, orders and orchestration for the Customify widget and dashboard.",
-  transform: documentGateway
+  transform: (spec) => documentIdempotency(documentGateway(spec))
 })).annotate(HttpApi.AdditionalSchemas, [RateLimited]) {}

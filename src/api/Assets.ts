@@ -4,6 +4,7 @@ import { AllowedContentType, Asset, AssetId, ByteSize, FileName } from "../domai
 import { DesignId } from "../domain/Design.ts"
 import { matching, Timestamp } from "../domain/Primitives.ts"
 import { AssetInUse, AssetNotUploaded, AssetTooLarge, UploadLimitReached } from "./AssetProblems.ts"
+import { Idempotent } from "./Idempotency.ts"
 import { pageOf, pageQuery } from "./Pagination.ts"
 import { InvalidCursor, NotFound, ServiceUnavailable, ValidationFailed } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
@@ -50,7 +51,7 @@ export class AssetsApi extends HttpApiGroup.make("assets")
       }),
       success: UploadTicket.pipe(HttpApiSchema.status(201)),
       error: [NotFound, ValidationFailed, AssetTooLarge, UploadLimitReached, ServiceUnavailable]
-    }).annotateMerge(OpenApi.annotations({
+    }).middleware(Idempotent).annotateMerge(OpenApi.annotations({
       summary: "Request an upload URL for an image",
       description: "PNG, JPEG, WebP or SVG of at most UPLOAD_MAX_BYTES (413 `asset_too_large`). PUT exactly `byteSize` bytes to `uploadUrl` with `headers` before `expiresAt`, then complete the upload. " +
         "A design has at most UPLOADS_PER_DESIGN uploads (409 `too_many_assets`) and a user at most PENDING_UPLOADS_PER_USER pending ones (409 `too_many_pending_uploads`), each with `limit`; an upload not completed is removed with its file an hour after its URL expired."

@@ -5,6 +5,7 @@ import { DesignDocument } from "../domain/DesignDocument.ts"
 import { Int64, text } from "../domain/Primitives.ts"
 import { Cursor, Limit, MAX_PAGE_SIZE, NextCursor } from "./Pagination.ts"
 import { InvalidCursor, NotFound, QuotaExceeded, ServiceUnavailable, SubscriptionInactive, ValidationFailed, VersionConflict } from "./Problems.ts"
+import { Idempotent } from "./Idempotency.ts"
 import { Authentication } from "./Security.ts"
 import { declareETag, declareIfNoneMatch, NotModifiedResponse } from "./ConditionalRequests.ts"
 
@@ -30,7 +31,7 @@ export class DesignsApi extends HttpApiGroup.make("designs")
       }),
       success: DesignView.pipe(HttpApiSchema.status(201)),
       error: [QuotaExceeded, SubscriptionInactive, ValidationFailed]
-    }).annotateMerge(OpenApi.annotations({
+    }).middleware(Idempotent).annotateMerge(OpenApi.annotations({
       transform: declareETag(["201"]),
       summary: "Create a design",
       description: "Charges the month's design quota (402 `quota_exceeded`; 402 `subscription_inactive` without an active subscription). The canvas must fit the product's printable area and image layers may only show completed uploads of the caller."
@@ -85,7 +86,7 @@ export class DesignsApi extends HttpApiGroup.make("designs")
       params: { id: DesignId },
       success: DesignView.pipe(HttpApiSchema.status(201)),
       error: [NotFound, QuotaExceeded, SubscriptionInactive, ServiceUnavailable]
-    }).annotateMerge(OpenApi.annotations({
+    }).middleware(Idempotent).annotateMerge(OpenApi.annotations({
       transform: declareETag(["201"]),
       summary: "Duplicate a design",
       description: "A draft copy named \"<name> (copy)\", charged to the month's quota like a new design."

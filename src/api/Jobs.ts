@@ -3,6 +3,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { DesignId } from "../domain/Design.ts"
 import { RenderJob, RenderJobId, RenderJobKind, RenderJobProgress } from "../domain/Jobs.ts"
 import { RenderRateLimited } from "./JobProblems.ts"
+import { Idempotent } from "./Idempotency.ts"
 import { pageOf, pageQuery } from "./Pagination.ts"
 import { InvalidCursor, NotFound, ServiceUnavailable, SubscriptionInactive, ValidationFailed } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
@@ -30,7 +31,7 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       payload: Schema.Struct({ kind: Schema.optionalKey(RenderJobKind) }),
       success: QueuedJob.pipe(HttpApiSchema.status(202)),
       error: [NotFound, SubscriptionInactive, RenderRateLimited, ServiceUnavailable]
-    }).annotateMerge(OpenApi.annotations({
+    }).middleware(Idempotent).annotateMerge(OpenApi.annotations({
       summary: "Request a render or a PDF of a design",
       description: "Queues a job for the render engine or the PDF workers (202); follow it with GET /api/v1/jobs/{jobId}. " +
         "Needs an active subscription (402 `subscription_inactive`). At most RENDER_JOBS_PER_HOUR renders and PDFs per user within any hour " +

@@ -6,6 +6,7 @@ import * as Auth from "../features/auth/Feature.ts"
 import * as Catalogue from "../features/catalogue/Feature.ts"
 import * as Designs from "../features/designs/Feature.ts"
 import * as Health from "../features/health/Feature.ts"
+import * as Idempotency from "../features/idempotency/Feature.ts"
 import * as Jobs from "../features/jobs/Feature.ts"
 import * as Orders from "../features/orders/Feature.ts"
 import * as Subscriptions from "../features/subscriptions/Feature.ts"
@@ -68,14 +69,19 @@ export const handlers = Layer.mergeAll(
 export const routes = Assets.routes
 export const routeList = Assets.routeList
 
-/** The security middlewares the API declares. */
-export const middleware = Auth.middleware
+/** The middlewares the API declares: security, and idempotent creates. */
+export const middleware = Layer.merge(Auth.middleware, Idempotency.middleware)
 
 /**
  * Housekeeping tasks of the features other than jobs (src/features/jobs/Housekeeping.ts), run by
  * the worker hourly.
  */
-const housekeeping = [...Accounts.housekeeping, ...Auth.housekeeping, ...Assets.housekeeping] as const
+const housekeeping = [
+  ...Accounts.housekeeping,
+  ...Auth.housekeeping,
+  ...Assets.housekeeping,
+  ...Idempotency.housekeeping
+] as const
 
 /** The background worker, on the same services. */
-export const worker = Jobs.worker(housekeeping).pipe(Layer.provide(Layer.merge(ports, Assets.layer)))
+export const worker = Jobs.worker(housekeeping).pipe(Layer.provide(Layer.mergeAll(ports, Assets.layer, Idempotency.layer)))

@@ -8,6 +8,7 @@ import { HttpApi, HttpApiBuilder } from "effect/http-api"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withConventions } from "../../src/api/Api.ts"
 import { AssetsApi } from "../../src/api/Assets.ts"
+import { Idempotent } from "../../src/api/Idempotency.ts"
 import { Unauthorized } from "../../src/api/Problems.ts"
 import { Authentication, CurrentActor } from "../../src/api/Security.ts"
 import * as Storage from "../../src/capabilities/storage/Storage.ts"
@@ -54,6 +55,9 @@ const StubAuthentication = Layer.succeed(Authentication, {
   }
 })
 
+/** Idempotency keys are not what this probe is about (test/integration/idempotent-creates.test.ts). */
+const PassThroughIdempotent = Layer.succeed(Idempotent, Idempotent.of((httpEffect) => httpEffect))
+
 const quiet = Logger.layer([])
 
 type Services =
@@ -70,7 +74,7 @@ const makeApp = (services: Context.Context<Services>) =>
     Layer.mergeAll(
       HttpApiBuilder.layer(ProbeApi).pipe(
         Layer.provide(ProbeHandlers),
-        Layer.provideMerge(Layer.merge(RequestValidationLive.layer, StubAuthentication))
+        Layer.provideMerge(Layer.mergeAll(RequestValidationLive.layer, StubAuthentication, PassThroughIdempotent))
       ),
       LocalUploadRoutes,
       RequestPipeline.layer(RouteTable.make(ProbeApi, localUploadRoutes)).pipe(Layer.provide(pipelineDependencies))
