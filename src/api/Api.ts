@@ -2,6 +2,7 @@ import { HttpApi, type HttpApiGroup, OpenApi } from "effect/http-api"
 import { AiApi } from "./Ai.ts"
 import { AssetsApi } from "./Assets.ts"
 import { AuthApi } from "./Auth.ts"
+import { CatalogueApi } from "./Catalogue.ts"
 import { DesignsApi } from "./Designs.ts"
 import { documentGateway, RateLimited } from "./Gateway.ts"
 import { HealthApi } from "./Health.ts"
@@ -48,6 +49,7 @@ export class CoreApi extends withConventions(
     .add(JobsApi)
     .add(InternalApi)
     .add(AiApi)
+    .add(CatalogueApi)
 ).annotateMerge(OpenApi.annotations({
   title: "Customify Core API",
   version: "1.0.0",

@@ -3,9 +3,10 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { AllowedContentType, Asset, AssetId, ByteSize, FileName } from "../domain/Asset.ts"
 import { DesignId } from "../domain/Design.ts"
 import { matching, Timestamp } from "../domain/Primitives.ts"
-import { AssetNotUploaded, AssetTooLarge, UploadLimitReached } from "./AssetProblems.ts"
-import { NotFound, ServiceUnavailable, ValidationFailed } from "./Problems.ts"
+import { AssetInUse, AssetNotUploaded, AssetTooLarge, UploadLimitReached } from "./AssetProblems.ts"
 import { Idempotent } from "./Idempotency.ts"
+import { pageOf, pageQuery } from "./Pagination.ts"
+import { InvalidCursor, NotFound, ServiceUnavailable, ValidationFailed } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
 /** The asset without what stays on the server: its owner and its storage key. */
@@ -34,6 +35,8 @@ export const DownloadLink = Schema.Struct({
   url: TransferUrl,
   expiresAt: Timestamp
 }).annotate({ identifier: "DownloadLink" })
+
+export const AssetPage = pageOf(AssetView, "AssetPage")
 
 const assetParams = { id: DesignId, assetId: AssetId }
 
@@ -68,6 +71,24 @@ export class AssetsApi extends HttpApiGroup.make("assets")
     }).annotateMerge(OpenApi.annotations({
       summary: "Get a download URL for an image",
       description: "A short-lived URL (DOWNLOAD_URL_TTL) for a completed upload."
+    })),
+    HttpApiEndpoint.get("list", "/:id/assets", {
+      params: { id: DesignId },
+      query: pageQuery,
+      success: AssetPage,
+      error: [NotFound, ValidationFailed, InvalidCursor, ServiceUnavailable]
+    }).annotateMerge(OpenApi.annotations({
+      summary: "List a design's uploads",
+      description: "Pending and completed uploads of the design, newest first; keyset pagination with `cursor` (a cursor no page answered is 400 `invalid_cursor`). Someone else's design answers 404."
+    })),
+    HttpApiEndpoint.delete("delete", "/:id/assets/:assetId", {
+      params: assetParams,
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, AssetInUse, ServiceUnavailable]
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Delete an upload",
+      description: "Removes the upload and its stored file. Refused with 409 `asset_in_use` (listing `designIds`) while an image layer of a live design's current document shows it. " +
+        "The file is removed from storage after the upload is gone from the API; if storage is unreachable then, the removal is retried in the background. Of two deletions at once, one answers 204 and the other 404."
     }))
   )
   .middleware(Authentication)

@@ -3,6 +3,7 @@ import * as Accounts from "../features/accounts/Feature.ts"
 import * as Ai from "../features/ai/Feature.ts"
 import * as Assets from "../features/assets/Feature.ts"
 import * as Auth from "../features/auth/Feature.ts"
+import * as Catalogue from "../features/catalogue/Feature.ts"
 import * as Designs from "../features/designs/Feature.ts"
 import * as Health from "../features/health/Feature.ts"
 import * as Idempotency from "../features/idempotency/Feature.ts"
@@ -32,7 +33,8 @@ export const layer = Layer.mergeAll(
   Assets.layer,
   Orders.layer,
   Jobs.layer,
-  Ai.layer
+  Ai.layer,
+  Catalogue.layer
 ).pipe(Layer.provideMerge(ports))
 
 /** The same services over in-memory repositories (the capabilities are chosen by the caller). */
@@ -45,7 +47,8 @@ export const layerMemory = Layer.mergeAll(
   Assets.layerMemory,
   Orders.layerMemory,
   Jobs.layerMemory,
-  Ai.layerMemory
+  Ai.layerMemory,
+  Catalogue.layerMemory
 ).pipe(Layer.provideMerge(portsMemory))
 
 /** Every HttpApi group's handlers, each with its feature's services. */
@@ -58,7 +61,8 @@ export const handlers = Layer.mergeAll(
   Assets.handlers,
   Orders.handlers,
   Jobs.handlers,
-  Ai.handlers
+  Ai.handlers,
+  Catalogue.handlers
 ).pipe(withServices(ports))
 
 /** Routes features serve beside the HttpApi, and their list for the route table. */

@@ -20,6 +20,7 @@ import * as AssetsRepository from "../../src/features/assets/AssetsRepository.ts
 import { buildAssetsHandlers } from "../../src/features/assets/Http.ts"
 import { LocalUploadRoutes, localUploadRoutes, SVG_CONTENT_SECURITY_POLICY } from "../../src/features/assets/LocalUploadRoutes.ts"
 import * as DesignsRepository from "../../src/features/designs/DesignsRepository.ts"
+import * as Transactions from "../../src/capabilities/database/Transactions.ts"
 import * as RequestPipeline from "../../src/http/RequestPipeline.ts"
 import * as RequestValidationLive from "../../src/http/RequestValidationLive.ts"
 import * as RouteTable from "../../src/http/RouteTable.ts"
@@ -65,6 +66,7 @@ type Services =
   | StorageConfig.StorageConfig
   | AssetsRepository.AssetsRepository
   | DesignsRepository.DesignsRepository
+  | Transactions.Transactions
 
 /** The app over the given services (built once, shared with the test for seeding). */
 const makeApp = (services: Context.Context<Services>) =>
@@ -85,7 +87,7 @@ const makeApp = (services: Context.Context<Services>) =>
   )
 
 const servicesLayer = (storage: Layer.Layer<Storage.Storage | Storage.LocalUploads, never, StorageConfig.StorageConfig>) =>
-  Layer.mergeAll(AssetsRepository.layerMemory, DesignsRepository.layerMemory, storage).pipe(
+  Layer.mergeAll(AssetsRepository.layerMemory, DesignsRepository.layerMemory, Transactions.layerMemory, storage).pipe(
     Layer.provideMerge(StorageConfig.layerTest({ publicBaseUrl: "http://test", uploadMaxBytes: MAX_BYTES }))
   )
 

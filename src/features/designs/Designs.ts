@@ -13,7 +13,7 @@ import { DesignInvalid, DesignNotFound, QuotaExceeded, SubscriptionInactive, Ver
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { periodContaining } from "../../domain/Quota.ts"
 import type { UserId } from "../../domain/User.ts"
-import type { InvalidAssetReference } from "../../domain/Asset.ts"
+import { type AssetReferenceLost, InvalidAssetReference } from "../../domain/Asset.ts"
 import { DesignUsage } from "../subscriptions/DesignUsage.ts"
 import { requireActive, SubscriptionLookup } from "../subscriptions/Subscriptions.ts"
 import { DesignsRepository, type NewDesign } from "./DesignsRepository.ts"
@@ -114,6 +114,18 @@ const owned = Effect.fnUntraced(function*(actor: Actor, id: DesignId, action: "r
   return design
 })
 
+/**
+ * A write whose document the database refused because an upload an image layer shows was
+ * deleted meanwhile (it lost the race): the check, run again, names those layers.
+ */
+const referencesChecked = (ownerId: UserId, document: DesignDocument | undefined) =>
+<A, E, R>(write: Effect.Effect<A, E | AssetReferenceLost, R>) =>
+  Effect.catchIf(write, (error): error is AssetReferenceLost => (error as { _tag?: unknown })._tag === "AssetReferenceLost", () =>
+    Effect.gen(function*() {
+      if (document !== undefined) yield* (yield* ImageReferences).check(ownerId, document)
+      return yield* new InvalidAssetReference({ paths: ["document.layers"] })
+    }))
+
 /** Charges the month's quota and inserts, atomically; only active subscriptions create. */
 const insertWithinQuota = Effect.fnUntraced(function*(actor: Actor, design: Omit<NewDesign, "id" | "ownerId">) {
   const subscription = yield* requireActive(actor.userId)
@@ -140,7 +152,9 @@ export const createDesign = Effect.fn("createDesign")(function*(actor: Actor, in
 > {
   yield* checkProduct(input.productType, input.document)
   yield* (yield* ImageReferences).check(actor.userId, input.document)
-  return yield* writeAndIndex(insertWithinQuota(actor, { ...input, status: input.status ?? "draft" }), (design) => design)
+  return yield* writeAndIndex(insertWithinQuota(actor, { ...input, status: input.status ?? "draft" }), (design) => design).pipe(
+    referencesChecked(actor.userId, input.document)
+  )
 })
 
 export const getDesign = Effect.fn("getDesign")(function*(actor: Actor, id: DesignId) {
@@ -204,7 +218,7 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
   const updated = yield* writeAndIndex(
     repository.update(id, expectedVersion, changes),
     (updated) => Option.isSome(updated) ? updated.value : undefined
-  ).pipe(Effect.ensuring((yield* DesignLookup).invalidate(id)))
+  ).pipe(referencesChecked(current.ownerId, changes.document), Effect.ensuring((yield* DesignLookup).invalidate(id)))
   if (Option.isSome(updated)) return updated.value
   const now = yield* repository.findLive(id)
   if (Option.isNone(now)) return yield* new DesignNotFound()
@@ -244,5 +258,5 @@ export const duplicateDesign = Effect.fn("duplicateDesign")(function*(actor: Act
       document: original.document
     }),
     (copy) => copy
-  )
+  ).pipe(referencesChecked(actor.userId, original.document))
 })

@@ -1,4 +1,5 @@
 import { Clock, Context, Data, Duration, Effect, Exit, Layer, Option, Ref, Schema, Struct } from "effect"
+import { AssetReferenceLost } from "../../domain/Asset.ts"
 import { SessionRevoked } from "../../domain/AuthErrors.ts"
 import { SqlClient, SqlSchema } from "effect/sql"
 import * as StoredRows from "../../capabilities/database/StoredRows.ts"
@@ -42,19 +43,43 @@ export class DesignsRepository extends Context.Service<DesignsRepository, {
    * counter's row lock serialises a user's concurrent creates, so no race can exceed the limit.
    * Fails with the count already used when the quota is spent (and inserts nothing).
    */
-  /** SessionRevoked: the owner's account was deleted meanwhile. */
-  readonly insertCharged: (design: NewDesign, charge: QuotaCharge) => Effect.Effect<Design, QuotaSpent | SessionRevoked | DatabaseUnavailable>
+  /**
+   * SessionRevoked: the owner's account was deleted meanwhile. AssetReferenceLost: an upload an
+   * image layer shows was deleted meanwhile (the database refuses such a document).
+   */
+  readonly insertCharged: (
+    design: NewDesign,
+    charge: QuotaCharge
+  ) => Effect.Effect<Design, QuotaSpent | SessionRevoked | AssetReferenceLost | DatabaseUnavailable>
   /** A live (not deleted) design, whoever owns it: the caller applies the policy. */
   readonly findLive: (id: DesignId) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
   readonly list: (query: DesignQuery) => Effect.Effect<ReadonlyArray<Design>, DatabaseUnavailable>
   /** Applies the changes and bumps the version if `expectedVersion` is current; None otherwise. */
-  readonly update: (id: DesignId, expectedVersion: number, changes: DesignChanges) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
+  readonly update: (
+    id: DesignId,
+    expectedVersion: number,
+    changes: DesignChanges
+  ) => Effect.Effect<Option.Option<Design>, AssetReferenceLost | DatabaseUnavailable>
   readonly softDelete: (id: DesignId) => Effect.Effect<boolean, DatabaseUnavailable>
+  /** Up to `limit` live designs of the owner whose current document has an image layer showing the asset. */
+  readonly showingAsset: (ownerId: UserId, assetId: string, limit: number) => Effect.Effect<ReadonlyArray<DesignId>, DatabaseUnavailable>
   readonly usage: (userId: UserId, periodStart: Date) => Effect.Effect<number, DatabaseUnavailable>
 }>()("customify/features/designs/DesignsRepository") {}
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
-const PRODUCT_CACHE_TTL = Duration.minutes(5)
+/**
+ * The catalogue served by GET /products (Cache-Control max-age 5 minutes) reflects a change of
+ * the table within this: see the catalogue feature.
+ */
+const PRODUCT_CACHE_TTL = Duration.minutes(1)
+
+/**
+ * The database's refusal of a document whose image layer shows an upload that is not (or no
+ * longer) a completed one of the owner: migration 0011's trigger, raised as this foreign key.
+ */
+const referencesLost = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.catchIf(effect, (error) => violatesForeignKey(error, /^designs_layer_asset_fkey$/u), () =>
+    Effect.fail(new AssetReferenceLost()))
 
 const periodKey = (periodStart: Date) => periodStart.toISOString().slice(0, 10)
 
@@ -112,6 +137,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
     })).pipe(
       // The owner's account was deleted while this request ran (another device): so were its sessions.
       Effect.catchIf((error) => violatesForeignKey(error, /_(user|owner)_id_fkey$/u), () => Effect.fail(new SessionRevoked())),
+      referencesLost,
       orUnavailable
     )
   })
@@ -159,13 +185,20 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
     findLive: (id) => findLive(id).pipe(orUnavailable),
     list: (query) => list(query).pipe(orUnavailable),
     update: (id, expectedVersion, changes) =>
-      Effect.flatMap(now, (at) => update({ id, expectedVersion, changes, at })).pipe(orUnavailable),
+      Effect.flatMap(now, (at) => update({ id, expectedVersion, changes, at })).pipe(referencesLost, orUnavailable),
     softDelete: (id) =>
       Effect.flatMap(now, (at) =>
         sql`UPDATE designs SET deleted_at = ${at} WHERE id = ${id} AND deleted_at IS NULL RETURNING id`).pipe(
         Effect.map((rows) => rows.length > 0),
         orUnavailable
       ),
+    showingAsset: (ownerId, assetId, limit) =>
+      sql<{ id: DesignId }>`
+        SELECT id FROM designs
+        WHERE owner_id = ${ownerId} AND deleted_at IS NULL
+          AND document->'layers' @> jsonb_build_array(jsonb_build_object('type', 'image', 'assetId', ${assetId}::text))
+        ORDER BY id
+        LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map((row) => row.id)), orUnavailable),
     usage: (userId, periodStart) =>
       sql<{ designsCreated: number }>`
         SELECT designs_created FROM design_usage WHERE user_id = ${userId} AND period_start = ${periodKey(periodStart)}`.pipe(
@@ -245,6 +278,15 @@ export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*(
         all.set(id, { design: current, deletedAt: at })
         return true
       }),
+    showingAsset: (ownerId, assetId, limit) =>
+      Effect.map(Ref.get(designs), (all) =>
+        [...all.values()]
+          .filter(({ deletedAt, design }) =>
+            deletedAt === null && design.ownerId === ownerId &&
+            design.document.layers.some((layer) => layer.type === "image" && layer.assetId === assetId))
+          .map(({ design }) => design.id)
+          .sort()
+          .slice(0, limit)),
     usage: (userId, periodStart) =>
       Effect.map(Ref.get(usage), (counts) => counts.get(`${userId}:${periodKey(periodStart)}`) ?? 0)
   })
