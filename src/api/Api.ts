@@ -3,7 +3,7 @@ import { AiApi } from "./Ai.ts"
 import { AssetsApi } from "./Assets.ts"
 import { AuthApi } from "./Auth.ts"
 import { DesignsApi } from "./Designs.ts"
-import { documentGateway, RateLimited } from "./Gateway.ts"
+import { documentGateway, gatewayProblems } from "./Gateway.ts"
 import { HealthApi } from "./Health.ts"
 import { JobsApi } from "./Jobs.ts"
 import { InternalApi, OrdersApi } from "./Orders.ts"
@@ -52,4 +52,4 @@ export class CoreApi extends withConventions(
   version: "1.0.0",
   description: "Auth, designs, subscriptions, orders and orchestration for the Customify widget and dashboard.",
   transform: documentGateway
-})).annotate(HttpApi.AdditionalSchemas, [RateLimited]) {}
+})).annotate(HttpApi.AdditionalSchemas, Object.values(gatewayProblems)) {}

@@ -3,6 +3,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { DesignId } from "../domain/Design.ts"
 import { RenderJob, RenderJobId, RenderJobKind, RenderJobProgress } from "../domain/Jobs.ts"
 import { RenderRateLimited } from "./JobProblems.ts"
+import { omittableBody } from "./Payload.ts"
 import { NotFound, ServiceUnavailable, SubscriptionInactive } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
@@ -24,7 +25,7 @@ export class JobsApi extends HttpApiGroup.make("jobs")
   .add(
     HttpApiEndpoint.post("render", "/designs/:id/render", {
       params: { id: DesignId },
-      payload: Schema.Struct({ kind: Schema.optionalKey(RenderJobKind) }),
+      payload: omittableBody(Schema.Struct({ kind: Schema.optionalKey(RenderJobKind) })),
       success: QueuedJob.pipe(HttpApiSchema.status(202)),
       error: [NotFound, SubscriptionInactive, RenderRateLimited, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({
