@@ -118,15 +118,15 @@ const addProblem = (responses: Json, status: string, name: GatewayProblem) => {
 }
 
 /** The router's answers, shared by every operation (components/responses). */
-const sharedResponses = (names: (status: string, limited: boolean) => Array<HeaderName>) => ({
+const sharedResponses = () => ({
   RouteNotFound: {
     description: "No route matches this path",
-    headers: refs(names("404", true)),
+    headers: refs(headerNames("404", true)),
     content: { [PROBLEM_JSON]: { schema: schemaRef("RouteNotFound") } }
   },
   MethodNotAllowed: {
     description: "The path exists, not with this method",
-    headers: refs([...names("405", true), "Allow"]),
+    headers: refs([...headerNames("405", true), "Allow"]),
     content: { [PROBLEM_JSON]: { schema: schemaRef("MethodNotAllowed") } }
   }
 })
@@ -167,11 +167,7 @@ const integerEnums = (value: unknown): void => {
 /** A JSON body that may be `null` may be left out (`omittableBody` in Payload.ts reads both as `{}`). */
 const bodyRequired = (requestBody: Json) => {
   const schema = requestBody["content"]?.["application/json"]?.["schema"] as Json | undefined
-  const branches = (schema?.["anyOf"] ?? []) as Array<Json>
-  const nulls = branches.filter((branch) => branch["type"] === "null")
-  // No body and `null` alike are JSON's null: said once.
-  if (nulls.length > 1) schema!["anyOf"] = [...branches.filter((branch) => branch["type"] !== "null"), { type: "null" }]
-  return nulls.length === 0
+  return !((schema?.["anyOf"] ?? []) as Array<Json>).some((branch) => branch["type"] === "null")
 }
 
 /**
@@ -190,7 +186,7 @@ export const documentGateway = (spec: Json): Json => {
   spec["components"] = {
     ...spec["components"],
     headers: { ...spec["components"]?.headers, ...headers },
-    responses: { ...spec["components"]?.responses, ...sharedResponses(headerNames) }
+    responses: { ...spec["components"]?.responses, ...sharedResponses() }
   }
   for (const [path, operations] of Object.entries(spec["paths"] as Json)) {
     const limited = !isRateLimitExempt(path)
