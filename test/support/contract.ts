@@ -3,6 +3,7 @@ import addFormatsModule from "ajv-formats"
 import { OpenApi } from "effect/http-api"
 import { afterEach } from "vitest"
 import { CoreApi } from "../../src/api/Api.ts"
+import * as RouteTable from "../../src/http/RouteTable.ts"
 
 /**
  * The contract check of the HTTP suites: every response a test receives through the typed
@@ -17,7 +18,7 @@ import { CoreApi } from "../../src/api/Api.ts"
 
 export interface ContractExchange {
   readonly method: string
-  /** Path and query. */
+  /** Path and query, or the whole URL. */
   readonly path: string
   readonly status: number
   readonly headers: Headers
@@ -50,31 +51,24 @@ class ContractDrift extends Error {
 interface Contract {
   readonly document: Json
   readonly ajv: Ajv2020
-  readonly routes: ReadonlyArray<{ readonly template: string; readonly pattern: RegExp }>
+  /** The router's own matcher, so a request meets the operation the server routed it to. */
+  readonly routes: RouteTable.RouteTable
   readonly validators: Map<string, ValidateFunction>
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020
 
-const makeContract = (document: Json): Contract => {
+const makeContract = (document: Json, routes: RouteTable.RouteTable): Contract => {
   const ajv = new Ajv2020({ strict: false, allErrors: true })
   addFormats(ajv)
   ajv.addFormat("binary", true)
   ajv.addSchema({ ...document, $id: DOCUMENT_ID })
-  const routes = Object.keys(document["paths"] ?? {})
-    .map((template) => ({
-      template,
-      params: (template.match(/\{[^}]+\}/gu) ?? []).length,
-      pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/gu, "\\$&").replace(/\{[^}]+\}/gu, "[^/]+")}$`, "u")
-    }))
-    // A literal segment wins over a parameter (/users/me before /users/{id}).
-    .sort((a, b) => a.params - b.params)
   return { document, ajv, routes, validators: new Map() }
 }
 
 let core: Contract | undefined
 /** The contract of the Core API: the document GET /openapi.json serves. */
-const coreContract = () => (core ??= makeContract(OpenApi.fromApi(CoreApi) as unknown as Json))
+const coreContract = () => (core ??= makeContract(OpenApi.fromApi(CoreApi) as unknown as Json, RouteTable.make(CoreApi, [])))
 
 const pointer = (...segments: ReadonlyArray<string>) =>
   segments.map((segment) => segment.replaceAll("~", "~0").replaceAll("/", "~1")).join("/")
@@ -102,23 +96,27 @@ const describeErrors = (validate: ValidateFunction) =>
   (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || "/"} ${e.message ?? ""} ${JSON.stringify(e.params)}`).join("; ")
 
 /** The responses a request may get: its operation's, or the router's when no operation matches. */
-const responsesFor = (contract: Contract, method: string, path: string): { readonly responses: Json; readonly at: string } | undefined => {
-  const route = contract.routes.find((candidate) => candidate.pattern.test(path))
+const responsesFor = (contract: Contract, method: string, path: string): { readonly responses: Json; readonly at: string } => {
   const shared = (status: string, name: string) => ({ [status]: { $ref: `#/components/responses/${name}` } })
   const anyOperation = () => {
     // What the pipeline answers before routing, as every operation declares it.
     const [template, operations] = Object.entries(contract.document["paths"] as Json).find(([t]) => t.startsWith("/api/"))!
-    const [method, operation] = Object.entries(operations as Json)[0]!
+    const [first, operation] = Object.entries(operations as Json)[0]!
     const responses = (operation as Json)["responses"] as Json
     return Object.fromEntries(["413", "414", "429", "503"].filter((s) => responses[s] !== undefined)
-      .map((s) => [s, { $ref: `#/paths/${pointer(template, method, "responses", s)}` }]))
+      .map((s) => [s, { $ref: `#/paths/${pointer(template, first, "responses", s)}` }]))
   }
-  if (route === undefined) return { responses: { ...anyOperation(), ...shared("404", "RouteNotFound") }, at: "(no route)" }
-  const operation = (contract.document["paths"][route.template] as Json)[method.toLowerCase()] as Json | undefined
-  if (operation === undefined) {
-    return { responses: { ...anyOperation(), ...shared("405", "MethodNotAllowed") }, at: `${route.template} (no ${method})` }
+  // HEAD is answered by GET routes, without the body.
+  const routed = method === "HEAD" ? "GET" : method
+  const template = contract.routes.templateOf(routed, path)?.replace(/:(\w+)/gu, "{$1}")
+  const operation = template === undefined ? undefined : (contract.document["paths"][template] as Json | undefined)?.[routed.toLowerCase()] as Json | undefined
+  if (template !== undefined && operation !== undefined) {
+    return { responses: operation["responses"] as Json, at: `/paths/${pointer(template, routed.toLowerCase(), "responses")}` }
   }
-  return { responses: operation["responses"] as Json, at: `/paths/${pointer(route.template, method.toLowerCase(), "responses")}` }
+  if (contract.routes.allowedMethods(path).length > 0) {
+    return { responses: { ...anyOperation(), ...shared("405", "MethodNotAllowed") }, at: `${path} (no ${method})` }
+  }
+  return { responses: { ...anyOperation(), ...shared("404", "RouteNotFound") }, at: "(no route)" }
 }
 
 const checkHeaders = (contract: Contract, response: Json, exchange: ContractExchange, drifts: Array<string>) => {
@@ -139,10 +137,10 @@ const checkHeaders = (contract: Contract, response: Json, exchange: ContractExch
 
 /** Every way this response drifts from the document (empty when it conforms); undefined when not checked. */
 export const driftsOf = (exchange: ContractExchange, contract: Contract = coreContract()): ReadonlyArray<string> | undefined => {
-  const path = exchange.path.split("?")[0] ?? exchange.path
+  const target = /^https?:\/\//u.test(exchange.path) ? new URL(exchange.path).pathname : exchange.path
+  const path = target.split("?")[0] ?? target
   if (UNDOCUMENTED_METHODS.has(exchange.method) || OUTSIDE_DOCUMENT.some((pattern) => pattern.test(path))) return undefined
   const found = responsesFor(contract, exchange.method, path)
-  if (found === undefined) return undefined
   const declared = found.responses[String(exchange.status)] as Json | undefined
   if (declared === undefined) {
     return [`status ${exchange.status} is not declared (declared: ${Object.keys(found.responses).join(", ")})`]
@@ -152,6 +150,7 @@ export const driftsOf = (exchange: ContractExchange, contract: Contract = coreCo
   const drifts: Array<string> = []
   checkHeaders(contract, response, exchange, drifts)
   const content = response["content"] as Json | undefined
+  if (exchange.method === "HEAD") return drifts
   if (NO_BODY.has(exchange.status) || content === undefined || Object.keys(content).length === 0) {
     if (exchange.text !== "") drifts.push(`a body where none is declared: ${exchange.text.slice(0, 200)}`)
     return drifts
