@@ -4,7 +4,7 @@ import { AssetsApi } from "./Assets.ts"
 import { AuthApi } from "./Auth.ts"
 import { CatalogueApi } from "./Catalogue.ts"
 import { DesignsApi } from "./Designs.ts"
-import { documentGateway, RateLimited } from "./Gateway.ts"
+import { documentGateway, gatewayProblems } from "./Gateway.ts"
 import { HealthApi } from "./Health.ts"
 import { documentIdempotency } from "./Idempotency.ts"
 import { JobsApi } from "./Jobs.ts"
@@ -55,4 +55,4 @@ export class CoreApi extends withConventions(
   version: "1.0.0",
   description: "Auth, designs, subscriptions, orders and orchestration for the Customify widget and dashboard.",
   transform: (spec) => documentIdempotency(documentGateway(spec))
-})).annotate(HttpApi.AdditionalSchemas, [RateLimited]) {}
+})).annotate(HttpApi.AdditionalSchemas, Object.values(gatewayProblems)) {}

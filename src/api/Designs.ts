@@ -4,6 +4,7 @@ import { Design, DesignId, DesignName, DesignStatus, ProductType } from "../doma
 import { DesignDocument } from "../domain/DesignDocument.ts"
 import { Int64, text } from "../domain/Primitives.ts"
 import { Cursor, Limit, MAX_PAGE_SIZE, NextCursor } from "./Pagination.ts"
+import { omittableBody } from "./Payload.ts"
 import { InvalidCursor, NotFound, QuotaExceeded, ServiceUnavailable, SubscriptionInactive, ValidationFailed, VersionConflict } from "./Problems.ts"
 import { Idempotent } from "./Idempotency.ts"
 import { Authentication } from "./Security.ts"
@@ -65,12 +66,12 @@ export class DesignsApi extends HttpApiGroup.make("designs")
           text(64).annotate({ description: "The ETag of the version edited (`\"v3\"`; `\"3\"` and `3` are accepted too), instead of the body field" })
         )
       },
-      payload: Schema.Struct({
+      payload: omittableBody(Schema.Struct({
         version: Schema.optionalKey(Version).annotate({ description: "The version the client edited" }),
         name: Schema.optionalKey(DesignName),
         document: Schema.optionalKey(DesignDocument),
         status: Schema.optionalKey(DesignStatus)
-      }),
+      })),
       success: DesignView,
       error: [NotFound, VersionConflict, ValidationFailed]
     }).annotateMerge(OpenApi.annotations({

@@ -1,6 +1,6 @@
 import { Schema } from "effect"
-import { truncatedText } from "../domain/Primitives.ts"
-import { genericProblems, MAX_DETAIL_LENGTH, PROBLEM_JSON, REQUEST_ID_PATTERN, requestId } from "./Problems.ts"
+import { INTEGER_PARAMETER_KEYWORD, truncatedText } from "../domain/Primitives.ts"
+import { genericProblems, MAX_DETAIL_LENGTH, PROBLEM_JSON, problemType, REQUEST_ID_PATTERN, requestId } from "./Problems.ts"
 
 /**
  * What the request pipeline (src/http/RequestPipeline.ts, server code) does around every
@@ -17,18 +17,41 @@ export const isRateLimitExempt = (path: string) =>
 /** What every 401 carries (the pipeline adds it to any 401 that has none). */
 export const WWW_AUTHENTICATE = 'Bearer realm="customify"'
 
-/** The 429 the pipeline answers when an address is over RATE_LIMIT_PER_MINUTE (a generic problem). */
-export const RateLimited = Schema.Struct({
-  type: Schema.Literal("about:blank"),
-  title: Schema.Literal(genericProblems[429].title),
-  status: Schema.Literal(429),
-  detail: Schema.optionalKey(truncatedText(MAX_DETAIL_LENGTH)),
-  code: Schema.Literal(genericProblems[429].code),
-  requestId
-}).annotate({
-  identifier: "RateLimited",
-  description: "Too many requests from this address (RATE_LIMIT_PER_MINUTE); wait Retry-After seconds"
-})
+/**
+ * A problem the pipeline answers itself, outside any endpoint: the same members, `type` and
+ * `code` as the typed problems (one `type` per `code`, wherever it is raised).
+ */
+const gatewayProblem = (identifier: string, status: GatewayStatus, code: string, description: string) =>
+  Schema.Struct({
+    type: Schema.Literal(problemType(code)),
+    title: Schema.Literal(genericProblems[status].title),
+    status: Schema.Literal(status),
+    detail: Schema.optionalKey(truncatedText(MAX_DETAIL_LENGTH)),
+    code: Schema.Literal(code),
+    requestId
+  }).annotate({ identifier, description })
+
+type GatewayStatus = 400 | 404 | 405 | 413 | 414 | 415 | 429 | 503
+
+/** The 429 the pipeline answers when an address is over RATE_LIMIT_PER_MINUTE. */
+export const RateLimited = gatewayProblem(
+  "RateLimited",
+  429,
+  genericProblems[429].code,
+  "Too many requests from this address (RATE_LIMIT_PER_MINUTE); wait Retry-After seconds"
+)
+
+/** What the pipeline answers around every endpoint, keyed by status (see `documentGateway`). */
+export const gatewayProblems = {
+  RouteNotFound: gatewayProblem("RouteNotFound", 404, "not_found", "No route matches this path"),
+  MethodNotAllowed: gatewayProblem("MethodNotAllowed", 405, "method_not_allowed", "The path exists, not with this method; Allow lists its methods"),
+  PayloadTooLarge: gatewayProblem("PayloadTooLarge", 413, "payload_too_large", "The body is over MAX_BODY_SIZE"),
+  UriTooLong: gatewayProblem("UriTooLong", 414, "uri_too_long", "The URL is over 8 KiB"),
+  UnsupportedMediaType: gatewayProblem("UnsupportedMediaType", 415, "unsupported_media_type", "The body's Content-Type is not application/json"),
+  RequestTimeout: gatewayProblem("RequestTimeout", 503, "request_timeout", "The request took longer than REQUEST_TIMEOUT; retry after Retry-After seconds"),
+  MalformedBody: gatewayProblem("MalformedBody", 400, "malformed_body", "The request body could not be read"),
+  RateLimited
+}
 
 const header = (description: string, schema: Record<string, unknown>, required = false) => ({
   description,
@@ -61,6 +84,11 @@ const headers = {
     { type: "integer", format: "int32", minimum: 0, maximum: 86_400 },
     true
   ),
+  Allow: header(
+    "The methods this path answers to",
+    { type: "string", pattern: "^[A-Z]+(, [A-Z]+)*$", maxLength: 128 },
+    true
+  ),
   "WWW-Authenticate": header(
     "The authentication scheme expected",
     { type: "string", enum: [WWW_AUTHENTICATE] },
@@ -71,29 +99,83 @@ const headers = {
 type HeaderName = keyof typeof headers
 const ref = (name: HeaderName) => ({ $ref: `#/components/headers/${name}` })
 
-const rateLimitedRef = { $ref: "#/components/schemas/RateLimited" }
-
 type Json = Record<string, any>
+type GatewayProblem = keyof typeof gatewayProblems
 
-/** Adds the 429 to one operation's responses, beside a 429 the endpoint itself declares. */
-const addRateLimited = (responses: Json) => {
-  const own = responses["429"] as Json | undefined
+const schemaRef = (name: GatewayProblem) => ({ $ref: `#/components/schemas/${name}` })
+
+/** Adds a pipeline problem to one operation's responses, beside a problem the endpoint itself declares for that status. */
+const addProblem = (responses: Json, status: string, name: GatewayProblem) => {
+  const title = genericProblems[Number(status) as GatewayStatus].title
+  const own = responses[status] as Json | undefined
   if (own === undefined) {
-    responses["429"] = {
-      description: genericProblems[429].title,
-      content: { [PROBLEM_JSON]: { schema: rateLimitedRef } }
-    }
+    responses[status] = { description: title, content: { [PROBLEM_JSON]: { schema: schemaRef(name) } } }
     return
   }
   const media = (own["content"] ??= {})[PROBLEM_JSON] ??= {}
-  media.schema = media.schema === undefined ? rateLimitedRef : { anyOf: [media.schema, rateLimitedRef] }
-  own["description"] = `${own["description"] ?? "Error"} | ${genericProblems[429].title}`
+  media.schema = media.schema === undefined ? schemaRef(name) : { anyOf: [media.schema, schemaRef(name)] }
+  if (!String(own["description"] ?? "").includes(title)) own["description"] = `${own["description"] ?? "Error"} | ${title}`
+}
+
+/** The router's answers, shared by every operation (components/responses). */
+const sharedResponses = () => ({
+  RouteNotFound: {
+    description: "No route matches this path",
+    headers: refs(headerNames("404", true)),
+    content: { [PROBLEM_JSON]: { schema: schemaRef("RouteNotFound") } }
+  },
+  MethodNotAllowed: {
+    description: "The path exists, not with this method",
+    headers: refs([...headerNames("405", true), "Allow"]),
+    content: { [PROBLEM_JSON]: { schema: schemaRef("MethodNotAllowed") } }
+  }
+})
+
+const refs = (names: ReadonlyArray<HeaderName>) => Object.fromEntries(names.map((name) => [name, ref(name)]))
+
+/** The pipeline's headers on a response of this status. */
+const headerNames = (status: string, limited: boolean): Array<HeaderName> => {
+  const names: Array<HeaderName> = ["X-Request-Id", "Access-Control-Allow-Origin"]
+  if (limited) names.push("RateLimit", "RateLimit-Policy")
+  // The pipeline gives every 503 a Retry-After (an outage, a busy server, an unhealthy report).
+  if (status === "429" || status === "503") names.push("Retry-After")
+  if (status === "401") names.push("WWW-Authenticate")
+  return names
+}
+
+/** A parameter that travels as digits documented as the integer it means (see `positiveIntFromString`). */
+const documentIntegerParameter = (parameter: Json) => {
+  const schema = parameter["schema"] as Json | undefined
+  const integer = schema?.[INTEGER_PARAMETER_KEYWORD] ??
+    (schema?.["allOf"] as Array<Json> | undefined)?.find((part) => part[INTEGER_PARAMETER_KEYWORD] !== undefined)?.[INTEGER_PARAMETER_KEYWORD]
+  if (integer === undefined) return
+  parameter["schema"] = { ...integer, ...(schema?.["description"] === undefined ? {} : { description: schema["description"] }) }
+}
+
+/** `status: 404` and the like are integers: `{type: number, enum: [404]}` says `integer`. */
+const integerEnums = (value: unknown): void => {
+  if (Array.isArray(value)) return value.forEach(integerEnums)
+  if (value === null || typeof value !== "object") return
+  const schema = value as Json
+  if (schema["type"] === "number" && Array.isArray(schema["enum"]) && schema["enum"].every(Number.isInteger)) {
+    const values = schema["enum"] as Array<number>
+    Object.assign(schema, { type: "integer", format: "int32", minimum: Math.min(...values), maximum: Math.max(...values) })
+  }
+  Object.values(schema).forEach(integerEnums)
+}
+
+/** A JSON body that may be `null` may be left out (`omittableBody` in Payload.ts reads both as `{}`). */
+const bodyRequired = (requestBody: Json) => {
+  const schema = requestBody["content"]?.["application/json"]?.["schema"] as Json | undefined
+  return !((schema?.["anyOf"] ?? []) as Array<Json>).some((branch) => branch["type"] === "null")
 }
 
 /**
- * The OpenAPI transform (annotation of CoreApi): the pipeline's headers and 429 on every
- * operation, Retry-After on every 429 and 503 problem, the headers as components, and the server entry (relative: this document is
- * served by the API it describes).
+ * The OpenAPI transform (annotation of CoreApi): what the pipeline does around every operation
+ * stated on each of them, whichever group declared it: the router's 404 and 405 (shared
+ * responses), the body, URL and time limits (413, 414, 415, 503), the rate limit (429, its
+ * headers), the headers every response carries; integer parameters as integers; the server
+ * entry (relative: this document is served by the API it describes).
  */
 export const documentGateway = (spec: Json): Json => {
   spec["servers"] = [{
@@ -101,21 +183,33 @@ export const documentGateway = (spec: Json): Json => {
     description: "The server this document was fetched from (local, staging or production alike)",
     "x-internal": false
   }]
-  spec["components"] = { ...spec["components"], headers: { ...spec["components"]?.headers, ...headers } }
+  spec["components"] = {
+    ...spec["components"],
+    headers: { ...spec["components"]?.headers, ...headers },
+    responses: { ...spec["components"]?.responses, ...sharedResponses() }
+  }
   for (const [path, operations] of Object.entries(spec["paths"] as Json)) {
     const limited = !isRateLimitExempt(path)
-    for (const operation of Object.values(operations as Json)) {
-      const responses = (operation as Json)["responses"] as Json
-      if (limited) addRateLimited(responses)
-      for (const [status, response] of Object.entries(responses)) {
-        const names: Array<HeaderName> = ["X-Request-Id", "Access-Control-Allow-Origin"]
-        if (limited) names.push("RateLimit", "RateLimit-Policy")
-        // The pipeline gives every 503 problem a Retry-After (an outage, a busy server).
-        if (status === "429" || (status === "503" && response.content?.[PROBLEM_JSON] !== undefined)) names.push("Retry-After")
-        if (status === "401") names.push("WWW-Authenticate")
-        response.headers = { ...response.headers, ...Object.fromEntries(names.map((name) => [name, ref(name)])) }
+    for (const operation of Object.values(operations as Json) as Array<Json>) {
+      for (const parameter of operation["parameters"] ?? []) documentIntegerParameter(parameter)
+      const responses = operation["responses"] as Json
+      const body = operation["requestBody"] as Json | undefined
+      if (body !== undefined) {
+        body["required"] = bodyRequired(body)
+        addProblem(responses, "400", "MalformedBody")
+        addProblem(responses, "415", "UnsupportedMediaType")
       }
+      addProblem(responses, "413", "PayloadTooLarge")
+      addProblem(responses, "414", "UriTooLong")
+      addProblem(responses, "503", "RequestTimeout")
+      if (limited) addProblem(responses, "429", "RateLimited")
+      for (const [status, response] of Object.entries(responses) as Array<[string, Json]>) {
+        response["headers"] = { ...response["headers"], ...refs(headerNames(status, limited)) }
+      }
+      responses["404"] ??= { $ref: "#/components/responses/RouteNotFound" }
+      responses["405"] = { $ref: "#/components/responses/MethodNotAllowed" }
     }
   }
+  integerEnums(spec["components"]?.["schemas"])
   return spec
 }

@@ -26,7 +26,16 @@ export class HealthApi extends HttpApiGroup.make("health", { topLevel: true })
     HttpApiEndpoint.get("health", "/health", { success: [Healthy, Unhealthy] })
       .annotateMerge(OpenApi.annotations({
         summary: "Liveness and dependency status",
-        description: "200 healthy or degraded (Redis unreachable); 503 when PostgreSQL is unreachable."
+        description: "200 healthy or degraded (Redis unreachable); 503 when PostgreSQL is unreachable.",
+        // The generator lets the 503 problems every endpoint declares replace this success 503:
+        // put the health report back beside them.
+        transform: (operation) => {
+          const unhealthy = (operation["responses"] as Record<string, { content?: Record<string, unknown> }>)["503"]
+          if (unhealthy !== undefined) {
+            unhealthy.content = { "application/json": { schema: { $ref: "#/components/schemas/Unhealthy" } }, ...unhealthy.content }
+          }
+          return operation
+        }
       }))
   )
   .annotateMerge(OpenApi.annotations({

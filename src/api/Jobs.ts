@@ -5,6 +5,7 @@ import { RenderJob, RenderJobId, RenderJobKind, RenderJobProgress } from "../dom
 import { RenderRateLimited } from "./JobProblems.ts"
 import { Idempotent } from "./Idempotency.ts"
 import { pageOf, pageQuery } from "./Pagination.ts"
+import { omittableBody } from "./Payload.ts"
 import { InvalidCursor, NotFound, ServiceUnavailable, SubscriptionInactive, ValidationFailed } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
@@ -28,7 +29,7 @@ export class JobsApi extends HttpApiGroup.make("jobs")
   .add(
     HttpApiEndpoint.post("render", "/designs/:id/render", {
       params: { id: DesignId },
-      payload: Schema.Struct({ kind: Schema.optionalKey(RenderJobKind) }),
+      payload: omittableBody(Schema.Struct({ kind: Schema.optionalKey(RenderJobKind) })),
       success: QueuedJob.pipe(HttpApiSchema.status(202)),
       error: [NotFound, SubscriptionInactive, RenderRateLimited, ServiceUnavailable]
     }).middleware(Idempotent).annotateMerge(OpenApi.annotations({

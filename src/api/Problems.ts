@@ -129,6 +129,7 @@ export const genericProblems = {
   408: { code: "request_timeout", title: "Request timeout" },
   409: { code: "conflict", title: "Conflict" },
   413: { code: "payload_too_large", title: "Payload too large" },
+  414: { code: "uri_too_long", title: "URI too long" },
   415: { code: "unsupported_media_type", title: "Unsupported media type" },
   422: { code: "unprocessable_content", title: "Unprocessable content" },
   429: { code: "rate_limited", title: "Too many requests" },

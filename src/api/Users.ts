@@ -5,6 +5,7 @@ import { DeviceSession, SessionId } from "../domain/Session.ts"
 import { text } from "../domain/Primitives.ts"
 import { AvatarUrl, EmailPrefix, FullName, Password, Role, UserId } from "../domain/User.ts"
 import { Limit, MAX_PAGE_SIZE } from "./Pagination.ts"
+import { omittableBody } from "./Payload.ts"
 import { Busy, Forbidden, IncorrectPassword, InvalidCursor, NotFound, ServiceUnavailable, TooManyAttempts } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
@@ -30,7 +31,7 @@ export class MeApi extends HttpApiGroup.make("me")
       summary: "The signed-in user",
       description: "Never carries a password hash or a token."
     })),
-    HttpApiEndpoint.patch("update", "/", { payload: ProfileUpdate, success: UserView, error: NotFound }).annotateMerge(OpenApi.annotations({
+    HttpApiEndpoint.patch("update", "/", { payload: omittableBody(ProfileUpdate), success: UserView, error: NotFound }).annotateMerge(OpenApi.annotations({
       summary: "Update the signed-in user's profile",
       description: "Only `fullName` and `avatarUrl` (an https URL, shown by the dashboard and never fetched by this server); any other property is refused with 400."
     })),
@@ -97,7 +98,7 @@ export class AdminApi extends HttpApiGroup.make("admin")
     })),
     HttpApiEndpoint.patch("updateUser", "/users/:id", {
       params: { id: UserId },
-      payload: Schema.Struct({ role: Schema.optionalKey(Role), disabled: Schema.optionalKey(Schema.Boolean) }),
+      payload: omittableBody(Schema.Struct({ role: Schema.optionalKey(Role), disabled: Schema.optionalKey(Schema.Boolean) })),
       success: UserView,
       error: [Forbidden, NotFound, ServiceUnavailable]
     }).annotateMerge(OpenApi.annotations({

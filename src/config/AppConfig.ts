@@ -1,6 +1,6 @@
 import { isIP } from "node:net"
 import * as RedisClusterNodes from "./RedisClusterNodes.ts"
-import { ByteSize, Config, ConfigProvider, Context, Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
+import { ByteSize, Config, ConfigProvider, Context, Duration, Effect, Layer, LogLevel, Option, Redacted, Schema, SchemaTransformation } from "effect"
 
 /**
  * Every setting of the Core API, read from environment variables once at start-up.
@@ -189,6 +189,15 @@ const resetUrlProblem = (value: string, production: boolean): string | undefined
 
 const DEVELOPMENT_PASSWORD_RESET_URL = "http://localhost:3000/reset-password"
 
+/** A log level in any case (`info`, `INFO`, `Info`): other tools spell them in lower case. */
+const LogLevelInAnyCase = Schema.String.pipe(Schema.decodeTo(
+  Schema.Literals(LogLevel.values),
+  SchemaTransformation.transform<LogLevel.LogLevel, string>({
+    decode: (raw) => (LogLevel.values.find((level) => level.toLowerCase() === raw.trim().toLowerCase()) ?? raw) as LogLevel.LogLevel,
+    encode: (level) => level
+  })
+))
+
 const settings = {
   nodeEnv: Config.Literals(["development", "test", "production"], "NODE_ENV").pipe(Config.withDefault("development")),
   host: Config.String("HOST").pipe(Config.withDefault("0.0.0.0")),
@@ -208,7 +217,7 @@ const settings = {
   passwordHashQueue: Config.Int("PASSWORD_HASH_QUEUE").pipe(Config.option),
   serviceApiKeys: commaList("SERVICE_API_KEYS"),
   migrateOnStart: Config.Boolean("MIGRATE_ON_START").pipe(Config.withDefault(true)),
-  logLevel: Config.LogLevel("LOG_LEVEL").pipe(Config.withDefault("Info" as const)),
+  logLevel: Config.schema(LogLevelInAnyCase, "LOG_LEVEL").pipe(Config.withDefault("Info" as const)),
   corsOrigins: commaList("CORS_ORIGINS"),
   trustedProxies: commaList("TRUSTED_PROXIES"),
   rateLimitPerMinute: Config.Int("RATE_LIMIT_PER_MINUTE").pipe(Config.withDefault(100)),

@@ -64,7 +64,10 @@ const settings = {
   uploadMaxBytes: byteCount("UPLOAD_MAX_BYTES"),
   uploadUrlTtl: Config.Duration("UPLOAD_URL_TTL").pipe(Config.withDefault(Duration.minutes(15))),
   downloadUrlTtl: Config.Duration("DOWNLOAD_URL_TTL").pipe(Config.withDefault(Duration.minutes(5))),
-  publicBaseUrl: Config.String("PUBLIC_BASE_URL").pipe(Config.withDefault("http://localhost:3000")),
+  // Unset: this server on the port it listens on (an invalid PORT is AppConfig's to report).
+  publicBaseUrl: Config.String("PUBLIC_BASE_URL").pipe(Config.orElse(() =>
+    Config.Port("PORT").pipe(Config.withDefault(3000), Config.orElse(() => Config.succeed(3000)), Config.map((port) => `http://localhost:${port}`))
+  )),
   uploadsPerDesign: Config.Int("UPLOADS_PER_DESIGN").pipe(Config.withDefault(50)),
   pendingUploadsPerUser: Config.Int("PENDING_UPLOADS_PER_USER").pipe(Config.withDefault(20))
 } as const

@@ -135,13 +135,24 @@ export const int32Between = (minimum: number, maximum: number) => {
 export const Int64 = Schema.Int.check(declaresFormat("int64"))
 
 /**
+ * The JSON Schema keyword that asks the OpenAPI transform (src/api/Gateway.ts) to document a
+ * parameter that travels as digits as the integer it means, with its bounds.
+ */
+export const INTEGER_PARAMETER_KEYWORD = "x-customify-integer"
+
+/**
  * A whole number from 1 to `maximum` written in decimal digits, as a query parameter sends it
- * (e.g. `limit`): digits only, so the document can bound the string. `description` goes on the
+ * (e.g. `limit`): digits only (no sign, exponent or decimals), decoded strictly; documented as
+ * an `integer` from 1 to `maximum` (generated clients send numbers). `description` goes on the
  * string, the form the document shows.
  */
 export const positiveIntFromString = (maximum: number, description: string) => {
   const digits = String(maximum).length
+  const documentedAsInteger = Schema.makeFilter<string>(() => undefined, {
+    toJsonSchema: () => ({ [INTEGER_PARAMETER_KEYWORD]: { type: "integer", format: "int32", minimum: 1, maximum } })
+  })
   return Schema.String.annotate({ description }).check(
+    documentedAsInteger,
     isStorableText.abort(),
     Schema.isPattern(new RegExp(`^[0-9]{1,${digits}}$`, "u"), { expected: `a whole number from 1 to ${maximum}` }).abort(),
     Schema.isMaxLength(digits)

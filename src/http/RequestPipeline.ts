@@ -3,7 +3,7 @@ import { ByteSize, Cause, Clock, Duration, Effect, Exit, type Layer, LogLevel, t
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { RateLimiter } from "effect/persistence"
 import { WWW_AUTHENTICATE } from "../api/Gateway.ts"
-import { genericProblems, PROBLEM_JSON, REQUEST_ID_PATTERN } from "../api/Problems.ts"
+import { genericProblems, PROBLEM_JSON, problemType, REQUEST_ID_PATTERN } from "../api/Problems.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { recordRequest } from "./Metrics.ts"
 import { ClientIp } from "./ClientIp.ts"
@@ -36,14 +36,9 @@ interface FailureNote {
 const genericProblem = (status: number, requestId: string, note?: FailureNote) => {
   const known = genericProblems[status as GenericStatus] ??
     (status >= 500 ? genericProblems[500] : genericProblems[400])
-  return {
-    type: "about:blank",
-    title: known.title,
-    status,
-    ...(note === undefined ? {} : { detail: note.detail }),
-    code: note?.code ?? known.code,
-    requestId
-  }
+  const code = note?.code ?? known.code
+  // One `type` per `code`, the same as the typed problems with that code.
+  return { type: problemType(code), title: known.title, status, ...(note === undefined ? {} : { detail: note.detail }), code, requestId }
 }
 
 /** What the server can say about a failure that no endpoint declared, without internals. */
@@ -92,14 +87,17 @@ const toProblem = (
     if (typeof parsed["retryAfter"] === "number") {
       return HttpServerResponse.setHeader(rendered, "retry-after", String(parsed["retryAfter"]))
     }
-    // An outage (a backing service out) is waited out: say when to come back.
-    return response.status === 503 && rendered.headers["retry-after"] === undefined
-      ? HttpServerResponse.setHeader(rendered, "retry-after", OUTAGE_RETRY_AFTER_SECONDS)
-      : rendered
+    return rendered
   }
   if (contentType.includes("json") && body._tag === "Uint8Array") return response
   return withHeaders(response, problemResponse(genericProblem(response.status, requestId, note)))
 }
+
+/** An outage (a backing service out, the database for /health) is waited out: every 503 says when to come back. */
+const withRetryAfter = (response: HttpServerResponse.HttpServerResponse) =>
+  response.status === 503 && response.headers["retry-after"] === undefined
+    ? HttpServerResponse.setHeader(response, "retry-after", OUTAGE_RETRY_AFTER_SECONDS)
+    : response
 
 const problem = (status: number, code: string, detail: string, headers: Record<string, string> = {}) => ({
   response: HttpServerResponse.empty({ status, headers }),
@@ -183,7 +181,7 @@ export const layer = (
           const { note, response: raw } = cors.isPreflight(request.method, request.headers)
             ? { response: HttpServerResponse.empty({ status: 204, headers: cors.preflight(request.headers["origin"]) }), note: undefined }
             : yield* guarded
-          let response = toProblem(raw, requestId, note)
+          let response = withRetryAfter(toProblem(raw, requestId, note))
           response = HttpServerResponse.setHeaders(response, {
             ...SecurityHeaders.baseHeaders,
             // A route that set its own policy (a served upload) keeps it.

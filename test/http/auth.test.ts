@@ -459,7 +459,8 @@ describe("OpenAPI", () => {
   it("documents the auth and user endpoints with their errors and the bearer scheme", async () => {
     const spec = await (await app.handler(new Request("http://test/openapi.json"))).json() as any
     expect(Object.values(spec.components.securitySchemes)).toContainEqual(expect.objectContaining({ type: "http", scheme: "Bearer" }))
-    expect(Object.keys(spec.paths["/api/v1/auth/login"].post.responses).sort()).toEqual(["200", "400", "401", "403", "429", "500", "503"])
+    expect(Object.keys(spec.paths["/api/v1/auth/login"].post.responses).sort())
+      .toEqual(["200", "400", "401", "403", "404", "405", "413", "414", "415", "429", "500", "503"])
     expect(spec.paths["/api/v1/users/me"].get.security).toEqual([expect.any(Object)])
     expect(Object.keys(spec.paths["/api/v1/users/me"].get.responses)).toEqual(expect.arrayContaining(["200", "401", "404"]))
   })

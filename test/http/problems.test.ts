@@ -73,7 +73,8 @@ const json = (body: unknown): RequestInit => ({
 const expectProblem = (result: Awaited<ReturnType<typeof send>>, status: number, code: string) => {
   expect(result.response.status).toBe(status)
   expect(result.response.headers.get("content-type")).toContain("application/problem+json")
-  expect(result.body).toMatchObject({ status, code, title: expect.any(String), type: expect.any(String) })
+  // One type per code, wherever the problem is raised (the router, the pipeline, an endpoint).
+  expect(result.body).toMatchObject({ status, code, title: expect.any(String), type: `urn:customify:problem:${code}` })
   expect(result.body?.["requestId"]).toBe(result.response.headers.get("x-request-id"))
 }
 

@@ -68,8 +68,8 @@ const queryParameters = (name: (parameter: Json) => boolean) =>
       .map((p) => ({ key: operation["operationId"] as string, name: p["name"] as string })))
 
 const cursorInputs = queryParameters((p) => p["name"] === "cursor")
-/** Query strings the server reads as numbers: digits-only patterns (`limit`). */
-const numericQueryInputs = queryParameters((p) => String(p["schema"]?.["pattern"] ?? "").startsWith("^[0-9]"))
+/** Query strings the server reads as numbers: the integer parameters (`limit`). */
+const numericQueryInputs = queryParameters((p) => p["schema"]?.["type"] === "integer")
 
 const hasNumber = (schema: Json | undefined, seen = new Set<string>()): boolean => {
   if (schema === undefined || schema === null || typeof schema !== "object") return false

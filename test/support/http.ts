@@ -1,5 +1,6 @@
 import type { DesignDocument } from "../../src/domain/DesignDocument.ts"
 import type { makeTestApp } from "./app.ts"
+import { assertConforms } from "./contract.ts"
 
 export interface Sent {
   readonly status: number
@@ -12,6 +13,8 @@ export interface CallOptions {
   readonly body?: unknown
   readonly token?: string
   readonly headers?: Record<string, string>
+  /** false: a response that is out of contract on purpose (rows written around the API); not checked. */
+  readonly contract?: false
 }
 
 /**
@@ -27,6 +30,7 @@ export const client = (app: () => ReturnType<typeof makeTestApp>) =>
     if (options.body !== undefined) init.body = JSON.stringify(options.body)
     const response = await app().handler(new Request(`http://test${path}`, init))
     const text = await response.text()
+    if (options.contract !== false) assertConforms({ method, path, status: response.status, headers: response.headers, text })
     return { status: response.status, headers: response.headers, text, body: text === "" ? undefined : JSON.parse(text) }
   }
 

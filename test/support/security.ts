@@ -10,6 +10,7 @@ import { makeTestApp, type TestAppOptions } from "./app.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "./database.ts"
 import { uniqueEmail, validDocument } from "./http.ts"
 import { type Exchange, ok, typedClient } from "./typedClient.ts"
+import { assertConforms } from "./contract.ts"
 
 /**
  * Shared by the security suite (test/security): the endpoint inventory read from the HttpApi
@@ -190,6 +191,7 @@ export const securityHarness = (options: Omit<TestAppOptions, "databaseUrl" | "r
     }
     const sent = { method: options.forcedMethod ?? method, path, status: response.status, headers: response.headers, text, body, ms }
     seen.push(sent)
+    assertConforms(sent)
     return sent
   }
 

@@ -4,6 +4,7 @@ import { HttpApi, type HttpApiClient, type HttpApiGroup } from "effect/http-api"
 import { expect } from "vitest"
 import { CoreApi } from "../../src/api/Api.ts"
 import * as ClientPackage from "../../src/client/CoreClient.ts"
+import { assertConforms } from "./contract.ts"
 
 /**
  * Typed clients for the HTTP suites: `HttpApiClient.make(CoreApi)` over a test app's fetch
@@ -60,6 +61,8 @@ export interface TypedClientOptions {
   readonly baseUrl?: string
   /** Called with every exchange of every client of this app (e.g. to scan all bodies for secrets). */
   readonly onExchange?: (exchange: Exchange) => void
+  /** false: the responses are not checked against the Core API's document (a test's own probe API). */
+  readonly contract?: false
 }
 
 /** The exchanges of the effect being run by `attempt`, the last one last. */
@@ -99,6 +102,7 @@ export const handlerHttpClient = (app: () => WebHandler, options: TypedClientOpt
           ms
         }
         options.onExchange?.(exchange)
+        if (options.contract !== false) assertConforms(exchange)
         Context.getOrUndefined(fiber.context, Exchanges)?.push(exchange)
         const body = NULL_BODY_STATUSES.has(response.status) ? null : bytes
         return HttpClientResponse.fromWeb(
@@ -130,7 +134,7 @@ export const typedClientFor = <Id extends string, Groups extends HttpApiGroup.Co
   app: () => WebHandler,
   options: TypedClientOptions = {}
 ) => {
-  const transport = handlerHttpClient(app, options)
+  const transport = handlerHttpClient(app, (api as unknown) === CoreApi ? options : { ...options, contract: false })
   // Success bodies decode strictly: a member the contract does not declare fails the call, so
   // comparing decoded values is as exact as comparing the JSON sent (errors decode as declared).
   const strictApi = api.annotate(HttpApi.SuccessParseOptions, { errors: "all", onExcessProperty: "error" })

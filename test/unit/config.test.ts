@@ -80,6 +80,15 @@ describe("configuration", () => {
     expect(printed).not.toContain("topsecret")
   })
 
+  it("reads LOG_LEVEL in any case, as other tools spell it", async () => {
+    for (const [spelling, level] of [["info", "Info"], ["INFO", "Info"], ["Info", "Info"], ["debug", "Debug"], [" warn ", "Warn"], ["NONE", "None"]]) {
+      const result = await load({ LOG_LEVEL: spelling! })
+      if (result._tag === "Failure") throw result.failure
+      expect(result.success.logLevel).toBe(level)
+    }
+    expect(await problemsOf({ LOG_LEVEL: "verbose" })).toEqual([expect.stringMatching(/^LOG_LEVEL:/)])
+  })
+
   it("reports every bad variable at once, each by name", async () => {
     const problems = await problemsOf({ PORT: "eighty", LOG_LEVEL: "loud", MIGRATE_ON_START: "perhaps" })
     expect(problems).toHaveLength(3)

@@ -42,6 +42,14 @@ describe("storage configuration", () => {
     expect(settings.pendingUploadsPerUser).toBe(20)
   })
 
+  it("defaults PUBLIC_BASE_URL to this server on PORT, and keeps an explicit one", async () => {
+    expect((await settingsOf({ PORT: "8080" })).publicBaseUrl).toBe("http://localhost:8080")
+    expect((await settingsOf({ PORT: "8080", PUBLIC_BASE_URL: "https://api.customify.app/" })).publicBaseUrl)
+      .toBe("https://api.customify.app")
+    // An invalid PORT is the app configuration's to report; the default does not report it twice.
+    expect((await settingsOf({ PORT: "eighty" })).publicBaseUrl).toBe("http://localhost:3000")
+  })
+
   it("bounds the upload limits: 1 to 10000 each", async () => {
     const settings = await settingsOf({ UPLOADS_PER_DESIGN: "5", PENDING_UPLOADS_PER_USER: "2" })
     expect(settings).toMatchObject({ uploadsPerDesign: 5, pendingUploadsPerUser: 2 })
