@@ -418,8 +418,8 @@ const main = async () => {
       : []),
     ...(wants(2) || wants(4)
       ? [
-        `The baseline (scripts/bench/baseline-server.ts) does only: jose JWT verify + ioredis GET (2); JWT verify + quota upsert and INSERT in one ` +
-        `@effect/sql-pg transaction (4).`
+        `The baseline (scripts/bench/baseline-server.ts) does only: jose JWT verify + ioredis GET (2); JWT verify + quota upsert and INSERT as one ` +
+        `@effect/sql-pg statement (4).`
       ]
       : []),
     `Peak RSS: VmRSS of the server process, polled every 100 ms during each measured run (before any load, after seeding: API ` +
