@@ -106,6 +106,15 @@ const owned = Effect.fnUntraced(function*(actor: Actor, id: DesignId, action: "r
   return design
 })
 
+/**
+ * The owner whose designs `actor` may write, for writes that carry the policy in their statement:
+ * the policy is asked about a design of that owner, so a change to it shows here.
+ */
+const writableBy = Effect.fnUntraced(function*(actor: Actor) {
+  yield* authorize(actor, { kind: "owned", ownerId: actor.userId }, "write", () => new DesignNotFound())
+  return actor.userId
+})
+
 /** Charges the month's quota and inserts, atomically; only active subscriptions create. */
 const insertWithinQuota = Effect.fnUntraced(function*(actor: Actor, design: Omit<NewDesign, "id" | "ownerId">) {
   const subscription = yield* requireActive(actor.userId)
@@ -195,13 +204,16 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
 /**
  * Soft delete: gone from reads and lists; the quota it used is not given back. Of two deletes
  * at once, the one that did not delete answers `DesignNotFound`, as it would a moment later.
+ * One statement (ADR 0021): the policy's rule for an owned resource (its owner alone may write
+ * it, anyone else's is not found) is the statement's `owner_id` condition, checked by
+ * `writableBy`, instead of a read before the write.
  */
 export const deleteDesign = Effect.fn("deleteDesign")(function*(actor: Actor, id: DesignId) {
-  const design = yield* owned(actor, id, "write")
-  const repository = yield* DesignsRepository
-  const deleted = yield* writeAndIndex(repository.softDelete(id), (deleted) => deleted ? design : undefined).pipe(
-    Effect.ensuring((yield* DesignLookup).invalidate(id))
-  )
+  const ownerId = yield* writableBy(actor)
+  const deleted = yield* writeAndIndex(
+    (yield* DesignsRepository).softDelete(id, ownerId),
+    (deleted) => deleted ? { id, ownerId } : undefined
+  ).pipe(Effect.ensuring((yield* DesignLookup).invalidate(id)))
   if (!deleted) return yield* new DesignNotFound()
 })
 
