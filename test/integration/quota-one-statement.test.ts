@@ -3,6 +3,7 @@ import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import fc from "fast-check"
 import { afterAll, beforeAll, expect, it } from "vitest"
+import type { DesignId } from "../../src/domain/Design.ts"
 import { makeTestApp } from "../support/app.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { uniqueEmail, validDocument } from "../support/http.ts"
@@ -104,7 +105,7 @@ it("charges exactly what is left of the quota and never more, however creates, d
           if (outcome._tag === "Success") {
             expect(outcome.status).toBe(201)
             charged++
-            designs.push((outcome.value as { readonly id: string }).id)
+            designs.push((outcome.value as { readonly id: DesignId }).id)
           } else if (outcome.status === 402) {
             refused++
             expect(outcome.error).toMatchObject({ _tag: "QuotaExceeded", limit: PLAN_QUOTA, used: PLAN_QUOTA })
@@ -134,3 +135,31 @@ it("charges exactly what is left of the quota and never more, however creates, d
     { numRuns: 20 }
   )
 }, 240_000)
+
+/** A canvas `width` x `height` mm: 100 x 100 fits a poster (and a sticker) but not a phone case. */
+const documentMm = (width: number, height: number) => ({
+  ...validDocument(),
+  canvas: { width, height, unit: "mm" as const, dpi: 300, background: null }
+})
+
+it("an update is one guarded statement: a canvas its product cannot print, a stale version or someone else's design change nothing", async () => {
+  const register = async () =>
+    (await ok(instances[0]().auth.register({ payload: { email: uniqueEmail(), password: "correct horse battery", fullName: "U" } })))
+      .tokens.accessToken
+  const [owner, intruder] = [instances[0](await register()), instances[1](await register())]
+  const { id } = await ok(owner.designs.create({ payload: { name: "Case", productType: "phone-case", document: validDocument() } }))
+  const update = (as: typeof owner, version: number, document: ReturnType<typeof documentMm>) =>
+    attempt(as.designs.update({ params: { id }, headers: {}, payload: { version, document } }))
+
+  // Fits other products but not this one: refused by the statement's product condition, and
+  // reported as invalid before the stale version is.
+  for (const version of [1, 5]) {
+    expect(await update(owner, version, documentMm(100, 100))).toMatchObject({ status: 400, error: { _tag: "ValidationFailed", errors: [{ path: "document.canvas.width" }] } })
+  }
+  expect(await update(intruder, 1, documentMm(70, 140))).toMatchObject({ status: 404, error: { _tag: "NotFound" } })
+  expect(await update(owner, 5, documentMm(70, 140))).toMatchObject({ status: 409, error: { currentVersion: 1 } })
+  const [row] = await query<{ readonly version: number; readonly width: number }>((sql) =>
+    sql`SELECT version, (document->'canvas'->>'width')::int AS width FROM designs WHERE id = ${id}`)
+  expect(row).toEqual({ version: 1, width: 800 })
+  expect(await update(owner, 1, documentMm(70, 140))).toMatchObject({ status: 200, value: { version: 2 } })
+})

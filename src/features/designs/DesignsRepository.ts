@@ -32,7 +32,22 @@ const DesignQuery = Schema.Struct({
 })
 export type DesignQuery = typeof DesignQuery.Type
 
-const DesignUpdate = Schema.Struct({ id: DesignId, expectedVersion: Schema.Int, changes: DesignChanges, at: Timestamp })
+/** What must still hold for an update to apply. */
+export interface UpdateGuard {
+  readonly ownerId: UserId
+  readonly expectedVersion: number
+  /** The products the new document fits; undefined: any (the document is unchanged). */
+  readonly productTypes?: ReadonlyArray<string> | undefined
+}
+
+const DesignUpdate = Schema.Struct({
+  id: DesignId,
+  ownerId: UserId,
+  expectedVersion: Schema.Int,
+  productTypes: Schema.optional(Schema.Array(Schema.String)),
+  changes: DesignChanges,
+  at: Timestamp
+})
 
 export class DesignsRepository extends Context.Service<DesignsRepository, {
   readonly products: Effect.Effect<ReadonlyArray<Product>, DatabaseUnavailable>
@@ -46,8 +61,12 @@ export class DesignsRepository extends Context.Service<DesignsRepository, {
   /** A live (not deleted) design, whoever owns it: the caller applies the policy. */
   readonly findLive: (id: DesignId) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
   readonly list: (query: DesignQuery) => Effect.Effect<ReadonlyArray<Design>, DatabaseUnavailable>
-  /** Applies the changes and bumps the version if `expectedVersion` is current; None otherwise. */
-  readonly update: (id: DesignId, expectedVersion: number, changes: DesignChanges) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
+  /**
+   * Applies the changes and bumps the version, in one statement, if the live design is still
+   * `expectedVersion`, `ownerId` owns it and (when given) its product is one of `productTypes`;
+   * None otherwise.
+   */
+  readonly update: (id: DesignId, expected: UpdateGuard, changes: DesignChanges) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
   /** Deletes the live design if `ownerId` owns it, in one statement; false when there was none to delete. */
   readonly softDelete: (id: DesignId, ownerId: UserId) => Effect.Effect<boolean, DatabaseUnavailable>
   readonly usage: (userId: UserId, periodStart: Date) => Effect.Effect<number, DatabaseUnavailable>
@@ -152,14 +171,15 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
   const update = StoredRows.findOneOption({
     Request: DesignUpdate,
     Result: Design,
-    execute: ({ at, changes, expectedVersion, id }) =>
+    execute: ({ at, changes, expectedVersion, id, ownerId, productTypes }) =>
       sql`
         UPDATE designs SET ${sql.update({
           ...changes,
           ...(changes.document === undefined ? {} : { document: JSON.stringify(changes.document) }),
           updatedAt: at
         })}, version = version + 1
-        WHERE id = ${id} AND version = ${expectedVersion} AND deleted_at IS NULL
+        WHERE id = ${id} AND owner_id = ${ownerId} AND version = ${expectedVersion} AND deleted_at IS NULL
+          ${productTypes === undefined ? sql`` : sql`AND product_type IN ${sql.in(productTypes)}`}
         RETURNING ${columns}`
   })
 
@@ -168,8 +188,8 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
     insertCharged,
     findLive: (id) => findLive(id).pipe(orUnavailable),
     list: (query) => list(query).pipe(orUnavailable),
-    update: (id, expectedVersion, changes) =>
-      Effect.flatMap(now, (at) => update({ id, expectedVersion, changes, at })).pipe(orUnavailable),
+    update: (id, { expectedVersion, ownerId, productTypes }, changes) =>
+      Effect.flatMap(now, (at) => update({ id, ownerId, expectedVersion, productTypes, changes, at })).pipe(orUnavailable),
     softDelete: (id, ownerId) =>
       Effect.flatMap(now, (at) =>
         sql`UPDATE designs SET deleted_at = ${at}
@@ -237,12 +257,15 @@ export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*(
             (d.createdAt.getTime() === after.createdAt.getTime() && d.id < after.id)
           )
           .slice(0, limit)),
-    update: (id, expectedVersion, changes) =>
+    update: (id, { expectedVersion, ownerId, productTypes }, changes) =>
       Effect.gen(function*() {
         const at = yield* now
         const all = yield* Ref.get(designs)
         const current = Option.getOrUndefined(live(all, id))
-        if (current === undefined || current.version !== expectedVersion) return Option.none()
+        if (
+          current === undefined || current.ownerId !== ownerId || current.version !== expectedVersion ||
+          (productTypes !== undefined && !productTypes.includes(current.productType))
+        ) return Option.none()
         const next: Design = { ...current, ...changes, version: current.version + 1, updatedAt: at }
         all.set(id, { design: next, deletedAt: null })
         return Option.some(next)
