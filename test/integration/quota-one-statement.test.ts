@@ -1,12 +1,8 @@
-import { PgClient } from "@effect/sql-pg"
-import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
-import { SqlClient } from "effect/sql"
 import fc from "fast-check"
-import { afterAll, beforeAll, expect, it } from "vitest"
+import { expect, it } from "vitest"
 import type { DesignId } from "../../src/domain/Design.ts"
-import { makeTestApp } from "../support/app.ts"
-import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { uniqueEmail, validDocument } from "../support/http.ts"
+import { twoInstances } from "../support/twoInstances.ts"
 import { attempt, ok, typedClient } from "../support/typedClient.ts"
 
 /**
@@ -20,32 +16,8 @@ import { attempt, ok, typedClient } from "../support/typedClient.ts"
 
 const PLAN_QUOTA = 10
 
-const scope = Effect.runSync(Scope.make())
-let sqlContext: Context.Context<SqlClient.SqlClient>
-let first: ReturnType<typeof makeTestApp>
-let second: ReturnType<typeof makeTestApp>
-const instances = [typedClient(() => first), typedClient(() => second)] as const
-
-beforeAll(async () => {
-  const serverUrl = realDatabaseUrl()
-  const redisUrl = realRedisUrl()
-  if (serverUrl === undefined || redisUrl === undefined) throw new Error("needs real PostgreSQL and Redis")
-  const databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
-  const config = { databasePoolMax: 5 }
-  first = makeTestApp({ databaseUrl, redisUrl, config })
-  second = makeTestApp({ databaseUrl, redisUrl, config })
-  sqlContext = await Effect.runPromise(
-    Layer.buildWithScope(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 2 }), scope)
-  )
-}, 60_000)
-afterAll(async () => {
-  await first?.dispose()
-  await second?.dispose()
-  await Effect.runPromise(Scope.close(scope, Exit.void))
-})
-
-const query = <A extends object>(run: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<A>, unknown>) =>
-  Effect.runPromise(Effect.flatMap(Effect.service(SqlClient.SqlClient), run).pipe(Effect.provideContext(sqlContext), Effect.orDie))
+const { first, query, second } = twoInstances()
+const instances = [typedClient(first), typedClient(second)] as const
 
 type Op =
   | { readonly kind: "create"; readonly via: 0 | 1 }
