@@ -135,3 +135,17 @@ it("an update is one guarded statement: a canvas its product cannot print, a sta
   expect(row).toEqual({ version: 1, width: 800 })
   expect(await update(owner, 1, documentMm(70, 140))).toMatchObject({ status: 200, value: { version: 2 } })
 })
+
+it("a refusal reports the month's count as the charge saw it, above the limit after a downgrade, without a second query", async () => {
+  const { tokens, user } = await ok(
+    instances[0]().auth.register({ payload: { email: uniqueEmail(), password: "correct horse battery", fullName: "D" } })
+  )
+  const create = () =>
+    attempt(instances[1](tokens.accessToken).designs.create({ payload: { name: "D", productType: "mug", document: validDocument() } }))
+  expect(await create()).toMatchObject({ status: 201 })
+  // 13 created this month on a bigger plan, then back on free.
+  await query((sql) => sql`UPDATE design_usage SET designs_created = 13 WHERE user_id = ${user.id}`)
+  expect(await create()).toMatchObject({ status: 402, error: { _tag: "QuotaExceeded", limit: PLAN_QUOTA, used: 13 } })
+  const [usage] = await query<{ readonly used: number }>((sql) => sql`SELECT designs_created AS used FROM design_usage WHERE user_id = ${user.id}`)
+  expect(usage?.used).toBe(13)
+})
