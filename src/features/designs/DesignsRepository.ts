@@ -108,7 +108,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
    * The charge and the insert as one statement (ADR 0021): the upsert takes the counter's row
    * lock and re-checks the guard on the latest committed count, the insert selects from its
    * output, so a refused charge inserts nothing and the lock is held for this statement only.
-   * On a refusal, `used` is the counter as this statement's snapshot saw it (None: no row yet).
+   * On a refusal, `used` is the counter in this statement's snapshot (null: no row in it yet).
    */
   const chargeAndInsert = (design: Design, periodStart: string, limit: number | null) =>
     sql<{ readonly inserted: boolean; readonly used: number | null }>`
