@@ -5,7 +5,8 @@
  *
  * The API (`node src/main.ts`, NODE_ENV=production) and the baseline each run in their own
  * process; autocannon drives them from this one. Progress goes to stderr; the Markdown table to
- * stdout, `bench/results/latest.md` and, with every number, `bench/results/<timestamp>.json`.
+ * stdout, `bench/results/latest.md` and, with every number, `bench/results/<timestamp>.json`;
+ * a chart of the API beside its baseline to `bench/results/<timestamp>.svg` and `latest.svg`.
  * Goals are reported as PASS/MISS and never fail the run: the exit code is non-zero only when
  * the bench itself broke (a server did not start or died, seeding failed).
  */
@@ -17,14 +18,20 @@ import { fileURLToPath } from "node:url"
 import { Redis } from "ioredis"
 import { findPostgresBin, findRedisServer, freePort, startPostgres, startRedis } from "../test/support/servers.ts"
 import { parseOptions, USAGE } from "./bench/args.ts"
+import { benchChart } from "./bench/chart.ts"
 import { type LoadSummary, type RequestSpec, runLoad, startLoad } from "./bench/load.ts"
-import { Cleanup, cpuTicksOf, ForeignCpu, memoryOf, postmasterPid, RssSampler, type ServerProcess, settle, startNodeServer } from "./bench/processes.ts"
+import { Cleanup, cpuTicksOf, ForeignCpu, memoryOf, postmasterPid, RssSampler, runBenchScript, type ServerProcess, settle, startNodeServer } from "./bench/processes.ts"
 import { evaluateGoals, find, type Machine, markdown, type Run, type Soak, type SoakPart } from "./bench/report.ts"
 import * as Scenarios from "./bench/scenarios.ts"
 import { preflight, renewTokens, seed, type Seeded } from "./bench/seed.ts"
 import { type Database, openDatabase } from "./bench/sql.ts"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+
+/** The Node flags `npm start` gives the API (package.json), so the bench measures what production runs. */
+const startFlags = (): ReadonlyArray<string> =>
+  (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start
+    .split(/\s+/).filter((arg) => arg.startsWith("--"))
 const resultsDir = join(root, "bench", "results")
 const HOST = "127.0.0.1"
 /** A login waits behind every other one on the bcrypt pool: give it far longer than a read. */
@@ -132,7 +139,7 @@ const main = async () => {
   log(`starting the API on port ${apiPort}`)
   const api = await startNodeServer({
     name: "API",
-    args: [...(options.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), join(root, "src", "main.ts")],
+    args: [...startFlags(), ...(options.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), join(root, "src", "main.ts")],
     env: {
       NODE_ENV: "production",
       HOST,
@@ -435,7 +442,7 @@ const main = async () => {
   const settings = `${options.jitWarmupSeconds} s of mixed load to warm both servers up first; ` +
     `${connections} connections, ${durationSeconds} s per scenario after a ${warmupSeconds} s warm-up; ` +
     `${seeded.users.length} enterprise users, ${seeded.designs} seeded designs; DATABASE_POOL_MAX ${poolMax}, BCRYPT_COST ${bcryptCost}, ` +
-    `UV_THREADPOOL_SIZE ${machine.uvThreadpoolSize}; API Node flags ${process.env["API_NODE_OPTIONS"] ?? "none (V8 defaults)"}; PostgreSQL and Redis ${process.env["DATABASE_URL"] === undefined ? "throwaway (fsync off)" : "from DATABASE_URL / REDIS_URL"}.`
+    `UV_THREADPOOL_SIZE ${machine.uvThreadpoolSize}; API Node flags ${[...startFlags(), process.env["API_NODE_OPTIONS"] ?? ""].join(" ").trim() || "none (V8 defaults)"} (npm start's, then API_NODE_OPTIONS); PostgreSQL and Redis ${process.env["DATABASE_URL"] === undefined ? "throwaway (fsync off)" : "from DATABASE_URL / REDIS_URL"}.`
   const command = commandLine()
   const table = markdown({
     title: `Benchmark ${startedAt.toISOString().slice(0, 10)}${options.quick ? " (quick)" : ""}`,
@@ -465,9 +472,16 @@ const main = async () => {
     markdown: table
   }, null, 2)}\n`)
   writeFileSync(join(resultsDir, "latest.md"), table)
+  const chart = benchChart(runs, {
+    title: `Benchmark ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC${options.quick ? " (quick)" : ""}: the API beside its baseline`,
+    subtitle: `${command} · ${connections} connections, ${durationSeconds} s per scenario · ${machine.cores} cores shared by load generator, servers, PostgreSQL and Redis`
+  })
+  const svgPath = join(resultsDir, `${stamp}.svg`)
+  writeFileSync(svgPath, chart)
+  writeFileSync(join(resultsDir, "latest.svg"), chart)
   console.log(table)
   for (const goal of goals) log(`${goal.pass ? "PASS" : "MISS"} ${goal.goal}: ${goal.measured} (target ${goal.target})`)
-  log(`wrote ${relative(root, jsonPath)} and bench/results/latest.md`)
+  log(`wrote ${relative(root, jsonPath)}, ${relative(root, svgPath)}, bench/results/latest.md and latest.svg`)
   if (pool.shared > 0) log(`warning: the PATCH pool ran dry ${pool.shared} times; versions may have conflicted`)
 }
 
@@ -548,12 +562,4 @@ const runSoak = async (
   return soak
 }
 
-try {
-  await main()
-} catch (error) {
-  log(`FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-  process.exitCode = 1
-} finally {
-  log("stopping the servers")
-  await cleanup.run()
-}
+await runBenchScript(main, cleanup, log)

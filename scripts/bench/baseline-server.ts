@@ -5,8 +5,9 @@
  *
  * - `GET /api/v1/designs/{id}`: verify the bearer JWT with `jose` (HS256 only, `typ: at+jwt`,
  *   same issuer, audience, required claims and 5 s leeway as src/features/auth/AccessTokens.ts),
- *   then `GET design:v1:<id>` from Redis through `ioredis`; the cached JSON is returned as it is
- *   after an ownership check (a miss reads PostgreSQL and fills the cache, like the API).
+ *   then `GET design:v1:<id>` from Redis through `ioredis`; the cached answer is returned as it is
+ *   after an ownership check on the owner id stored before it, with its ETag (a miss reads
+ *   PostgreSQL and fills the cache, like the API).
  * - `POST /api/v1/designs`: verify the JWT, then the quota counter upsert and the INSERT of
  *   src/features/designs/DesignsRepository.ts as one statement (the upsert a CTE the INSERT
  *   selects from, as the API does since ADR 0021), through `@effect/sql-pg` with the same pool
@@ -87,27 +88,31 @@ const toView = (row: Row) => ({
 
 const columns = sql`id, owner_id, name, product_type, status, document, version, created_at, updated_at`
 
-const send = (response: ServerResponse, status: number, body?: string) => {
+const send = (response: ServerResponse, status: number, body?: string, headers: Record<string, string> = {}) => {
   if (body === undefined) {
-    response.writeHead(status, { "content-length": 0 })
+    response.writeHead(status, { ...headers, "content-length": 0 })
     response.end()
     return
   }
-  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
+  response.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) })
   response.end(body)
 }
 
+/** The API's cache entry (src/features/designs/DesignAnswers.ts): `<ownerId> <version> <body>`. */
+const ENTRY = /^([0-9a-f-]{36}) ([1-9]\d{0,9}) (?=\{)/
+
 const getDesign = async (userId: string, id: string, response: ServerResponse) => {
-  let json = await redis.get(`design:v1:${id}`)
-  if (json === null) {
+  let entry = await redis.get(`design:v1:${id}`)
+  let match = entry === null ? null : ENTRY.exec(entry)
+  if (entry === null || match === null) {
     const rows = await db.run(sql<Row>`SELECT ${columns} FROM designs WHERE id = ${id} AND deleted_at IS NULL`)
     if (rows[0] === undefined) return send(response, 404)
-    json = JSON.stringify(toView(rows[0]))
-    await redis.set(`design:v1:${id}`, json, "PX", CACHE_TTL_MS)
+    entry = `${rows[0].ownerId} ${rows[0].version} ${JSON.stringify(toView(rows[0]))}`
+    match = ENTRY.exec(entry)!
+    await redis.set(`design:v1:${id}`, entry, "PX", CACHE_TTL_MS)
   }
-  const design = JSON.parse(json) as { readonly ownerId?: unknown }
-  if (design.ownerId !== userId) return send(response, 404)
-  send(response, 200, json)
+  if (match[1] !== userId) return send(response, 404)
+  send(response, 200, entry.slice(match[0].length), { etag: `"v${match[2]}"` })
 }
 
 const readBody = (request: IncomingMessage): Promise<string> =>

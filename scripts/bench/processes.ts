@@ -280,3 +280,16 @@ export class ForeignCpu {
     }
   }
 }
+
+/** A bench script's main: a failure is logged and sets the exit code; everything it started is stopped either way. */
+export const runBenchScript = async (main: () => Promise<void>, cleanup: Cleanup, log: (message: string) => void) => {
+  try {
+    await main()
+  } catch (error) {
+    log(`FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+    process.exitCode = 1
+  } finally {
+    log("stopping the servers")
+    await cleanup.run()
+  }
+}

@@ -2,9 +2,11 @@ import { HttpApi, type HttpApiGroup, OpenApi } from "effect/http-api"
 import { AiApi } from "./Ai.ts"
 import { AssetsApi } from "./Assets.ts"
 import { AuthApi } from "./Auth.ts"
+import { CatalogueApi } from "./Catalogue.ts"
 import { DesignsApi } from "./Designs.ts"
 import { documentGateway, RateLimited } from "./Gateway.ts"
 import { HealthApi } from "./Health.ts"
+import { documentIdempotency } from "./Idempotency.ts"
 import { JobsApi } from "./Jobs.ts"
 import { InternalApi, OrdersApi } from "./Orders.ts"
 import { RequestValidation } from "./RequestValidation.ts"
@@ -47,9 +49,10 @@ export class CoreApi extends withConventions(
     .add(JobsApi)
     .add(InternalApi)
     .add(AiApi)
+    .add(CatalogueApi)
 ).annotateMerge(OpenApi.annotations({
   title: "Customify Core API",
   version: "1.0.0",
   description: "Auth, designs, subscriptions, orders and orchestration for the Customify widget and dashboard.",
-  transform: documentGateway
+  transform: (spec) => documentIdempotency(documentGateway(spec))
 })).annotate(HttpApi.AdditionalSchemas, [RateLimited]) {}

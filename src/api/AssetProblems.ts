@@ -1,9 +1,13 @@
 import { Schema } from "effect"
 import { HttpApiError } from "effect/http-api"
+import { DesignId } from "../domain/Design.ts"
 import { Int32, Int64 } from "../domain/Primitives.ts"
 import { problemMembers, problemType } from "./Problems.ts"
 
 /** Problems of the assets endpoints, in the shape of the shared ones in `Problems.ts`. */
+
+/** The most design ids an `asset_in_use` problem lists. */
+export const MAX_IN_USE_DESIGNS = 20
 
 export class AssetTooLarge extends HttpApiError.Problem<AssetTooLarge>()("AssetTooLarge", {
   type: problemType("asset_too_large"),
@@ -44,4 +48,17 @@ export class UploadLimitReached extends HttpApiError.Problem<UploadLimitReached>
   }),
   ...problemMembers,
   limit: Int32.annotate({ description: "The limit reached" })
+}) {}
+
+/** The upload is shown by an image layer of a live design's current document: remove the layers first. */
+export class AssetInUse extends HttpApiError.Problem<AssetInUse>()("AssetInUse", {
+  type: problemType("asset_in_use"),
+  status: 409,
+  title: "The upload is shown by a design"
+}, {
+  code: Schema.tag("asset_in_use"),
+  ...problemMembers,
+  designIds: Schema.Array(DesignId).check(Schema.isMaxLength(MAX_IN_USE_DESIGNS)).annotate({
+    description: `The live designs whose current document shows it (at most ${MAX_IN_USE_DESIGNS})`
+  })
 }) {}

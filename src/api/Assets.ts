@@ -3,8 +3,10 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { AllowedContentType, Asset, AssetId, ByteSize, FileName } from "../domain/Asset.ts"
 import { DesignId } from "../domain/Design.ts"
 import { matching, Timestamp } from "../domain/Primitives.ts"
-import { AssetNotUploaded, AssetTooLarge, UploadLimitReached } from "./AssetProblems.ts"
-import { NotFound, ServiceUnavailable, ValidationFailed } from "./Problems.ts"
+import { AssetInUse, AssetNotUploaded, AssetTooLarge, UploadLimitReached } from "./AssetProblems.ts"
+import { Idempotent } from "./Idempotency.ts"
+import { pageOf, pageQuery } from "./Pagination.ts"
+import { InvalidCursor, NotFound, ServiceUnavailable, ValidationFailed } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
 /** The asset without what stays on the server: its owner and its storage key. */
@@ -34,6 +36,8 @@ export const DownloadLink = Schema.Struct({
   expiresAt: Timestamp
 }).annotate({ identifier: "DownloadLink" })
 
+export const AssetPage = pageOf(AssetView, "AssetPage")
+
 const assetParams = { id: DesignId, assetId: AssetId }
 
 export class AssetsApi extends HttpApiGroup.make("assets")
@@ -47,7 +51,7 @@ export class AssetsApi extends HttpApiGroup.make("assets")
       }),
       success: UploadTicket.pipe(HttpApiSchema.status(201)),
       error: [NotFound, ValidationFailed, AssetTooLarge, UploadLimitReached, ServiceUnavailable]
-    }).annotateMerge(OpenApi.annotations({
+    }).middleware(Idempotent).annotateMerge(OpenApi.annotations({
       summary: "Request an upload URL for an image",
       description: "PNG, JPEG, WebP or SVG of at most UPLOAD_MAX_BYTES (413 `asset_too_large`). PUT exactly `byteSize` bytes to `uploadUrl` with `headers` before `expiresAt`, then complete the upload. " +
         "A design has at most UPLOADS_PER_DESIGN uploads (409 `too_many_assets`) and a user at most PENDING_UPLOADS_PER_USER pending ones (409 `too_many_pending_uploads`), each with `limit`; an upload not completed is removed with its file an hour after its URL expired."
@@ -67,6 +71,24 @@ export class AssetsApi extends HttpApiGroup.make("assets")
     }).annotateMerge(OpenApi.annotations({
       summary: "Get a download URL for an image",
       description: "A short-lived URL (DOWNLOAD_URL_TTL) for a completed upload."
+    })),
+    HttpApiEndpoint.get("list", "/:id/assets", {
+      params: { id: DesignId },
+      query: pageQuery,
+      success: AssetPage,
+      error: [NotFound, ValidationFailed, InvalidCursor, ServiceUnavailable]
+    }).annotateMerge(OpenApi.annotations({
+      summary: "List a design's uploads",
+      description: "Pending and completed uploads of the design, newest first; keyset pagination with `cursor` (a cursor no page answered is 400 `invalid_cursor`). Someone else's design answers 404."
+    })),
+    HttpApiEndpoint.delete("delete", "/:id/assets/:assetId", {
+      params: assetParams,
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, AssetInUse, ServiceUnavailable]
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Delete an upload",
+      description: "Removes the upload and its stored file. Refused with 409 `asset_in_use` (listing `designIds`) while an image layer of a live design's current document shows it. " +
+        "The file is removed from storage after the upload is gone from the API; if storage is unreachable then, the removal is retried in the background. Of two deletions at once, one answers 204 and the other 404."
     }))
   )
   .middleware(Authentication)

@@ -3,7 +3,9 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { DesignId } from "../domain/Design.ts"
 import { RenderJob, RenderJobId, RenderJobKind, RenderJobProgress } from "../domain/Jobs.ts"
 import { RenderRateLimited } from "./JobProblems.ts"
-import { NotFound, ServiceUnavailable, SubscriptionInactive } from "./Problems.ts"
+import { Idempotent } from "./Idempotency.ts"
+import { pageOf, pageQuery } from "./Pagination.ts"
+import { InvalidCursor, NotFound, ServiceUnavailable, SubscriptionInactive, ValidationFailed } from "./Problems.ts"
 import { Authentication } from "./Security.ts"
 
 /**
@@ -18,6 +20,8 @@ export const JobView = RenderJob.mapFields(Struct.omit(["ownerId"])).pipe(
 /** The answer to a render request: the job's id and its first status. */
 const QueuedJob = RenderJob.mapFields(Struct.pick(["id", "status"])).pipe(Schema.encodeKeys({ id: "jobId" }))
 
+export const JobPage = pageOf(JobView, "JobPage")
+
 export const JobProgress = RenderJobProgress.annotate({ identifier: "JobProgress" })
 
 export class JobsApi extends HttpApiGroup.make("jobs")
@@ -27,7 +31,7 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       payload: Schema.Struct({ kind: Schema.optionalKey(RenderJobKind) }),
       success: QueuedJob.pipe(HttpApiSchema.status(202)),
       error: [NotFound, SubscriptionInactive, RenderRateLimited, ServiceUnavailable]
-    }).annotateMerge(OpenApi.annotations({
+    }).middleware(Idempotent).annotateMerge(OpenApi.annotations({
       summary: "Request a render or a PDF of a design",
       description: "Queues a job for the render engine or the PDF workers (202); follow it with GET /api/v1/jobs/{jobId}. " +
         "Needs an active subscription (402 `subscription_inactive`). At most RENDER_JOBS_PER_HOUR renders and PDFs per user within any hour " +
@@ -36,6 +40,15 @@ export class JobsApi extends HttpApiGroup.make("jobs")
     HttpApiEndpoint.get("get", "/jobs/:jobId", { params: { jobId: RenderJobId }, success: JobView, error: NotFound }).annotateMerge(OpenApi.annotations({
       summary: "Get a render or PDF job",
       description: "Its status and, once completed, the result URL."
+    })),
+    HttpApiEndpoint.get("listForDesign", "/designs/:id/jobs", {
+      params: { id: DesignId },
+      query: pageQuery,
+      success: JobPage,
+      error: [NotFound, ValidationFailed, InvalidCursor, ServiceUnavailable]
+    }).annotateMerge(OpenApi.annotations({
+      summary: "List a design's render and PDF jobs",
+      description: "Newest first; keyset pagination with `cursor`, stable while jobs are added (a cursor no page answered is 400 `invalid_cursor`). Someone else's design answers 404."
     }))
   )
   .middleware(Authentication)

@@ -15,3 +15,13 @@ export const Cursor = text(512)
 export const NextCursor = Schema.NullOr(matching(/^[A-Za-z0-9_-]{1,512}$/u, 512)).annotate({
   description: "Pass as `cursor` for the next page; null on the last page"
 })
+
+/** The query of a list that takes no filter: `limit` and `cursor`. */
+export const pageQuery = { limit: Schema.optional(Limit), cursor: Schema.optional(Cursor) }
+
+/** One page of a keyset list of `item`s (the document's component is named `identifier`). */
+export const pageOf = <S extends Schema.Top>(item: S, identifier: string) =>
+  Schema.Struct({
+    data: Schema.Array(item).check(Schema.isMaxLength(MAX_PAGE_SIZE)),
+    nextCursor: NextCursor
+  }).annotate({ identifier })

@@ -1,6 +1,7 @@
 import { Schema, Struct } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { Account } from "../domain/Account.ts"
+import { DeviceSession, SessionId } from "../domain/Session.ts"
 import { text } from "../domain/Primitives.ts"
 import { AvatarUrl, EmailPrefix, FullName, Password, Role, UserId } from "../domain/User.ts"
 import { Limit, MAX_PAGE_SIZE } from "./Pagination.ts"
@@ -17,6 +18,11 @@ export const ProfileUpdate = Schema.Struct({
   fullName: Schema.optionalKey(FullName),
   avatarUrl: Schema.optionalKey(Schema.NullOr(AvatarUrl))
 }).annotate({ identifier: "ProfileUpdate", description: "Profile fields only; anything else is refused" })
+
+/** Every open session of the caller: MAX_SESSIONS_PER_USER (at most 1000) bounds them, so one page. */
+export const SessionList = Schema.Struct({
+  data: Schema.Array(DeviceSession).check(Schema.isMaxLength(1000))
+}).annotate({ identifier: "SessionList" })
 
 export class MeApi extends HttpApiGroup.make("me")
   .add(
@@ -43,6 +49,20 @@ export class MeApi extends HttpApiGroup.make("me")
     }).annotateMerge(OpenApi.annotations({
       summary: "Delete the account",
       description: "Needs the password (10 tries per session in 15 minutes, then 429 `too_many_attempts`). Every session ends at once; the account's uploads are deleted in the background. 503 `busy` (with Retry-After) when too many passwords are being checked."
+    })),
+    HttpApiEndpoint.get("listSessions", "/sessions", { success: SessionList, error: ServiceUnavailable }).annotateMerge(
+      OpenApi.annotations({
+        summary: "List the signed-in devices",
+        description: "The caller's open sessions, most recently used first: when each signed in and last refreshed, its User-Agent with a short description, and `current: true` on the session of the access token used."
+      })
+    ),
+    HttpApiEndpoint.delete("deleteSession", "/sessions/:sessionId", {
+      params: { sessionId: SessionId },
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, ServiceUnavailable]
+    }).annotateMerge(OpenApi.annotations({
+      summary: "Sign a device out",
+      description: "Ends the session at once, on every instance: its access token is refused from the next request (401 `session_revoked`) and its refresh token too. The caller's own session may be ended this way. A session that is not one of the caller's open sessions (someone else's, ended, unknown) answers 404."
     }))
   )
   .middleware(Authentication)

@@ -3,8 +3,10 @@ import * as Accounts from "../features/accounts/Feature.ts"
 import * as Ai from "../features/ai/Feature.ts"
 import * as Assets from "../features/assets/Feature.ts"
 import * as Auth from "../features/auth/Feature.ts"
+import * as Catalogue from "../features/catalogue/Feature.ts"
 import * as Designs from "../features/designs/Feature.ts"
 import * as Health from "../features/health/Feature.ts"
+import * as Idempotency from "../features/idempotency/Feature.ts"
 import * as Jobs from "../features/jobs/Feature.ts"
 import * as Orders from "../features/orders/Feature.ts"
 import * as Subscriptions from "../features/subscriptions/Feature.ts"
@@ -31,7 +33,8 @@ export const layer = Layer.mergeAll(
   Assets.layer,
   Orders.layer,
   Jobs.layer,
-  Ai.layer
+  Ai.layer,
+  Catalogue.layer
 ).pipe(Layer.provideMerge(ports))
 
 /** The same services over in-memory repositories (the capabilities are chosen by the caller). */
@@ -44,7 +47,8 @@ export const layerMemory = Layer.mergeAll(
   Assets.layerMemory,
   Orders.layerMemory,
   Jobs.layerMemory,
-  Ai.layerMemory
+  Ai.layerMemory,
+  Catalogue.layerMemory
 ).pipe(Layer.provideMerge(portsMemory))
 
 /** Every HttpApi group's handlers, each with its feature's services. */
@@ -57,21 +61,27 @@ export const handlers = Layer.mergeAll(
   Assets.handlers,
   Orders.handlers,
   Jobs.handlers,
-  Ai.handlers
+  Ai.handlers,
+  Catalogue.handlers
 ).pipe(withServices(ports))
 
 /** Routes features serve beside the HttpApi, and their list for the route table. */
 export const routes = Assets.routes
 export const routeList = Assets.routeList
 
-/** The security middlewares the API declares. */
-export const middleware = Auth.middleware
+/** The middlewares the API declares: security, and idempotent creates. */
+export const middleware = Layer.merge(Auth.middleware, Idempotency.middleware)
 
 /**
  * Housekeeping tasks of the features other than jobs (src/features/jobs/Housekeeping.ts), run by
  * the worker hourly.
  */
-const housekeeping = [...Accounts.housekeeping, ...Auth.housekeeping, ...Assets.housekeeping] as const
+const housekeeping = [
+  ...Accounts.housekeeping,
+  ...Auth.housekeeping,
+  ...Assets.housekeeping,
+  ...Idempotency.housekeeping
+] as const
 
 /** The background worker, on the same services. */
-export const worker = Jobs.worker(housekeeping).pipe(Layer.provide(Layer.merge(ports, Assets.layer)))
+export const worker = Jobs.worker(housekeeping).pipe(Layer.provide(Layer.mergeAll(ports, Assets.layer, Idempotency.layer)))

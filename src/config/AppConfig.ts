@@ -1,4 +1,5 @@
 import { isIP } from "node:net"
+import * as RedisClusterNodes from "./RedisClusterNodes.ts"
 import { ByteSize, Config, ConfigProvider, Context, Duration, Effect, Layer, LogLevel, Option, Redacted } from "effect"
 
 /**
@@ -16,6 +17,8 @@ export interface AppSettings {
   readonly dataDir: string
   /** `None`: Redis-backed stores are replaced by in-memory ones. */
   readonly redisUrl: Option.Option<Redacted.Redacted>
+  /** A Redis Cluster instead of one node (docs/decisions/0022); never set together with `redisUrl`. */
+  readonly redisCluster: Option.Option<RedisClusterNodes.RedisClusterTarget>
   readonly jwtSecret: Redacted.Redacted
   readonly jwtSecretIsDevelopmentDefault: boolean
   readonly jwtIssuer: string
@@ -194,6 +197,7 @@ const settings = {
   databasePoolMax: Config.Int("DATABASE_POOL_MAX").pipe(Config.withDefault(10)),
   dataDir: Config.String("DATA_DIR").pipe(Config.withDefault("./.data")),
   redisUrl: Config.Redacted("REDIS_URL").pipe(Config.option),
+  redisClusterNodes: Config.Redacted("REDIS_CLUSTER_NODES").pipe(Config.option),
   jwtSecret: Config.Redacted("JWT_SECRET").pipe(Config.option),
   jwtIssuer: Config.String("JWT_ISSUER").pipe(Config.withDefault("customify-core-api")),
   jwtAudience: Config.String("JWT_AUDIENCE").pipe(Config.withDefault("customify")),
@@ -281,6 +285,13 @@ const crossChecks = (raw: Raw): ReadonlyArray<string> => {
   if (Option.isSome(raw.redisUrl) && !/^rediss?:\/\//.test(Redacted.value(raw.redisUrl.value))) {
     problems.push("REDIS_URL: must be a redis:// or rediss:// URL")
   }
+  if (Option.isSome(raw.redisClusterNodes)) {
+    const target = RedisClusterNodes.parse(Redacted.value(raw.redisClusterNodes.value))
+    if (typeof target === "string") problems.push(`REDIS_CLUSTER_NODES: ${target}`)
+    if (Option.isSome(raw.redisUrl)) {
+      problems.push("REDIS_URL and REDIS_CLUSTER_NODES: set one, not both (one Redis node or a Redis Cluster)")
+    }
+  }
   if (Option.isSome(raw.smtpUrl) && parseSmtpUrl(Redacted.value(raw.smtpUrl.value)) === undefined) {
     problems.push("SMTP_URL: must be smtp://user:pass@host:port or smtps://user:pass@host:port (user and password percent-encoded)")
   }
@@ -357,8 +368,13 @@ export const readSettings = <const S extends Record<string, Config.Config<unknow
 /** Reads and validates every setting; fails with every problem found, each naming its variable. */
 export const loadSettings: Effect.Effect<AppSettings, InvalidConfiguration> = Effect.gen(function*() {
   const raw = yield* readSettings(settings, crossChecks)
+  const { redisClusterNodes, ...rest } = raw
   return {
-    ...raw,
+    ...rest,
+    redisCluster: Option.flatMap(redisClusterNodes, (nodes) => {
+      const target = RedisClusterNodes.parse(Redacted.value(nodes))
+      return typeof target === "string" ? Option.none() : Option.some(target)
+    }),
     jwtSecret: Option.getOrElse(raw.jwtSecret, () => Redacted.make(DEVELOPMENT_JWT_SECRET)),
     jwtSecretIsDevelopmentDefault: Option.isNone(raw.jwtSecret),
     serviceApiKeys: raw.serviceApiKeys.map((key) => Redacted.make(key)),

@@ -130,3 +130,11 @@ export class UploadLimitReached extends Schema.TaggedError<UploadLimitReached>()
   scope: Schema.Literals(["design", "pending"]),
   limit: Schema.Int
 }) {}
+
+/** Live designs whose current document shows the asset: it may not be deleted while they do. */
+export class AssetInUse extends Schema.TaggedError<AssetInUse>()("AssetInUse", {
+  designIds: Schema.Array(DesignId)
+}) {}
+
+/** A design write lost a race with the deletion of an upload one of its image layers shows. */
+export class AssetReferenceLost extends Schema.TaggedError<AssetReferenceLost>()("AssetReferenceLost", {}) {}

@@ -85,3 +85,33 @@ export const makeTextCursor = <V extends string>(value: Schema.Codec<V, string>)
       decode(cursor).pipe(Effect.mapError(() => new InvalidCursor()))
   }
 }
+
+/** Items per page when a list request names no `limit`. */
+export const DEFAULT_PAGE_SIZE = 20
+
+/** A row of a keyset list: ordered by creation time, then id. */
+export interface KeysetRow {
+  readonly createdAt: Date
+  readonly id: string
+}
+
+/** The order of every keyset list: newest first, ties by id descending (as SQL's `ORDER BY created_at DESC, id DESC`). */
+export const newestFirst = (a: KeysetRow, b: KeysetRow): number =>
+  b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
+
+/** Whether `row` comes strictly after `cursor` in that order (every row does without a cursor). */
+export const comesAfter = (cursor: KeysetRow | undefined) => (row: KeysetRow): boolean =>
+  cursor === undefined || newestFirst(cursor, row) < 0
+
+/**
+ * One page from up to `limit + 1` rows read in list order: the first `limit`, and the cursor of
+ * the last of them when there was one more row.
+ */
+export const keysetPage = <Row extends KeysetRow>(
+  rows: ReadonlyArray<Row>,
+  limit: number,
+  encode: (last: Row) => string
+): { readonly data: ReadonlyArray<Row>; readonly nextCursor: string | null } => {
+  const data = rows.slice(0, limit)
+  return { data, nextCursor: rows.length > limit ? encode(data[data.length - 1]!) : null }
+}

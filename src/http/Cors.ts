@@ -2,8 +2,8 @@ import { Duration } from "effect"
 
 const PREFLIGHT_CACHE = Duration.hours(2)
 const ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE"
-const ALLOWED_HEADERS = "authorization, content-type, if-match, x-request-id"
-const EXPOSED_HEADERS = "x-request-id, ratelimit, ratelimit-policy, retry-after"
+const ALLOWED_HEADERS = "authorization, content-type, if-match, if-none-match, idempotency-key, x-request-id"
+const EXPOSED_HEADERS = "x-request-id, ratelimit, ratelimit-policy, retry-after, etag, idempotent-replayed"
 
 /**
  * CORS for an allow-list of origins (CORS_ORIGINS): only a listed origin gets allow headers, and

@@ -62,6 +62,12 @@ const problems = {
   InvalidCursor: () =>
     new Problems.InvalidCursor({ detail: "Expected a cursor from a previous page of this list, as it was answered" }),
   AssetNotFound: () => new Problems.NotFound({}),
+  SessionNotFound: () => new Problems.NotFound({}),
+  AssetInUse: (error: AssetErrors.AssetInUse) =>
+    new AssetProblems.AssetInUse({
+      designIds: error.designIds,
+      detail: `An image layer of ${error.designIds.length === 1 ? "a design" : `${error.designIds.length} designs`} shows this upload; remove those layers first`
+    }),
   AssetTooLarge: (error: AssetErrors.AssetTooLarge) =>
     new AssetProblems.AssetTooLarge({
       maxBytes: error.maxBytes,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { ByteSize, Cause, Clock, Duration, Effect, Exit, type Layer, type Types } from "effect"
+import { ByteSize, Cause, Clock, Duration, Effect, Exit, type Layer, LogLevel, type Types } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { RateLimiter } from "effect/persistence"
 import { WWW_AUTHENTICATE } from "../api/Gateway.ts"
@@ -210,6 +210,8 @@ export const layer = (
           const route = log.route ?? routes.templateOf(request.method, path) ??
             (path === "/metrics" ? path : note?.unmatched === true ? "unmatched" : "unrouted")
           yield* recordRequest({ route, method: request.method, status: response.status }, seconds)
+          // Below LOG_LEVEL (production runs at Warn), not even the entry's annotations are built.
+          if (!(yield* LogLevel.isEnabled("Info"))) return response
           yield* Effect.logInfo("request").pipe(Effect.annotateLogs({
             method: request.method,
             route,

@@ -1,48 +1,19 @@
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import { freshDatabase, realDatabaseUrl } from "../support/database.ts"
 import { validDocument } from "../support/http.ts"
 import { startServer } from "../support/process.ts"
+import { redisTopologies, requireRedis } from "../support/redisTopology.ts"
 import { freePort } from "../support/servers.ts"
 
 /**
- * Two API processes over one PostgreSQL and one Redis, as behind a load balancer: the rate
- * limit, sessions and caches are shared, so it does not matter which instance answers.
+ * Two API processes over one PostgreSQL and one Redis (a single node, then a three-master
+ * cluster), as behind a load balancer: the rate limit, sessions and caches are shared, so it
+ * does not matter which instance answers.
  */
 const scope = Effect.runSync(Scope.make())
 const servers: Array<ReturnType<typeof startServer>> = []
 const bases: Array<string> = []
-
-beforeAll(async () => {
-  const serverUrl = realDatabaseUrl()
-  const redisUrl = realRedisUrl()
-  if (serverUrl === undefined || redisUrl === undefined) throw new Error("needs real PostgreSQL and Redis")
-  const databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
-  for (let i = 0; i < 2; i++) {
-    const port = await freePort()
-    // The test plays the proxy on 127.0.0.1: its X-Forwarded-For names the client.
-    const server = startServer({
-      PORT: String(port),
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      RATE_LIMIT_PER_MINUTE: "100",
-      TRUSTED_PROXIES: "127.0.0.1",
-      BCRYPT_COST: "10",
-      LOG_LEVEL: "Info",
-      // Both start at once: the second waits on the migration lock, then finds nothing to do.
-      MIGRATE_ON_START: "true"
-    })
-    servers.push(server)
-    bases.push(`http://127.0.0.1:${port}`)
-  }
-  await Promise.all(servers.map((server) => server.listening))
-}, 60_000)
-
-afterAll(async () => {
-  for (const server of servers) server.child.kill("SIGTERM")
-  await Promise.all(servers.map((server) => server.exited))
-  await Effect.runPromise(Scope.close(scope, Exit.void))
-})
 
 const call = async (instance: number, method: string, path: string, options: { client: string; token?: string; body?: unknown } ) => {
   const headers: Record<string, string> = { "x-forwarded-for": `198.51.100.77, ${options.client}` }
@@ -66,7 +37,42 @@ const signUp = async (client: string) => {
   return result.body.tokens.accessToken as string
 }
 
-describe("two API instances", () => {
+afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+
+describe.each(redisTopologies())("two API instances (Redis: $name)", (topology) => {
+  beforeAll(async () => {
+    const serverUrl = realDatabaseUrl()
+    if (serverUrl === undefined) throw new Error("needs real PostgreSQL")
+    requireRedis(topology)
+    servers.length = 0
+    bases.length = 0
+    const databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort()
+      // The test plays the proxy on 127.0.0.1: its X-Forwarded-For names the client.
+      const server = startServer({
+        PORT: String(port),
+        DATABASE_URL: databaseUrl,
+        ...(topology.redis.redisUrl === undefined ? {} : { REDIS_URL: topology.redis.redisUrl }),
+        ...(topology.redis.redisClusterNodes === undefined ? {} : { REDIS_CLUSTER_NODES: topology.redis.redisClusterNodes }),
+        RATE_LIMIT_PER_MINUTE: "100",
+        TRUSTED_PROXIES: "127.0.0.1",
+        BCRYPT_COST: "10",
+        LOG_LEVEL: "Info",
+        // Both start at once: the second waits on the migration lock, then finds nothing to do.
+        MIGRATE_ON_START: "true"
+      })
+      servers.push(server)
+      bases.push(`http://127.0.0.1:${port}`)
+    }
+    await Promise.all(servers.map((server) => server.listening))
+  }, 60_000)
+
+  afterAll(async () => {
+    for (const server of servers) server.child.kill("SIGTERM")
+    await Promise.all(servers.map((server) => server.exited))
+  })
+
   it("count one rate limit per client across both (the proxy's X-Forwarded-For names the client)", async () => {
     const client = "203.0.113.10"
     for (let i = 0; i < 100; i++) {

@@ -3,7 +3,7 @@ import { Duration, Effect, Exit, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeTestApp } from "../support/app.ts"
-import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import { freshDatabase, holdTableLock, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { sleep, waitFor } from "../support/faults.ts"
 import { uniqueEmail, validDocument } from "../support/http.ts"
 
@@ -29,22 +29,8 @@ const runSql = <A>(body: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>
     ) as Effect.Effect<A>
   )
 
-/** Holds `LOCK TABLE design_usage IN EXCLUSIVE MODE` for `millis` in its own transaction; resolves once taken. */
-const holdUsageLock = async (millis: number) => {
-  let taken!: () => void
-  const isTaken = new Promise<void>((resolve) => (taken = resolve))
-  const released = runSql((sql) =>
-    sql.withTransaction(
-      sql`LOCK TABLE design_usage IN EXCLUSIVE MODE`.pipe(
-        Effect.andThen(Effect.sync(() => taken())),
-        Effect.andThen(Effect.sleep(Duration.millis(millis)))
-      )
-    )
-  )
-  await isTaken
-  // Wrapped: an async function returning the promise itself would wait for the release.
-  return { released }
-}
+/** Holds the quota counter's table lock for `millis`: creates wait meanwhile. */
+const holdUsageLock = (millis: number) => holdTableLock(databaseUrl, "design_usage", millis)
 
 interface Outcome {
   readonly status: number | "aborted"

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto"
-import { Redis as IORedis } from "ioredis"
+import { Cluster, Redis as IORedis } from "ioredis"
 import { ByteSize, Duration, Effect, Exit, Layer, Logger, Schema, Scope } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
@@ -10,7 +10,8 @@ import * as RequestPipeline from "../../src/http/RequestPipeline.ts"
 import * as RequestValidationLive from "../../src/http/RequestValidationLive.ts"
 import * as RouteTable from "../../src/http/RouteTable.ts"
 import { makeTestApp, pipelineDependenciesWith } from "../support/app.ts"
-import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
+import { freshDatabase, realDatabaseUrl } from "../support/database.ts"
+import { clusterTarget, type RedisTopology, redisTopologies, requireRedis } from "../support/redisTopology.ts"
 
 /**
  * The global request pipeline seen from outside: rate limit, CORS, size/time limits and
@@ -123,32 +124,30 @@ describe("rate limit on the in-memory store", () => {
   })
 })
 
-describe("rate limit on real Redis", () => {
-  /** A Redis database of its own, so no other test file's keys mix with this one's. */
-  const redisUrl = (() => {
-    const base = realRedisUrl()
-    if (base === undefined) return undefined
-    const url = new URL(base)
+describe.each(redisTopologies())("rate limit on real Redis ($name)", (topology) => {
+  /** On one node, a Redis database of its own, so no other test file's keys mix with this one's. */
+  const redis: RedisTopology["redis"] = topology.redis.redisUrl === undefined ? topology.redis : (() => {
+    const url = new URL(topology.redis.redisUrl)
     url.pathname = "/11"
-    return url.toString()
+    return { redisUrl: url.toString() }
   })()
   const apps: Array<App> = []
   const appOnRedis = () => {
-    const app = makeTestApp({ databaseUrl, redisUrl, config: { rateLimitPerMinute: 100 } })
+    const app = makeTestApp({ databaseUrl, ...redis, config: { rateLimitPerMinute: 100 } })
     apps.push(app)
     return app
   }
 
-  beforeAll(() => {
-    if (redisUrl === undefined) throw new Error("needs a real Redis (see test/support/globalSetup.ts)")
-  })
+  beforeAll(() => requireRedis(topology))
   beforeEach(async () => {
     // Without a socket every test request is client "unknown": start each test with a fresh budget.
-    const redis = new IORedis(redisUrl!)
+    const client = redis.redisClusterNodes === undefined
+      ? new IORedis(redis.redisUrl!)
+      : new Cluster(clusterTarget(redis.redisClusterNodes).nodes.map((node) => ({ ...node })))
     try {
-      await redis.del("ratelimit:v1:ip:unknown")
+      await client.del("ratelimit:v1:ip:unknown")
     } finally {
-      redis.disconnect()
+      client.disconnect()
     }
   })
   afterAll(async () => {

@@ -8,6 +8,7 @@ import { HttpApi, HttpApiBuilder } from "effect/http-api"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withConventions } from "../../src/api/Api.ts"
 import { AssetsApi } from "../../src/api/Assets.ts"
+import { Idempotent } from "../../src/api/Idempotency.ts"
 import { Unauthorized } from "../../src/api/Problems.ts"
 import { Authentication, CurrentActor } from "../../src/api/Security.ts"
 import * as Storage from "../../src/capabilities/storage/Storage.ts"
@@ -19,6 +20,7 @@ import * as AssetsRepository from "../../src/features/assets/AssetsRepository.ts
 import { buildAssetsHandlers } from "../../src/features/assets/Http.ts"
 import { LocalUploadRoutes, localUploadRoutes, SVG_CONTENT_SECURITY_POLICY } from "../../src/features/assets/LocalUploadRoutes.ts"
 import * as DesignsRepository from "../../src/features/designs/DesignsRepository.ts"
+import * as Transactions from "../../src/capabilities/database/Transactions.ts"
 import * as RequestPipeline from "../../src/http/RequestPipeline.ts"
 import * as RequestValidationLive from "../../src/http/RequestValidationLive.ts"
 import * as RouteTable from "../../src/http/RouteTable.ts"
@@ -53,6 +55,9 @@ const StubAuthentication = Layer.succeed(Authentication, {
   }
 })
 
+/** Idempotency keys are not what this probe is about (test/integration/idempotent-creates.test.ts). */
+const PassThroughIdempotent = Layer.succeed(Idempotent, Idempotent.of((httpEffect) => httpEffect))
+
 const quiet = Logger.layer([])
 
 type Services =
@@ -61,6 +66,7 @@ type Services =
   | StorageConfig.StorageConfig
   | AssetsRepository.AssetsRepository
   | DesignsRepository.DesignsRepository
+  | Transactions.Transactions
 
 /** The app over the given services (built once, shared with the test for seeding). */
 const makeApp = (services: Context.Context<Services>) =>
@@ -68,7 +74,7 @@ const makeApp = (services: Context.Context<Services>) =>
     Layer.mergeAll(
       HttpApiBuilder.layer(ProbeApi).pipe(
         Layer.provide(ProbeHandlers),
-        Layer.provideMerge(Layer.merge(RequestValidationLive.layer, StubAuthentication))
+        Layer.provideMerge(Layer.mergeAll(RequestValidationLive.layer, StubAuthentication, PassThroughIdempotent))
       ),
       LocalUploadRoutes,
       RequestPipeline.layer(RouteTable.make(ProbeApi, localUploadRoutes)).pipe(Layer.provide(pipelineDependencies))
@@ -81,7 +87,7 @@ const makeApp = (services: Context.Context<Services>) =>
   )
 
 const servicesLayer = (storage: Layer.Layer<Storage.Storage | Storage.LocalUploads, never, StorageConfig.StorageConfig>) =>
-  Layer.mergeAll(AssetsRepository.layerMemory, DesignsRepository.layerMemory, storage).pipe(
+  Layer.mergeAll(AssetsRepository.layerMemory, DesignsRepository.layerMemory, Transactions.layerMemory, storage).pipe(
     Layer.provideMerge(StorageConfig.layerTest({ publicBaseUrl: "http://test", uploadMaxBytes: MAX_BYTES }))
   )
 

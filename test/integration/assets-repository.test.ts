@@ -106,4 +106,33 @@ describe("AssetsRepository.layerSql", () => {
     }))
     expect(await repo((r) => r.find(designId, asset.id))).toEqual(Option.none())
   })
+
+  it("lists a design's uploads newest first after a cursor; a deletion records the folder until it is done", async () => {
+    const { designId, userId } = await seed()
+    const assets = [0, 1, 2].map((i) => ({ ...newAsset(userId, designId), createdAt: new Date(Date.UTC(2025, 4, 10, 12, i)) }))
+    for (const asset of assets) await repo((r) => r.insert(asset, LIMITS))
+    const all = await repo((r) => r.listForDesign({ designId, limit: 10 }))
+    expect(all.map((a) => a.id)).toEqual(assets.map((a) => a.id).reverse())
+    const after = await repo((r) => r.listForDesign({ designId, limit: 10, after: all[0]! }))
+    expect(after.map((a) => a.id)).toEqual([assets[1]!.id, assets[0]!.id])
+
+    const prefix = `users/${userId}/designs/${designId}/${assets[0]!.id}/`
+    const at = new Date("2025-05-10T13:00:00.000Z")
+    const locked = await run(Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      return yield* sql.withTransaction(Effect.gen(function*() {
+        const repository = yield* AssetsRepository.AssetsRepository
+        const found = yield* repository.lockForDeletion(designId, assets[0]!.id)
+        const deleted = yield* repository.delete(assets[0]!.id, { prefix, at })
+        return { found, deleted }
+      }))
+    }))
+    expect(Option.isSome(locked.found) && locked.deleted).toBe(true)
+    expect(await repo((r) => r.delete(assets[0]!.id, { prefix, at }))).toBe(false)
+    expect(await repo((r) => r.lockForDeletion(designId, assets[0]!.id))).toEqual(Option.none())
+    expect(await repo((r) => r.removalsDue(at, 100))).not.toContain(prefix)
+    expect(await repo((r) => r.removalsDue(new Date(at.getTime() + 1), 100))).toContain(prefix)
+    await repo((r) => r.removalDone(prefix))
+    expect(await repo((r) => r.removalsDue(new Date(at.getTime() + 1), 100))).not.toContain(prefix)
+  })
 })

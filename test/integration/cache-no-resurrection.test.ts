@@ -3,10 +3,11 @@ import { PgClient } from "@effect/sql-pg"
 import { type Context, Deferred, Duration, Effect, Exit, Layer, Option, Redacted, Schema, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { CacheError, CacheStore, layerMemory, layerRedis } from "../../src/capabilities/cache/CacheStore.ts"
+import { CacheError, CacheStore, layerMemory, layerRedis, layerRedisCluster } from "../../src/capabilities/cache/CacheStore.ts"
 import * as ReadThrough from "../../src/capabilities/cache/ReadThrough.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { type ControllableRedis, sleep, startControllableRedis, waitFor } from "../support/faults.ts"
+import { clusterTarget, realRedisClusterNodes } from "../support/redisTopology.ts"
 import { findRedisServer } from "../support/servers.ts"
 
 /**
@@ -14,7 +15,8 @@ import { findRedisServer } from "../support/servers.ts"
  * interleaving that used to resurrect one: a read misses and loads the row from PostgreSQL, a
  * write commits and invalidates (on another instance), then the read stores what it loaded.
  * The load step waits on a latch, so the order is exact, not left to timing. Each scenario runs
- * on real Redis (two connections: two instances) and on the memory store (one process).
+ * on real Redis (two connections: two instances), one node and a cluster, and on the memory
+ * store (one process).
  */
 const scope = Effect.runSync(Scope.make())
 let sqlContext: Context.Context<SqlClient.SqlClient>
@@ -25,7 +27,9 @@ type Item = typeof Item.Type
 
 beforeAll(async () => {
   const serverUrl = realDatabaseUrl()
-  if (serverUrl === undefined || realRedisUrl() === undefined) throw new Error("needs real PostgreSQL and Redis")
+  if (serverUrl === undefined || realRedisUrl() === undefined || realRedisClusterNodes() === undefined) {
+    throw new Error("needs real PostgreSQL, Redis and a Redis Cluster")
+  }
   const url = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
   sqlContext = await Effect.runPromise(Layer.buildWithScope(PgClient.layer({ url: Redacted.make(url), maxConnections: 4 }), scope))
   await sql((sql) => sql`CREATE TABLE items (id uuid PRIMARY KEY, version integer NOT NULL, name text NOT NULL, deleted_at timestamptz)`)
@@ -106,16 +110,27 @@ interface Pair {
   readonly keyOf: (id: string) => string
 }
 
+type Backend = "redis" | "redis cluster" | "memory"
+
+/** A fresh connection to the real Redis (one node or the cluster): another instance's. */
+const connectionTo = (backend: Exclude<Backend, "memory">, redisUrl = realRedisUrl()!) =>
+  Layer.fresh(backend === "redis cluster"
+    ? layerRedisCluster(clusterTarget(realRedisClusterNodes()!))
+    : layerRedis(Redacted.make(redisUrl)))
+
 /** Two instances over one store: two Redis connections, or one process's memory. */
-const instancesOn = async (backend: "redis" | "memory", redisUrl = realRedisUrl()!): Promise<Pair> => {
+const instancesOn = async (backend: Backend, redisUrl = realRedisUrl()!): Promise<Pair> => {
   const namespace = `item-${randomUUID()}`
   const keyOf = (id: string) => `${namespace}:v1:${id}`
   if (backend === "memory") {
     const shared = Layer.succeed(CacheStore, Effect.runSync(Effect.service(CacheStore).pipe(Effect.provide(layerMemory))))
     return { reader: await startInstance(shared, namespace), writer: await startInstance(shared, namespace), keyOf }
   }
-  const redis = () => Layer.fresh(layerRedis(Redacted.make(redisUrl)))
-  return { reader: await startInstance(redis(), namespace), writer: await startInstance(redis(), namespace), keyOf }
+  return {
+    reader: await startInstance(connectionTo(backend, redisUrl), namespace),
+    writer: await startInstance(connectionTo(backend, redisUrl), namespace),
+    keyOf
+  }
 }
 
 /** What the key holds when the slow read looks: each path a miss can take. */
@@ -129,7 +144,7 @@ const startStates: Record<string, (pair: Pair, id: string) => Promise<void>> = {
   }
 }
 
-for (const backend of ["redis", "memory"] as const) {
+for (const backend of ["redis", "redis cluster", "memory"] as const) {
   describe(`a slow read racing a write (${backend})`, () => {
     for (const [state, prepare] of Object.entries(startStates)) {
       for (const write of ["delete", "update"] as const) {
@@ -176,14 +191,14 @@ const partitionable = (inner: Layer.Layer<CacheStore>) => {
   return { layer, state }
 }
 
-for (const backend of ["redis", "memory"] as const) {
+for (const backend of ["redis", "redis cluster", "memory"] as const) {
   describe(`a write that cannot reach the cache (${backend})`, () => {
     it("is delivered once the cache is reachable again, and its own instance never reads the old row meanwhile", async () => {
       const namespace = `item-${randomUUID()}`
       const base = backend === "memory"
         ? Layer.succeed(CacheStore, Effect.runSync(Effect.service(CacheStore).pipe(Effect.provide(layerMemory))))
-        : Layer.fresh(layerRedis(Redacted.make(realRedisUrl()!)))
-      const cutOff = partitionable(backend === "memory" ? base : Layer.fresh(layerRedis(Redacted.make(realRedisUrl()!))))
+        : connectionTo(backend)
+      const cutOff = partitionable(backend === "memory" ? base : connectionTo(backend))
       const reader = await startInstance(base, namespace)
       const writer = await startInstance(cutOff.layer, namespace)
       const id = await insertItem()

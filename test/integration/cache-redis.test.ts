@@ -2,19 +2,16 @@ import { randomUUID } from "node:crypto"
 import { Duration, Effect, Layer, Option, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
 import { CacheStore, layerRedis } from "../../src/capabilities/cache/CacheStore.ts"
-import { realRedisUrl } from "../support/database.ts"
+import { type RedisTopology, redisLayer, redisTopologies } from "../support/redisTopology.ts"
 import { freePort } from "../support/servers.ts"
 
-const run = <A, E>(url: string, program: Effect.Effect<A, E, CacheStore>) =>
-  Effect.runPromise(program.pipe(Effect.provide(Layer.fresh(layerRedis(Redacted.make(url))))))
+const run = <A, E>(topology: RedisTopology, program: Effect.Effect<A, E, CacheStore>) =>
+  Effect.runPromise(program.pipe(Effect.provide(redisLayer(topology))))
 
-describe("the Redis cache", () => {
-  const url = realRedisUrl()
-
+describe.each(redisTopologies())("the Redis cache ($name)", (topology) => {
   it("stores, expires and deletes on a real Redis", async () => {
-    if (url === undefined) throw new Error("needs a real Redis (see test/support/globalSetup.ts)")
     const key = `test:${randomUUID()}`
-    const result = await run(url, Effect.gen(function*() {
+    const result = await run(topology, Effect.gen(function*() {
       const cache = yield* CacheStore
       yield* cache.ping
       yield* cache.set(key, "value", Duration.millis(1_000))
@@ -27,16 +24,17 @@ describe("the Redis cache", () => {
       return { kind: cache.kind, description: cache.description, stored, expired, deleted }
     }))
     expect(result.kind).toBe("redis")
-    expect(result.description).toMatch(/^redis 127\.0\.0\.1:\d+\/0$/)
+    expect(result.description).toMatch(
+      topology.name === "cluster" ? /^redis cluster (127\.0\.0\.1:\d+,?){3}$/ : /^redis 127\.0\.0\.1:\d+\/0$/
+    )
     expect(result.stored).toEqual(Option.some("value"))
     expect(result.expired).toEqual(Option.none())
     expect(result.deleted).toEqual(Option.none())
   })
 
   it("sets if absent or answers what is there, and compares and sets, atomically", async () => {
-    if (url === undefined) throw new Error("needs a real Redis (see test/support/globalSetup.ts)")
     const key = `test:${randomUUID()}`
-    const result = await run(url, Effect.gen(function*() {
+    const result = await run(topology, Effect.gen(function*() {
       const cache = yield* CacheStore
       const first = yield* cache.setIfAbsentOrGet(key, "mine", Duration.seconds(10))
       const second = yield* cache.setIfAbsentOrGet(key, "theirs", Duration.seconds(10))
@@ -60,14 +58,16 @@ describe("the Redis cache", () => {
     expect(result.onMissing).toBe(false)
     expect(result.missing).toEqual(Option.none())
   })
+})
 
+describe("the Redis cache (one node, unreachable)", () => {
   it("fails fast, without hanging, when Redis is unreachable", async () => {
     const closed = `redis://127.0.0.1:${await freePort()}/0`
     const started = performance.now()
-    const outcome = await run(closed, Effect.gen(function*() {
+    const outcome = await Effect.runPromise(Effect.gen(function*() {
       const cache = yield* CacheStore
       return yield* cache.get("anything").pipe(Effect.result)
-    }))
+    }).pipe(Effect.provide(Layer.fresh(layerRedis(Redacted.make(closed))))))
     expect(outcome._tag).toBe("Failure")
     expect(performance.now() - started).toBeLessThan(3_000)
   })

@@ -237,8 +237,10 @@ describe("API2: broken authentication on every protected route", () => {
   const serviceRoutes = endpoints.filter((e) => e.auth === "service")
   const publicRoutes = endpoints.filter((e) => e.auth === "none").map((e) => `${e.method} ${e.path}`)
 
-  it("knows which routes are public: only health and the sign-in flows", () => {
+  it("knows which routes are public: only health, the sign-in flows and the catalogue", () => {
     expect(publicRoutes.sort()).toEqual([
+      "GET /api/v1/plans",
+      "GET /api/v1/products",
       "GET /health",
       "POST /api/v1/auth/login",
       "POST /api/v1/auth/password-reset/confirm",

@@ -277,6 +277,44 @@ const cases: Record<string, () => Promise<Prepared>> = {
       observe: [get(`/api/v1/designs/${design.id}/assets/${assetId}`, { token: user.token })]
     }
   },
+  "assets.list": async () => {
+    const user = await newUser()
+    const design = await newDesign(user.token)
+    const assetId = await completedAsset(user.token, design.id)
+    return {
+      ids: { design: design.id, asset: assetId, user: user.id },
+      who: { token: user.token },
+      request: (spell) => ({ params: { id: spell(design.id) } }),
+      observe: [get(`/api/v1/designs/${design.id}/assets`, { token: user.token })]
+    }
+  },
+  "assets.delete": async () => {
+    const user = await newUser()
+    const design = await newDesign(user.token)
+    const assetId = await completedAsset(user.token, design.id)
+    return {
+      ids: { design: design.id, asset: assetId, user: user.id },
+      who: { token: user.token },
+      request: (spell) => ({ params: { id: spell(design.id), assetId: spell(assetId) } }),
+      observe: [
+        get(`/api/v1/designs/${design.id}/assets`, { token: user.token }),
+        get(`/api/v1/designs/${design.id}/assets/${assetId}`, { token: user.token }),
+        // A deleted upload can no longer be shown by a layer.
+        { method: "PATCH", path: `/api/v1/designs/${design.id}`, who: { token: user.token }, body: { version: 1, document: imageDocument(assetId) } }
+      ]
+    }
+  },
+  "jobs.listForDesign": async () => {
+    const user = await newUser()
+    const design = await newDesign(user.token)
+    const jobId = await newJob(user.token, design.id)
+    return {
+      ids: { design: design.id, job: jobId, user: user.id },
+      who: { token: user.token },
+      request: (spell) => ({ params: { id: spell(design.id) } }),
+      observe: [get(`/api/v1/designs/${design.id}/jobs`, { token: user.token })]
+    }
+  },
   "jobs.render": async () => {
     const user = await newUser()
     const design = await newDesign(user.token)

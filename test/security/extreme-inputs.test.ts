@@ -138,10 +138,10 @@ const param = (value: string) => encodeURIComponent(value)
 
 describe("forged cursors on every keyset-paginated list", () => {
   it("finds the lists from the OpenAPI document", () => {
-    expect(cursorInputs.map((c) => c.key).sort()).toEqual(["admin.listUsers", "designs.list", "orders.list"])
+    expect(cursorInputs.map((c) => c.key).sort()).toEqual(["admin.listUsers", "assets.list", "designs.list", "jobs.listForDesign", "orders.list"])
   })
 
-  const pathOf = (key: string) => endpoints.find((e) => e.key === key)!.path
+  const pathOf = (key: string) => endpoints.find((e) => e.key === key)!.path.replace(":id", designId)
   const tokenFor = (key: string) => key === "admin.listUsers" ? admin.token : user.token
 
   it.each(cursorInputs.map((c) => [c.key]))("%s: a 400 invalid_cursor or a page, never a 5xx", async (key) => {
@@ -209,7 +209,14 @@ describe("forged cursors on every keyset-paginated list", () => {
 
 describe("extreme numbers in every numeric input", () => {
   it("finds the numeric query parameters and bodies from the OpenAPI document", () => {
-    expect(numericQueryInputs.map((q) => q.key).sort()).toEqual(["admin.listUsers", "ai.similar", "designs.list", "orders.list"])
+    expect(numericQueryInputs.map((q) => q.key).sort()).toEqual([
+      "admin.listUsers",
+      "ai.similar",
+      "assets.list",
+      "designs.list",
+      "jobs.listForDesign",
+      "orders.list"
+    ])
     expect(numericBodies.sort()).toEqual(Object.keys(numericBodyFor).sort())
   })
 

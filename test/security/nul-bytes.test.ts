@@ -83,7 +83,8 @@ const pathParams: Record<string, () => string> = {
   assetId: () => randomUUID(),
   jobId: () => randomUUID(),
   userId: () => user.id,
-  externalId: () => "shopify:nul-test"
+  externalId: () => "shopify:nul-test",
+  sessionId: () => "s".repeat(22)
 }
 
 const fill = (path: string, values: Record<string, string> = {}) =>

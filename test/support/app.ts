@@ -7,6 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as AiConfig from "../../src/config/AiConfig.ts"
 import * as AppConfig from "../../src/config/AppConfig.ts"
+import { clusterTarget } from "./redisTopology.ts"
 import * as StorageConfig from "../../src/config/StorageConfig.ts"
 import * as ClientIp from "../../src/http/ClientIp.ts"
 import * as Server from "../../src/app/Server.ts"
@@ -18,6 +19,8 @@ export interface TestAppOptions {
   readonly databaseUrl?: string | undefined
   /** Real Redis; undefined: the in-memory cache. */
   readonly redisUrl?: string | undefined
+  /** A real Redis Cluster (`host:port,...`) instead; see test/support/redisTopology.ts. */
+  readonly redisClusterNodes?: string | undefined
   readonly config?: Partial<AppConfig.AppSettings>
   readonly storage?: Partial<StorageConfig.StorageSettings>
   readonly ai?: Partial<AiConfig.AiSettings>
@@ -33,6 +36,7 @@ export const testConfig = (options: TestAppOptions) =>
     AppConfig.layerTest({
       databaseUrl: Option.map(Option.fromNullishOr(options.databaseUrl), Redacted.make),
       redisUrl: Option.map(Option.fromNullishOr(options.redisUrl), Redacted.make),
+      redisCluster: Option.map(Option.fromNullishOr(options.redisClusterNodes), clusterTarget),
       logLevel: "None",
       healthCheckTimeout: Duration.seconds(1),
       // An embedded database (without a database URL) and local uploads of its own, never the

@@ -3,7 +3,7 @@ import { CacheStore } from "../../src/capabilities/cache/CacheStore.ts"
 
 /**
  * A gate in an app's cache store, for forcing a read to populate the cache late: once armed,
- * the next store of a cache entry (a JSON value, not a marker) under `prefix` stops until
+ * the next store of a cache entry (not a marker, which starts with `!`) under `prefix` stops until
  * released. Pass `layer` as `makeTestApp`'s `overrides`: it wraps the app's own store (the
  * capabilities are provided below the overrides).
  */
@@ -14,7 +14,7 @@ export const makeCacheGate = (prefix: string) => {
 
   const hold = (key: string, value: string) =>
     Effect.suspend(() => {
-      if (!armed || !key.startsWith(prefix) || !value.startsWith("{")) return Effect.void
+      if (!armed || !key.startsWith(prefix) || value.startsWith("!")) return Effect.void
       armed = false
       return Effect.andThen(Deferred.succeed(reached, undefined), Deferred.await(released))
     })

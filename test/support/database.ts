@@ -34,3 +34,24 @@ export const freshDatabase = (serverUrl: string): Effect.Effect<string, never, S
     ({ name }) => adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).pipe(Effect.ignore)
   ).pipe(Effect.map(({ url }) => url), Effect.orDie)
 
+
+/**
+ * Holds `LOCK TABLE <table> IN EXCLUSIVE MODE` for `millis` in a transaction of its own, so that
+ * writes to it wait meanwhile. Resolves once the lock is taken, with `released`, which resolves
+ * when the lock is let go (wrapped: awaiting the promise itself would wait for the release).
+ */
+export const holdTableLock = async (databaseUrl: string, table: string, millis: number) => {
+  let taken!: () => void
+  const isTaken = new Promise<void>((resolve) => (taken = resolve))
+  const released = Effect.runPromise(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.withTransaction(
+      sql.unsafe(`LOCK TABLE ${table} IN EXCLUSIVE MODE`).pipe(
+        Effect.andThen(Effect.sync(() => taken())),
+        Effect.andThen(Effect.sleep(`${millis} millis`))
+      )
+    )
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 })), Effect.orDie))
+  await isTaken
+  return { released }
+}

@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node"
-import { findPostgresBin, findRedisServer, type RunningServer, startPostgres, startRedis } from "./servers.ts"
+import { findPostgresBin, findRedisServer, type RunningServer, startPostgres, startRedis, startRedisCluster } from "./servers.ts"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -7,11 +7,14 @@ declare module "vitest" {
     databaseUrl: string | undefined
     /** A real Redis; undefined: Redis tests cannot run (a failure under CI). */
     redisUrl: string | undefined
+    /** A real three-master Redis Cluster, as REDIS_CLUSTER_NODES; undefined: cluster tests cannot run. */
+    redisClusterNodes: string | undefined
   }
 }
 
 /**
- * Real PostgreSQL and Redis for the whole run: DATABASE_URL / REDIS_URL when set, otherwise
+ * Real PostgreSQL, Redis and a Redis Cluster for the whole run: DATABASE_URL / REDIS_URL /
+ * REDIS_CLUSTER_NODES when set, otherwise
  * throwaway servers started here when their binaries exist. Under CI a missing server is an
  * error, never a skip.
  */
@@ -43,8 +46,22 @@ export default async function setup(project: TestProject) {
     }
   }
 
+  let redisClusterNodes = process.env["REDIS_CLUSTER_NODES"]
+  if (redisClusterNodes === undefined) {
+    const binary = findRedisServer()
+    try {
+      if (binary === undefined) throw new Error("no redis-server binary")
+      const cluster = await startRedisCluster(binary)
+      started.push({ url: cluster.nodes, stop: cluster.stop })
+      redisClusterNodes = cluster.nodes
+    } catch (error) {
+      if (ci) throw new Error(`CI: no Redis Cluster (set REDIS_CLUSTER_NODES or install redis-server): ${String(error)}`)
+    }
+  }
+
   project.provide("databaseUrl", databaseUrl)
   project.provide("redisUrl", redisUrl)
+  project.provide("redisClusterNodes", redisClusterNodes)
   return () => {
     for (const server of started.reverse()) server.stop()
   }

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto"
+import { randomBytes, randomUUID } from "node:crypto"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
@@ -56,7 +56,12 @@ export const endpoints: ReadonlyArray<EndpointInfo> = (() => {
 })()
 
 /** A value of the right shape for a path parameter, by name. */
-export const paramValue = (name: string): string => name === "externalId" ? `shopify:${Date.now()}` : randomUUID()
+export const paramValue = (name: string): string =>
+  name === "externalId"
+    ? `shopify:${Date.now()}`
+    : name === "sessionId"
+    ? randomBytes(16).toString("base64url")
+    : randomUUID()
 
 export const fillPath = (path: string, values: Record<string, string> = {}) =>
   path.replace(/:(\w+)/g, (_, name: string) => values[name] ?? paramValue(name))

@@ -1,9 +1,9 @@
-import { Cause, Context, Effect, Exit, Layer, Tracer } from "effect"
+import { Cause, Context, Effect, Exit, Tracer } from "effect"
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "effect/http"
-import { HttpApi, HttpApiClient, type HttpApiGroup, HttpApiMiddleware } from "effect/http-api"
+import { HttpApi, type HttpApiClient, type HttpApiGroup } from "effect/http-api"
 import { expect } from "vitest"
 import { CoreApi } from "../../src/api/Api.ts"
-import { Authentication, ServiceAuthentication } from "../../src/api/Security.ts"
+import * as ClientPackage from "../../src/client/CoreClient.ts"
 
 /**
  * Typed clients for the HTTP suites: `HttpApiClient.make(CoreApi)` over a test app's fetch
@@ -110,23 +110,20 @@ export const handlerHttpClient = (app: () => WebHandler, options: TypedClientOpt
     })
   )
 
-const withCredentials = (caller: Caller) => (request: HttpClientRequest.HttpClientRequest) => {
-  let out = request
-  if (caller.token !== undefined) out = HttpClientRequest.bearerToken(out, caller.token)
-  if (caller.serviceKey !== undefined) out = HttpClientRequest.setHeader(out, "x-service-key", caller.serviceKey)
-  return out
-}
-
-/** The client side of the API's security middlewares, for one caller. */
-export const securityClients = (caller: Caller) =>
-  Layer.mergeAll(
-    HttpApiMiddleware.layerClient(Authentication, ({ next, request }) => next(withCredentials(caller)(request))),
-    HttpApiMiddleware.layerClient(ServiceAuthentication, ({ next, request }) => next(withCredentials(caller)(request)))
-  )
+/** The client package's options for one caller: its credentials, sent to every protected endpoint. */
+const clientOptions = (caller: Caller, baseUrl: string): ClientPackage.CoreClientOptions => ({
+  baseUrl,
+  ...(caller.token === undefined ? {} : { accessToken: Effect.succeed(caller.token) }),
+  ...(caller.serviceKey === undefined ? {} : { serviceKey: Effect.succeed(caller.serviceKey) }),
+  sendEveryCredential: true
+})
 
 /**
  * Typed clients of `api` over the app's handler, one per caller: `clients(token)`,
  * `clients({ serviceKey })`, `clients()` for an anonymous caller. Clients are cached per caller.
+ * They are the client package's (src/client): an Idempotency-Key on every create, the
+ * credentials attached by its middlewares; a caller's `headers` are set last, so a test may send
+ * its own Idempotency-Key.
  */
 export const typedClientFor = <Id extends string, Groups extends HttpApiGroup.Constraint>(
   api: HttpApi.HttpApi<Id, Groups>,
@@ -145,12 +142,11 @@ export const typedClientFor = <Id extends string, Groups extends HttpApiGroup.Co
     if (cached !== undefined) return cached
     const headers = who.headers
     const httpClient = headers === undefined ? transport : HttpClient.mapRequest(transport, HttpClientRequest.setHeaders(headers))
-    const make = HttpApiClient.make(strictApi, { baseUrl: options.baseUrl ?? "http://test" }).pipe(
-      Effect.provide(Layer.merge(securityClients(who), Layer.succeed(HttpClient.HttpClient, httpClient)))
+    const made = Effect.runSync(
+      ClientPackage.makeFor(strictApi, clientOptions(who, options.baseUrl ?? "http://test")).pipe(
+        Effect.provideService(HttpClient.HttpClient, httpClient)
+      )
     )
-    // What remains is the client side of middleware marked `requiredForClient`: the APIs
-    // tested here have none (their security middlewares are provided above).
-    const made = Effect.runSync(make as Effect.Effect<HttpApiClient.Client<Groups>>)
     cache.set(key, made)
     return made
   }

@@ -29,3 +29,10 @@ it("the HttpApi definition imports only definitions, domain and effect, so clien
   expect(files.filter((f) => !/^src\/(api|domain)\//.test(f))).toEqual([])
   expect(packages.filter((p) => p !== "effect" && !p.startsWith("effect/"))).toEqual([])
 })
+
+it("the client package imports only itself, the contract, the domain and effect, so browsers and workers can run it", () => {
+  const { files, packages } = reachable(resolve(root, "src/client/CoreClient.ts"))
+  expect(files).toContain("src/client/Tokens.ts")
+  expect(files.filter((f) => !/^src\/(api|domain|client)\//.test(f))).toEqual([])
+  expect(packages.filter((p) => p !== "effect" && !p.startsWith("effect/"))).toEqual([])
+})

@@ -29,7 +29,12 @@ const rules: ReadonlyArray<Rule> = [
   // Features are composed by the root, never the other way round.
   { from: "src/features", mustNotImport: ["src/app"] },
   { from: "src/config", mustNotImport: ["src/api", "src/http", "src/capabilities", "src/features", "src/app"] },
-  { from: "src/observability", mustNotImport: ["src/api", "src/http", "src/features", "src/app"] }
+  { from: "src/observability", mustNotImport: ["src/api", "src/http", "src/features", "src/app"] },
+  // The client package runs in browsers and workers: the contract and effect only, no server, no Node.
+  {
+    from: "src/client",
+    mustNotImport: ["src/http", "src/capabilities", "src/features", "src/app", "src/config", "src/observability", "node:*", "effect/sql*"]
+  }
 ]
 
 const importPattern =

@@ -419,3 +419,109 @@ describe("storage keys", () => {
       expect(yield* storage.deletePrefix("users/")).toBe(0)
     }).pipe(Effect.provide(Storage.layerMemory)))
 })
+
+// ---------------------------------------------------------------------------------------------
+// listAssets, deleteAsset, removeDeletedObjects
+// ---------------------------------------------------------------------------------------------
+
+/** Memory storage whose deletions fail while `down.value` is true (the other calls work). */
+const flakyStorage = (down: { value: boolean }) =>
+  Layer.effect(
+    Storage.Storage,
+    Effect.map(Effect.service(Storage.Storage), (storage) =>
+      Storage.Storage.of({
+        ...storage,
+        deletePrefix: (prefix) =>
+          down.value ? Effect.fail(new Storage.StorageUnavailable({ operation: "deletePrefix", cause: "down" })) : storage.deletePrefix(prefix)
+      }))
+  ).pipe(Layer.provideMerge(Storage.layerMemory))
+
+const deletionLayer = (down = { value: false }) => Layer.merge(memoryLayer(flakyStorage(down)), Transactions.layerMemory)
+
+describe("deleteAsset", () => {
+  it.effect("removes the row and the stored object; a second deletion is AssetNotFound", () =>
+    Effect.gen(function*() {
+      const actor = newActor()
+      const asset = yield* completedAsset(actor)
+      const objects = yield* Storage.MemoryObjects
+      expect(yield* objects.keys).toContain(asset.key)
+      yield* Assets.deleteAsset(actor, asset.designId, asset.id)
+      expect(yield* objects.keys).not.toContain(asset.key)
+      expect((yield* Assets.listAssets(actor, asset.designId, {})).data).toEqual([])
+      const again = yield* Effect.flip(Assets.deleteAsset(actor, asset.designId, asset.id))
+      expect(again._tag).toBe("AssetNotFound")
+    }).pipe(Effect.provide(deletionLayer())))
+
+  it.effect("is refused with the designs while a live design's layer shows it, any design of the owner", () =>
+    Effect.gen(function*() {
+      const actor = newActor()
+      const asset = yield* completedAsset(actor)
+      const designs = yield* DesignsRepository.DesignsRepository
+      const other = yield* designOf(actor)
+      yield* designs.update(other.id, { ownerId: actor.userId, expectedVersion: 1 }, { document: { ...DOCUMENT, layers: [textLayer("t"), imageLayer("i", asset.id)] } }).pipe(Effect.orDie)
+      const refused = yield* Effect.flip(Assets.deleteAsset(actor, asset.designId, asset.id))
+      expect(refused).toMatchObject({ _tag: "AssetInUse", designIds: [other.id] })
+      // Once no live design shows it (the other one is deleted), it goes.
+      yield* designs.softDelete(other.id, actor.userId)
+      yield* Assets.deleteAsset(actor, asset.designId, asset.id)
+    }).pipe(Effect.provide(deletionLayer())))
+
+  it.effect("someone else's upload, or one of another design, is AssetNotFound and stays", () =>
+    Effect.gen(function*() {
+      const owner = newActor()
+      const asset = yield* completedAsset(owner)
+      const intruder = yield* Effect.flip(Assets.deleteAsset(newActor(), asset.designId, asset.id))
+      expect(intruder._tag).toBe("DesignNotFound")
+      const elsewhere = yield* designOf(owner)
+      expect((yield* Effect.flip(Assets.deleteAsset(owner, elsewhere.id, asset.id)))._tag).toBe("AssetNotFound")
+      expect((yield* Assets.listAssets(owner, asset.designId, {})).data.map((a) => a.id)).toEqual([asset.id])
+    }).pipe(Effect.provide(deletionLayer())))
+
+  it.effect("a storage outage after the row went: still deleted, and the housekeeping removes the object later", () => {
+    const down = { value: true }
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2025, 4, 10, 12))
+      const actor = newActor()
+      const asset = yield* completedAsset(actor)
+      const objects = yield* Storage.MemoryObjects
+      yield* Assets.deleteAsset(actor, asset.designId, asset.id)
+      expect((yield* Assets.listAssets(actor, asset.designId, {})).data).toEqual([])
+      expect(yield* objects.keys).toContain(asset.key)
+      // Storage still down at the next sweep: it fails, the removal stays recorded.
+      yield* TestClock.adjust(Duration.minutes(10))
+      expect((yield* Effect.flip(Assets.removeDeletedObjects()))._tag).toBe("StorageUnavailable")
+      down.value = false
+      expect(yield* Assets.removeDeletedObjects()).toBe(1)
+      expect(yield* objects.keys).not.toContain(asset.key)
+      expect(yield* Assets.removeDeletedObjects()).toBe(0)
+    }).pipe(Effect.provide(deletionLayer(down)))
+  })
+})
+
+describe("listAssets", () => {
+  it.effect("newest first, by keyset pages; a forged cursor is InvalidCursor", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2025, 4, 10, 12))
+      const actor = newActor()
+      const design = yield* designOf(actor)
+      const ids: Array<string> = []
+      for (let i = 0; i < 5; i++) {
+        ids.push((yield* Assets.requestUpload(actor, design.id, PNG)).asset.id)
+        if (i % 2 === 0) yield* TestClock.adjust(Duration.seconds(1))
+      }
+      const seen: Array<string> = []
+      let cursor: string | undefined
+      do {
+        const page = yield* Assets.listAssets(actor, design.id, { limit: 2, cursor })
+        expect(page.data.length).toBeLessThanOrEqual(2)
+        seen.push(...page.data.map((a) => a.id))
+        cursor = page.nextCursor ?? undefined
+      } while (cursor !== undefined)
+      expect(new Set(seen).size).toBe(5)
+      expect(new Set(seen)).toEqual(new Set(ids))
+      // Newer seconds first.
+      expect(seen.slice(-1)[0]).toBe(ids[0])
+      expect((yield* Effect.flip(Assets.listAssets(actor, design.id, { cursor: "eyJjIjoxfQ" })))._tag).toBe("InvalidCursor")
+      expect((yield* Effect.flip(Assets.listAssets(newActor(), design.id, {})))._tag).toBe("DesignNotFound")
+    }).pipe(Effect.provide(deletionLayer())))
+})

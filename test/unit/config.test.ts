@@ -1,6 +1,7 @@
 import { ConfigProvider, Duration, Effect, Option, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
 import { DEVELOPMENT_JWT_SECRET, loadSettings, parseSmtpUrl } from "../../src/config/AppConfig.ts"
+import * as RedisClusterNodes from "../../src/config/RedisClusterNodes.ts"
 
 const load = (env: Record<string, string>) =>
   Effect.runPromise(
@@ -220,5 +221,40 @@ describe("configuration", () => {
 
   it("refuses a JWT secret shorter than 256 bits anywhere", async () => {
     expect(await problemsOf({ JWT_SECRET: "short" })).toEqual([expect.stringMatching(/^JWT_SECRET: must be at least 32/)])
+  })
+
+  describe("REDIS_CLUSTER_NODES", () => {
+    it("reads seed nodes, and TLS and credentials from URL entries (shared by every node)", async () => {
+      const plain = await load({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002" })
+      if (plain._tag === "Failure") throw plain.failure
+      const cluster = Option.getOrThrow(plain.success.redisCluster)
+      expect(cluster.nodes).toEqual([{ host: "10.0.0.1", port: 7000 }, { host: "10.0.0.2", port: 7001 }, { host: "::1", port: 7002 }])
+      expect([cluster.tls, cluster.username, cluster.password]).toEqual([false, undefined, undefined])
+      expect(Option.isNone(plain.success.redisUrl)).toBe(true)
+
+      const elastiCache = await load({
+        REDIS_CLUSTER_NODES: "rediss://app:s%40cret@clustercfg.shop.abc123.use1.cache.amazonaws.com:6379"
+      })
+      if (elastiCache._tag === "Failure") throw elastiCache.failure
+      const tls = Option.getOrThrow(elastiCache.success.redisCluster)
+      expect(tls.nodes).toEqual([{ host: "clustercfg.shop.abc123.use1.cache.amazonaws.com", port: 6379 }])
+      expect([tls.tls, tls.username, Redacted.value(tls.password!)]).toEqual([true, "app", "s@cret"])
+      expect(RedisClusterNodes.describe(tls)).toBe("clustercfg.shop.abc123.use1.cache.amazonaws.com:6379 (tls)")
+    })
+
+    it("is refused together with REDIS_URL, naming both", async () => {
+      expect(await problemsOf({ REDIS_URL: "redis://cache:6379/0", REDIS_CLUSTER_NODES: "cache-1:7000" })).toEqual([
+        expect.stringMatching(/^REDIS_URL and REDIS_CLUSTER_NODES: set one, not both/)
+      ])
+    })
+
+    it("refuses what is not a node list, without echoing credentials", async () => {
+      for (const bad of [" , ", "http://x:1", "redis://host:7000/3", "host:99999", "user:pw@host:7000"]) {
+        expect(await problemsOf({ REDIS_CLUSTER_NODES: bad }), bad).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES:/)])
+      }
+      const mixed = await problemsOf({ REDIS_CLUSTER_NODES: "rediss://a:pw-alpha@h1:7000,redis://a:pw-beta@h2:7000" })
+      expect(mixed).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: URL entries must share/)])
+      expect(mixed.join()).not.toMatch(/pw-alpha|pw-beta/)
+    })
   })
 })

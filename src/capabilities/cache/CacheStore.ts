@@ -1,6 +1,7 @@
 import { Clock, Context, Data, Duration, Effect, Layer, Option } from "effect"
 import { RateLimiter, Redis } from "effect/persistence"
 import { AppConfig } from "../../config/AppConfig.ts"
+import * as RedisClusterNodes from "../../config/RedisClusterNodes.ts"
 import * as MemoryRateLimitStore from "./MemoryRateLimitStore.ts"
 import * as RedisClient from "./RedisClient.ts"
 
@@ -95,16 +96,44 @@ return 0`,
   }))
 
 /**
+ * Effect's Redis-backed rate limiter store, cluster-safe. Its token bucket script takes two
+ * keys, `<prefix><key>` and `<prefix><key>:refill`, which a cluster would refuse (CROSSSLOT) as
+ * they hash to different slots: the key is given to it as a hash tag, `{<key>}`, so both share
+ * one slot. Fixed windows (what this service counts with) and adaptive limits take one key and
+ * keep their names, so switching to this store renames no live counter.
+ */
+export const layerRateLimiterStoreRedis: Layer.Layer<RateLimiter.RateLimiterStore, never, Redis.Redis> = Layer.effect(
+  RateLimiter.RateLimiterStore,
+  Effect.map(RateLimiter.makeStoreRedis({ prefix: "ratelimit:v1:" }), (store) =>
+    RateLimiter.RateLimiterStore.of({
+      ...store,
+      tokenBucket: (options) => store.tokenBucket({ ...options, key: hashTag(options.key) })
+    }))
+)
+
+/** `{key}`: Redis Cluster places every key containing it in the slot of `key` alone. */
+export const hashTag = (key: string): string => `{${key}}`
+
+const layerOn = (
+  description: string,
+  client: Layer.Layer<Redis.Redis>
+): Layer.Layer<CacheStore | RateLimiter.RateLimiterStore | Redis.Redis> =>
+  Layer.merge(layerRedisService(description), layerRateLimiterStoreRedis).pipe(Layer.provideMerge(client))
+
+/**
  * Redis at `url`, with Effect's Redis-backed rate limiter store on the same connection; also
  * exposes `Redis.Redis` for Effect's other Redis-backed stores.
  */
 export const layerRedis = (
   url: RedisClient.RedisClientOptions["url"]
 ): Layer.Layer<CacheStore | RateLimiter.RateLimiterStore | Redis.Redis> =>
-  Layer.merge(
-    layerRedisService(`redis ${RedisClient.describeUrl(url)}`),
-    RateLimiter.layerStoreRedis({ prefix: "ratelimit:v1:" })
-  ).pipe(Layer.provideMerge(RedisClient.layer({ url })))
+  layerOn(`redis ${RedisClient.describeUrl(url)}`, RedisClient.layer({ url }))
+
+/** The same on a Redis Cluster (REDIS_CLUSTER_NODES). */
+export const layerRedisCluster = (
+  cluster: RedisClusterNodes.RedisClusterTarget
+): Layer.Layer<CacheStore | RateLimiter.RateLimiterStore | Redis.Redis> =>
+  layerOn(`redis cluster ${RedisClusterNodes.describe(cluster)}`, RedisClient.layerCluster({ cluster }))
 
 /** Process memory, with expiry read from Effect's `Clock` (tests move it with `TestClock`). */
 /** Keys the memory store holds at most (embedded defaults): every miss writes a claim marker. */
@@ -179,10 +208,14 @@ export const layerMemory: Layer.Layer<CacheStore> = Layer.sync(CacheStore, () =>
   })
 })
 
-/** Redis when `REDIS_URL` is set, memory otherwise (cache and rate limiter store alike). */
+/**
+ * Redis when `REDIS_URL` is set, a Redis Cluster when `REDIS_CLUSTER_NODES` is (never both),
+ * memory otherwise (cache and rate limiter store alike).
+ */
 export const layer: Layer.Layer<CacheStore | RateLimiter.RateLimiterStore, never, AppConfig> = Layer.unwrap(
   Effect.gen(function*() {
     const config = yield* AppConfig
+    if (Option.isSome(config.redisCluster)) return layerRedisCluster(config.redisCluster.value)
     return Option.match(config.redisUrl, {
       onSome: (url): Layer.Layer<CacheStore | RateLimiter.RateLimiterStore> => layerRedis(url),
       onNone: () => Layer.merge(layerMemory, MemoryRateLimitStore.layer(config.rateLimitMemoryEntries))

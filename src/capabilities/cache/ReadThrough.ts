@@ -16,12 +16,36 @@ export const RETRY_INTERVAL = Duration.millis(250)
 const MAX_PENDING = 100_000
 
 /**
- * Entries are the value's JSON, which never starts with `!`; markers do, and carry a token no
+ * Entries (the value's JSON, or a codec's encoding) never start with `!`; markers do, and carry a token no
  * other marker ever has: `!r:` a reader's claim, `!w:` a write's tombstone.
  */
 const isMarker = (stored: string) => stored.startsWith("!")
 const claimMarker = () => `!r:${randomUUID()}`
 const tombstone = () => `!w:${randomUUID()}`
+
+/**
+ * How values are stored: `encode`'s output must never start with `!` (the markers' prefix);
+ * `decode` answers `None` for an entry it cannot read (another format's), which a read replaces.
+ */
+export interface EntryCodec<A> {
+  readonly encode: (value: A) => string
+  readonly decode: (entry: string) => Option.Option<A>
+}
+
+/**
+ * The value's JSON through `schema`. Entries hold values this service loaded from its own store:
+ * their structure and types are checked both ways, their checks were run when they were written
+ * (a stored value that today's checks refuse is served as it is, not turned into a failing read).
+ */
+const jsonCodec = <A, I>(schema: Schema.Codec<A, I>): EntryCodec<A> => {
+  const json = Schema.fromJsonString(Schema.toCodecJson(schema))
+  const encodeChecked = Schema.encodeSync(json)
+  const decodeChecked = Schema.decodeUnknownOption(json)
+  return {
+    encode: (value) => encodeChecked(value, SKIP_CHECKS),
+    decode: (entry) => decodeChecked(entry, SKIP_CHECKS)
+  }
+}
 
 /** One kind of value, read through the shared cache; see `make`. */
 export interface ReadThrough<A> {
@@ -37,7 +61,7 @@ export interface ReadThrough<A> {
 
 /**
  * Cache-aside over the shared cache for one kind of value: keys are namespaced and versioned
- * (`<namespace>:<version>:<id>`), values encoded by `schema`. A cache outage never fails a read:
+ * (`<namespace>:<version>:<id>`), values encoded by `schema` (JSON) or `codec`. A cache outage never fails a read:
  * it falls through to `load` and is logged once per interval, not per request.
  *
  * A read never stores a value older than the last write (ADR 0016). A reader that misses holds
@@ -52,18 +76,10 @@ export interface ReadThrough<A> {
 export const make = Effect.fnUntraced(function*<A, I>(options: {
   readonly namespace: string
   readonly version: number
-  readonly schema: Schema.Codec<A, I>
   readonly timeToLive: Duration.Duration
-}): Effect.fn.Return<ReadThrough<A>, never, CacheStore | Scope.Scope> {
+} & ({ readonly schema: Schema.Codec<A, I> } | { readonly codec: EntryCodec<A> })): Effect.fn.Return<ReadThrough<A>, never, CacheStore | Scope.Scope> {
   const store = yield* CacheStore
-  const json = Schema.fromJsonString(Schema.toCodecJson(options.schema))
-  // Entries hold values this service loaded from its own store: their structure and types are
-  // checked both ways, their checks were run when they were written (a stored value that today's
-  // checks refuse is served as it is, not turned into a failing read).
-  const encodeChecked = Schema.encodeSync(json)
-  const decodeChecked = Schema.decodeUnknownOption(json)
-  const encode = (value: A) => encodeChecked(value, SKIP_CHECKS)
-  const decode = (entry: string) => decodeChecked(entry, SKIP_CHECKS)
+  const { decode, encode } = "codec" in options ? options.codec : jsonCodec(options.schema)
   const keyOf = (id: string) => `${options.namespace}:v${options.version}:${id}`
   const degraded = outageLog(`cache: ${options.namespace} bypassed, cache unreachable`)
 

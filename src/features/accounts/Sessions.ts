@@ -6,8 +6,9 @@ import type { DatabaseUnavailable } from "../../capabilities/database/DatabaseUn
 import { AppConfig } from "../../config/AppConfig.ts"
 import { InvalidCredentials, InvalidRefreshToken, RefreshTokenReused, SessionRevoked } from "../../domain/AuthErrors.ts"
 import type { Actor } from "../../domain/Policy.ts"
+import { MAX_CLIENT_LENGTH } from "../../domain/Session.ts"
 import type { Role, UserId } from "../../domain/User.ts"
-import { type RevocationReason, SessionsRepository } from "./SessionsRepository.ts"
+import { type OpenSession, type RevocationReason, SessionsRepository } from "./SessionsRepository.ts"
 
 /** A rotated refresh token still works this long, for a client that refreshed twice at once. */
 export const REUSE_GRACE = Duration.seconds(5)
@@ -15,8 +16,6 @@ export const REUSE_GRACE = Duration.seconds(5)
 export const LIVENESS_CACHE_TTL = Duration.millis(500)
 /** How long the shared cache keeps "this session is open" before asking PostgreSQL again. */
 const OPEN_STATE_TTL = Duration.seconds(30)
-/** Longest a client's description (its User-Agent) is kept. */
-export const MAX_CLIENT_LENGTH = 200
 
 const OPEN = "open"
 const REVOKED = "revoked"
@@ -62,6 +61,13 @@ export class Sessions extends Context.Service<Sessions, {
   /** Strict: a revoked session is never alive, whatever the cache's state. */
   readonly isAlive: (sessionId: string) => Effect.Effect<boolean, DatabaseUnavailable>
   readonly end: (actor: Actor) => Effect.Effect<void, DatabaseUnavailable>
+  /** The user's open sessions, most recently used first. */
+  readonly listOpen: (userId: UserId) => Effect.Effect<ReadonlyArray<OpenSession>, DatabaseUnavailable>
+  /**
+   * Ends one open session of the user, like a logout on that device: every instance refuses its
+   * tokens at once. False when the user has no such open session.
+   */
+  readonly endOne: (userId: UserId, sessionId: string) => Effect.Effect<boolean, DatabaseUnavailable>
   /**
    * In the caller's transaction: holds the actor's session open until it commits (a revocation
    * waits for it), or fails `SessionRevoked` when it already ended, so a request whose session
@@ -232,10 +238,17 @@ export const layer = Layer.effect(Sessions, Effect.gen(function*() {
     }
   })
 
+  const revokeOne = (userId: UserId, sessionId: string, reason: RevocationReason) =>
+    Effect.gen(function*() {
+      const ended = yield* repository.revoke(sessionId, userId, reason, yield* now)
+      if (ended) yield* announceRevoked([sessionId])
+      return ended
+    })
   const end = Effect.fn("Sessions.end")(function*(actor: Actor) {
-    if (yield* repository.revoke(actor.sessionId, actor.userId, "logout", yield* now)) {
-      yield* announceRevoked([actor.sessionId])
-    }
+    yield* revokeOne(actor.userId, actor.sessionId, "logout")
+  })
+  const endOne = Effect.fn("Sessions.endOne")(function*(userId: UserId, sessionId: string) {
+    return yield* revokeOne(userId, sessionId, "signed_out")
   })
 
   const revokeAllOf = Effect.fn("Sessions.revokeAllOf")(
@@ -252,6 +265,8 @@ export const layer = Layer.effect(Sessions, Effect.gen(function*() {
         revokedRecently(sessionId, clock.currentTimeMillisUnsafe()) ? Effect.succeed(false) : Cache.get(liveness, sessionId)
       ),
     end,
+    listOpen: (userId) => Effect.flatMap(now, (at) => repository.listOpen(userId, at)),
+    endOne,
     holdOpen: (actor) =>
       Effect.flatMap(now, (at) => repository.lockOpen(actor.sessionId, at)).pipe(
         Effect.flatMap((open) => open ? Effect.void : Effect.fail(new SessionRevoked()))

@@ -51,6 +51,19 @@ export type RevocationReason =
   | "account_disabled"
   | "account_deleted"
   | "session_limit"
+  /** Signed out from the device list (DELETE /users/me/sessions/{id}). */
+  | "signed_out"
+
+/** An open session as its owner's device list shows it. */
+export interface OpenSession {
+  readonly id: string
+  readonly createdAt: Date
+  readonly lastUsedAt: Date
+  readonly client: string | null
+}
+
+/** The most sessions a device list holds: MAX_SESSIONS_PER_USER is at most this. */
+export const MAX_LISTED_SESSIONS = 1000
 
 /**
  * The source of truth for sessions. A refresh and a revocation of the same session serialize on
@@ -65,7 +78,10 @@ export class SessionsRepository extends Context.Service<SessionsRepository, {
   readonly lockOpen: (sessionId: string, now: Date) => Effect.Effect<boolean, DatabaseUnavailable>
   /** The session's open state: None when it is unknown, revoked or expired at `now`. */
   readonly openUntil: (sessionId: string, now: Date) => Effect.Effect<Option.Option<Date>, DatabaseUnavailable>
+  /** Revokes the session if it is the user's and open at `now`; false otherwise. */
   readonly revoke: (sessionId: string, userId: UserId, reason: RevocationReason, now: Date) => Effect.Effect<boolean, DatabaseUnavailable>
+  /** The user's sessions open at `now`, most recently used first (at most MAX_LISTED_SESSIONS). */
+  readonly listOpen: (userId: UserId, now: Date) => Effect.Effect<ReadonlyArray<OpenSession>, DatabaseUnavailable>
   /** Revokes every open session of the user (but `except`); answers their ids. */
   readonly revokeAllOf: (
     userId: UserId,
@@ -229,8 +245,18 @@ export const layerSql = Layer.effect(SessionsRepository, Effect.gen(function*() 
     revoke: (sessionId, userId, reason, now) =>
       revoking(sql`
         UPDATE sessions SET revoked_at = ${now}, revoked_reason = ${reason}
-        WHERE id = ${sessionId} AND user_id = ${userId} AND revoked_at IS NULL
+        WHERE id = ${sessionId} AND user_id = ${userId}
+          AND revoked_at IS NULL AND idle_expires_at > ${now} AND absolute_expires_at > ${now}
         RETURNING id`).pipe(Effect.map((ids) => ids.length > 0), orUnavailable),
+    listOpen: (userId, now) =>
+      sql<OpenSession>`
+        SELECT id, created_at, last_used_at, client FROM sessions
+        WHERE user_id = ${userId} AND revoked_at IS NULL AND idle_expires_at > ${now} AND absolute_expires_at > ${now}
+        ORDER BY last_used_at DESC, id
+        LIMIT ${MAX_LISTED_SESSIONS}`.pipe(
+        Effect.map((rows) => rows.map((row) => ({ ...row, createdAt: new Date(row.createdAt), lastUsedAt: new Date(row.lastUsedAt) }))),
+        orUnavailable
+      ),
     revokeAllOf: (userId, reason, now, except) =>
       revoking(sql`
         UPDATE sessions SET revoked_at = ${now}, revoked_reason = ${reason}
@@ -276,6 +302,9 @@ export const layerSql = Layer.effect(SessionsRepository, Effect.gen(function*() 
 interface StoredSession {
   readonly id: string
   readonly userId: UserId
+  readonly createdAt: Date
+  lastUsedAt: Date
+  readonly client: string | null
   idleExpiresAt: Date
   readonly absoluteExpiresAt: Date
   revokedAt: Date | null
@@ -306,7 +335,7 @@ export const layerMemory = Layer.effect(SessionsRepository, Effect.gen(function*
         if (Option.isNone(account) || account.value.disabled || account.value.passwordHash !== session.passwordHash) {
           return Option.none()
         }
-        sessions.set(session.id, { ...session, revokedAt: null })
+        sessions.set(session.id, { ...session, createdAt: session.now, lastUsedAt: session.now, revokedAt: null })
         tokens.set(session.tokenHash, { sessionId: session.id, rotatedAt: null })
         return Option.some(account.value.role)
       }),
@@ -332,6 +361,7 @@ export const layerMemory = Layer.effect(SessionsRepository, Effect.gen(function*
         }
         if (!tokens.has(rotation.successorHash)) tokens.set(rotation.successorHash, { sessionId: session.id, rotatedAt: null })
         token.rotatedAt ??= rotation.now
+        session.lastUsedAt = rotation.now
         session.idleExpiresAt = rotation.idleExpiresAt < session.absoluteExpiresAt ? rotation.idleExpiresAt : session.absoluteExpiresAt
         return { _tag: "Rotated", sessionId: session.id, userId: session.userId, role: found.role } as const
       }),
@@ -348,10 +378,18 @@ export const layerMemory = Layer.effect(SessionsRepository, Effect.gen(function*
     revoke: (sessionId, userId, _reason, now) =>
       Effect.sync(() => {
         const session = sessions.get(sessionId)
-        if (session === undefined || session.userId !== userId || session.revokedAt !== null) return false
+        if (session === undefined || session.userId !== userId || !isOpen(session, now)) return false
         session.revokedAt = now
         return true
       }),
+    listOpen: (userId, now) =>
+      Effect.sync(() =>
+        [...sessions.values()]
+          .filter((session) => session.userId === userId && isOpen(session, now))
+          .sort((a, b) => b.lastUsedAt.getTime() - a.lastUsedAt.getTime() || (a.id < b.id ? -1 : 1))
+          .slice(0, MAX_LISTED_SESSIONS)
+          .map(({ client, createdAt, id, lastUsedAt }) => ({ id, createdAt, lastUsedAt, client }))
+      ),
     revokeAllOf: (userId, _reason, now, except) => Effect.sync(() => revokeAllOf(userId, now, except)),
     listenRevoked: () => Effect.void,
     revokeBeyond: (userId, current, keep, now) =>

@@ -6,7 +6,8 @@ import { StorageConfig } from "../../config/StorageConfig.ts"
 import {
   type AllowedContentType,
   type Asset,
-  type AssetId,
+  AssetId,
+  AssetInUse,
   assetKey,
   AssetNotFound,
   AssetNotUploaded,
@@ -17,7 +18,9 @@ import {
   UploadLimitReached,
   userPrefix
 } from "../../domain/Asset.ts"
+import type { InvalidCursor } from "../../domain/CommonErrors.ts"
 import type { DesignId } from "../../domain/Design.ts"
+import { DEFAULT_PAGE_SIZE, keysetPage, makeKeysetCursor } from "../../domain/Pagination.ts"
 import type { DesignDocument } from "../../domain/DesignDocument.ts"
 import { DesignNotFound } from "../../domain/DesignErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
@@ -159,6 +162,104 @@ export const getDownload = Effect.fn("getDownload")(function*(
   }
   const { downloadUrlTtl } = yield* StorageConfig
   return yield* (yield* Storage).presignDownload(asset.key, downloadUrlTtl)
+})
+
+/** Opaque to clients: the last upload of a page, by creation time and id. */
+const AssetCursor = makeKeysetCursor(AssetId)
+
+/** The design's uploads (pending and completed), newest first, by keyset. */
+export const listAssets = Effect.fn("listAssets")(function*(actor: Actor, designId: DesignId, query: {
+  readonly limit?: number | undefined
+  readonly cursor?: string | undefined
+}): Effect.fn.Return<
+  { readonly data: ReadonlyArray<Asset>; readonly nextCursor: string | null },
+  DesignNotFound | InvalidCursor | DatabaseUnavailable,
+  DesignsRepository | AssetsRepository
+> {
+  yield* ownedDesign(actor, designId, "read")
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE
+  const after = query.cursor === undefined ? undefined : yield* AssetCursor.decode(query.cursor)
+  const rows = yield* (yield* AssetsRepository).listForDesign({ designId, limit: limit + 1, after })
+  return keysetPage(rows, limit, AssetCursor.encode)
+})
+
+/** The most designs an `AssetInUse` names. */
+const MAX_IN_USE_DESIGNS = 20
+
+/**
+ * Removes a deleted asset's object folder, best effort: the row is already gone and the folder
+ * recorded for removal, so a failure (storage down) only leaves it to `removeDeletedObjects`.
+ */
+const removeObjectFolder = (prefix: string) =>
+  Effect.gen(function*() {
+    yield* (yield* Storage).deletePrefix(prefix)
+    yield* (yield* AssetsRepository).removalDone(prefix)
+  }).pipe(Effect.catch((error) => Effect.logWarning(`assets: object removal of ${prefix} left to the housekeeping`, error)))
+
+/**
+ * Deletes an upload of the design and its stored object, unless an image layer of a live
+ * design's current document shows it (`AssetInUse`). In one transaction: the asset's row is
+ * locked, the documents read, the row deleted and its object recorded for removal. A design
+ * write showing the asset locks it too (migration 0011's trigger), so of the two, the later
+ * one sees the other: the deletion finds the layer (409), or the write finds no asset (400).
+ * The object goes after the commit (a rollback cannot lose it); if storage fails then, the
+ * row is gone anyway and the recorded removal is retried by the housekeeping.
+ */
+export const deleteAsset = Effect.fn("deleteAsset")(function*(
+  actor: Actor,
+  designId: DesignId,
+  assetId: AssetId
+): Effect.fn.Return<
+  void,
+  DesignNotFound | AssetNotFound | AssetInUse | DatabaseUnavailable,
+  DesignsRepository | AssetsRepository | Storage | Transactions
+> {
+  const design = yield* ownedDesign(actor, designId, "write")
+  const assets = yield* AssetsRepository
+  const designs = yield* DesignsRepository
+  const prefix = yield* (yield* Transactions).atomically(Effect.gen(function*() {
+    const asset = yield* Effect.flatMap(
+      assets.lockForDeletion(designId, assetId),
+      Option.match({ onNone: () => Effect.fail(new AssetNotFound()), onSome: Effect.succeed })
+    )
+    const showing = yield* designs.showingAsset(design.ownerId, asset.id, MAX_IN_USE_DESIGNS)
+    if (showing.length > 0) return yield* new AssetInUse({ designIds: showing })
+    const folder = assetFolder(asset.key)
+    if (!(yield* assets.delete(asset.id, { prefix: folder, at: yield* now }))) return yield* new AssetNotFound()
+    return folder
+  }))
+  yield* removeObjectFolder(prefix)
+})
+
+/** Object removals handled per batch by `removeDeletedObjects`. */
+const REMOVAL_BATCH = 100
+/** A removal is left this long to the deletion that recorded it before the housekeeping retries it. */
+const REMOVAL_GRACE = Duration.minutes(5)
+
+/**
+ * Housekeeping: the objects of deleted assets whose removal failed (storage was down) are
+ * removed now; each stays recorded until storage confirms. Idempotent, run by every worker.
+ */
+export const removeDeletedObjects = Effect.fn("removeDeletedObjects")(function*(): Effect.fn.Return<
+  number,
+  StorageUnavailable | DatabaseUnavailable,
+  AssetsRepository | Storage
+> {
+  const repository = yield* AssetsRepository
+  const storage = yield* Storage
+  const before = new Date((yield* Clock.currentTimeMillis) - Duration.toMillis(REMOVAL_GRACE))
+  let removed = 0
+  while (true) {
+    const due = yield* repository.removalsDue(before, REMOVAL_BATCH)
+    for (const prefix of due) {
+      yield* storage.deletePrefix(prefix)
+      yield* repository.removalDone(prefix)
+      removed++
+    }
+    if (due.length < REMOVAL_BATCH) break
+  }
+  if (removed > 0) yield* Effect.logInfo(`assets: removed ${removed} objects of deleted uploads`)
+  return removed
 })
 
 /**

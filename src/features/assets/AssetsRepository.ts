@@ -5,6 +5,7 @@ import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import { Asset, AssetId, UploadLimitReached } from "../../domain/Asset.ts"
 import type { DesignId } from "../../domain/Design.ts"
+import { comesAfter, newestFirst } from "../../domain/Pagination.ts"
 import type { UserId } from "../../domain/User.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
@@ -16,6 +17,22 @@ export interface UploadLimits {
   readonly perDesign: number
   readonly pendingPerUser: number
 }
+
+/** A deleted asset's object folder to remove from storage, and when the removal was asked for. */
+export interface ObjectRemoval {
+  readonly prefix: string
+  readonly at: Date
+}
+
+/** Keyset position: uploads strictly older than this one. */
+const AssetCursor = Asset.mapFields(Struct.pick(["createdAt", "id"]))
+
+const DesignAssetsQuery = Schema.Struct({
+  designId: Asset.fields.designId,
+  limit: Schema.Int,
+  after: Schema.optional(AssetCursor)
+})
+export type DesignAssetsQuery = typeof DesignAssetsQuery.Type
 
 export class AssetsRepository extends Context.Service<AssetsRepository, {
   /**
@@ -38,6 +55,23 @@ export class AssetsRepository extends Context.Service<AssetsRepository, {
    * so a completion racing the deletion waits, then finds nothing.
    */
   readonly deletePending: (id: AssetId, before: Date) => Effect.Effect<Option.Option<Asset>, DatabaseUnavailable>
+  /** Up to `limit` uploads of the design, newest first, strictly after `after` when given. */
+  readonly listForDesign: (query: DesignAssetsQuery) => Effect.Effect<ReadonlyArray<Asset>, DatabaseUnavailable>
+  /**
+   * The asset of the design, locked until the caller's transaction ends (FOR UPDATE: a design
+   * write showing it waits, a second deletion waits and then finds nothing). None when missing.
+   */
+  readonly lockForDeletion: (designId: DesignId, id: AssetId) => Effect.Effect<Option.Option<Asset>, DatabaseUnavailable>
+  /**
+   * Deletes the asset's row and records `prefix` (its object's folder) for removal from storage,
+   * in one statement: the row never outlives its object unnoticed, and the object's removal is
+   * retried until storage confirms it. False when the row was already gone.
+   */
+  readonly delete: (id: AssetId, removal: ObjectRemoval) => Effect.Effect<boolean, DatabaseUnavailable>
+  /** Up to `limit` folders awaiting removal from storage, recorded before `before`, oldest first. */
+  readonly removalsDue: (before: Date, limit: number) => Effect.Effect<ReadonlyArray<string>, DatabaseUnavailable>
+  /** Storage confirmed the folder's removal. */
+  readonly removalDone: (prefix: string) => Effect.Effect<void, DatabaseUnavailable>
 }>()("customify/features/assets/AssetsRepository") {}
 
 /** The driver reads a `bigint` column as a `bigint`; sizes are safe integers, numbers in code. */
@@ -114,7 +148,40 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
       )
     }))
 
+  const listForDesign = StoredRows.findAll({
+    Request: DesignAssetsQuery,
+    Result: AssetRow,
+    execute: ({ after, designId, limit }) =>
+      sql`
+        SELECT ${columns} FROM assets
+        WHERE design_id = ${designId}
+          ${after === undefined ? sql`` : sql`AND (created_at, id) < (${after.createdAt}, ${after.id})`}
+        ORDER BY created_at DESC, id DESC
+        LIMIT ${limit}`
+  })
+  const lockForDeletion = StoredRows.findOneOption({
+    Request: Asset.mapFields(Struct.pick(["id", "designId"])),
+    Result: AssetRow,
+    execute: ({ designId, id }) => sql`SELECT ${columns} FROM assets WHERE id = ${id} AND design_id = ${designId} FOR UPDATE`
+  })
+
   return AssetsRepository.of({
+    listForDesign: (query) => listForDesign(query).pipe(orUnavailable),
+    lockForDeletion: (designId, id) => lockForDeletion({ designId, id }).pipe(orUnavailable),
+    delete: (id, removal) =>
+      sql`
+        WITH gone AS (DELETE FROM assets WHERE id = ${id} RETURNING id)
+        INSERT INTO asset_object_removals (prefix, requested_at)
+        SELECT ${removal.prefix}, ${removal.at} FROM gone
+        ON CONFLICT (prefix) DO NOTHING
+        RETURNING 1`.pipe(Effect.map((rows) => rows.length > 0), orUnavailable),
+    removalsDue: (before, limit) =>
+      sql<{ prefix: string }>`
+        SELECT prefix FROM asset_object_removals WHERE requested_at < ${before} ORDER BY requested_at LIMIT ${limit}`.pipe(
+        Effect.map((rows) => rows.map((row) => row.prefix)),
+        orUnavailable
+      ),
+    removalDone: (prefix) => sql`DELETE FROM asset_object_removals WHERE prefix = ${prefix}`.pipe(Effect.asVoid, orUnavailable),
     insert: (asset, limits) =>
       insertWithinLimits(asset, limits).pipe(orUnavailable, Effect.withSpan("AssetsRepository.insert")),
     pendingBefore: (before, limit) => pendingBefore({ before, limit }).pipe(orUnavailable),
@@ -137,7 +204,24 @@ export const layerSql = Layer.effect(AssetsRepository, Effect.gen(function*() {
 
 export const layerMemory = Layer.effect(AssetsRepository, Effect.gen(function*() {
   const assets = yield* Ref.make(new Map<AssetId, Asset>())
+  const removals = new Map<string, Date>()
+  const ofDesign = (designId: DesignId, id: AssetId) =>
+    Effect.map(Ref.get(assets), (all) => Option.filter(Option.fromNullishOr(all.get(id)), (a) => a.designId === designId))
   return AssetsRepository.of({
+    listForDesign: ({ after, designId, limit }) =>
+      Effect.map(Ref.get(assets), (all) =>
+        [...all.values()].filter((asset) => asset.designId === designId).sort(newestFirst).filter(comesAfter(after)).slice(0, limit)),
+    lockForDeletion: ofDesign,
+    delete: (id, removal) =>
+      Effect.map(Ref.get(assets), (all) => {
+        if (!all.delete(id)) return false
+        if (!removals.has(removal.prefix)) removals.set(removal.prefix, removal.at)
+        return true
+      }),
+    removalsDue: (before, limit) =>
+      Effect.sync(() =>
+        [...removals].filter(([, at]) => at.getTime() < before.getTime()).map(([prefix]) => prefix).slice(0, limit)),
+    removalDone: (prefix) => Effect.sync(() => void removals.delete(prefix)),
     insert: (asset, limits) =>
       Effect.flatMap(Ref.get(assets), (all) => {
         if ([...all.values()].some((a) => a.key === asset.key)) throw new Error(`duplicate asset key ${asset.key}`)
@@ -167,8 +251,7 @@ export const layerMemory = Layer.effect(AssetsRepository, Effect.gen(function*()
         all.delete(id)
         return Option.some(found)
       }),
-    find: (designId, id) =>
-      Effect.map(Ref.get(assets), (all) => Option.filter(Option.fromNullishOr(all.get(id)), (a) => a.designId === designId)),
+    find: ofDesign,
     markComplete: (id, at) =>
       Effect.map(Ref.get(assets), (all) => {
         const current = all.get(id)

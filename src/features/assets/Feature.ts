@@ -19,7 +19,10 @@ export const routes = LocalUploadRoutes
 export const routeList = localUploadRoutes
 
 /** Run hourly by the worker (src/features/jobs/Housekeeping.ts). */
-export const housekeeping = [{ name: "uploads.remove-expired", run: Assets.removeExpiredUploads() }] as const
+export const housekeeping = [
+  { name: "uploads.remove-expired", run: Assets.removeExpiredUploads() },
+  { name: "uploads.remove-deleted-objects", run: Assets.removeDeletedObjects() }
+] as const
 
 /** The "assets" group's handlers. */
 export const handlers = AssetsHandlers.pipe(withServices(layer))

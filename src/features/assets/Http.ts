@@ -25,6 +25,8 @@ export const buildAssetsHandlers = (handlers: HttpApiBuilder.Handlers.FromGroup<
       answerAs((actor) => Assets.completeUpload(actor, params.id, params.assetId)))
     .handle("download", ({ params }) =>
       answerAs((actor) => Assets.getDownload(actor, params.id, params.assetId)))
+    .handle("list", ({ params, query }) => answerAs((actor) => Assets.listAssets(actor, params.id, query)))
+    .handle("delete", ({ params }) => answerAs((actor) => Assets.deleteAsset(actor, params.id, params.assetId)))
 
 export const AssetsHandlers = HttpApiBuilder.group(ServerApi, "assets", (handlers) =>
   Effect.succeed(buildAssetsHandlers(handlers)))

@@ -13,27 +13,35 @@ import { DesignInvalid, DesignNotFound, QuotaExceeded, SubscriptionInactive, Ver
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { periodContaining } from "../../domain/Quota.ts"
 import type { UserId } from "../../domain/User.ts"
-import type { InvalidAssetReference } from "../../domain/Asset.ts"
+import { type AssetReferenceLost, InvalidAssetReference } from "../../domain/Asset.ts"
 import { DesignUsage } from "../subscriptions/DesignUsage.ts"
 import { requireActive, SubscriptionLookup } from "../subscriptions/Subscriptions.ts"
 import { DesignsRepository, type NewDesign } from "./DesignsRepository.ts"
 import { ImageReferences } from "./ImageReferences.ts"
+import { answerOf, type DesignAnswer, designOf, entryCodec } from "./DesignAnswers.ts"
 import { DatabaseUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 /** Tolerance for rounding between units when comparing a canvas with a printable area. */
 const PRINTABLE_TOLERANCE_MM = 0.5
 
-/** Design reads, cached in the shared cache (60 s, invalidated on every write). */
+/**
+ * Design reads, cached in the shared cache (60 s, invalidated on every write) as their answers:
+ * the encoded body with its owner and version (`DesignAnswer`, ADR 0020).
+ */
 export class DesignLookup extends Context.Service<DesignLookup, {
   readonly live: (id: DesignId) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
+  readonly answer: (id: DesignId) => Effect.Effect<Option.Option<DesignAnswer>, DatabaseUnavailable>
   readonly invalidate: (id: DesignId) => Effect.Effect<void>
 }>()("customify/features/designs/DesignLookup") {}
 
 export const layerLookup = Layer.effect(DesignLookup, Effect.gen(function*() {
   const repository = yield* DesignsRepository
-  const cache = yield* ReadThrough.make({ namespace: "design", version: 1, schema: Design, timeToLive: Duration.seconds(60) })
+  // Key version 1 as before: an entry of the former format is unreadable here, and replaced (ADR 0016).
+  const cache = yield* ReadThrough.make({ namespace: "design", version: 1, codec: entryCodec, timeToLive: Duration.seconds(60) })
+  const answer = (id: DesignId) => cache.get(id, Effect.map(repository.findLive(id), Option.map(answerOf)))
   return DesignLookup.of({
-    live: (id) => cache.get(id, repository.findLive(id)),
+    live: (id) => Effect.map(answer(id), Option.flatMap(designOf)),
+    answer,
     invalidate: (id) => cache.invalidate(id)
   })
 }))
@@ -112,6 +120,7 @@ const owned = Effect.fnUntraced(function*(actor: Actor, id: DesignId, action: "r
 })
 
 /**
+
  * The owner whose designs `actor` may write, for writes that carry the policy in their statement:
  * the policy is asked about a design of that owner, so a change to it shows here.
  */
@@ -119,6 +128,18 @@ const writableBy = Effect.fnUntraced(function*(actor: Actor) {
   yield* authorize(actor, { kind: "owned", ownerId: actor.userId }, "write", () => new DesignNotFound())
   return actor.userId
 })
+
+/**
+ * A write whose document the database refused because an upload an image layer shows was
+ * deleted meanwhile (it lost the race): the check, run again, names those layers.
+ */
+const referencesChecked = (ownerId: UserId, document: DesignDocument | undefined) =>
+<A, E, R>(write: Effect.Effect<A, E | AssetReferenceLost, R>) =>
+  Effect.catchIf(write, (error): error is AssetReferenceLost => (error as { _tag?: unknown })._tag === "AssetReferenceLost", () =>
+    Effect.gen(function*() {
+      if (document !== undefined) yield* (yield* ImageReferences).check(ownerId, document)
+      return yield* new InvalidAssetReference({ paths: ["document.layers"] })
+    }))
 
 /** Charges the month's quota and inserts, atomically; only active subscriptions create. */
 const insertWithinQuota = Effect.fnUntraced(function*(actor: Actor, design: Omit<NewDesign, "id" | "ownerId">) {
@@ -146,11 +167,24 @@ export const createDesign = Effect.fn("createDesign")(function*(actor: Actor, in
 > {
   yield* checkProduct(input.productType, input.document)
   yield* (yield* ImageReferences).check(actor.userId, input.document)
-  return yield* writeAndIndex(insertWithinQuota(actor, { ...input, status: input.status ?? "draft" }), (design) => design)
+  return yield* writeAndIndex(insertWithinQuota(actor, { ...input, status: input.status ?? "draft" }), (design) => design).pipe(
+    referencesChecked(actor.userId, input.document)
+  )
 })
 
 export const getDesign = Effect.fn("getDesign")(function*(actor: Actor, id: DesignId) {
   return yield* owned(actor, id, "read")
+})
+
+/**
+ * The hot read: the design's answer as cached, checked against the policy without decoding it.
+ * Untraced, like the rest of a cache hit (a span per read was measurable, ADR 0020).
+ */
+export const getDesignAnswer = Effect.fnUntraced(function*(actor: Actor, id: DesignId) {
+  const found = yield* (yield* DesignLookup).answer(id)
+  if (Option.isNone(found)) return yield* new DesignNotFound()
+  yield* authorize(actor, { kind: "owned", ownerId: found.value.ownerId }, "read", () => new DesignNotFound())
+  return found.value
 })
 
 export interface DesignPage {
@@ -213,7 +247,7 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
   const updated = fitting?.length === 0 ? Option.none() : yield* writeAndIndex(
     repository.update(id, { ownerId, expectedVersion, productTypes: fitting }, changes),
     (updated) => Option.isSome(updated) ? updated.value : undefined
-  ).pipe(Effect.ensuring((yield* DesignLookup).invalidate(id)))
+  ).pipe(referencesChecked(ownerId, changes.document), Effect.ensuring((yield* DesignLookup).invalidate(id)))
   if (Option.isSome(updated)) return updated.value
   return yield* new VersionConflict({ currentVersion: (yield* explainRefusal).version })
 })
@@ -254,5 +288,5 @@ export const duplicateDesign = Effect.fn("duplicateDesign")(function*(actor: Act
       document: original.document
     }),
     (copy) => copy
-  )
+  ).pipe(referencesChecked(actor.userId, original.document))
 })

@@ -1,4 +1,5 @@
 import { Clock, Context, Data, Duration, Effect, Exit, Layer, Option, Ref, Schema, Struct } from "effect"
+import { AssetReferenceLost } from "../../domain/Asset.ts"
 import { SessionRevoked } from "../../domain/AuthErrors.ts"
 import { SqlClient } from "effect/sql"
 import * as StoredRows from "../../capabilities/database/StoredRows.ts"
@@ -54,10 +55,14 @@ export class DesignsRepository extends Context.Service<DesignsRepository, {
   /**
    * Counts the design against the month's quota and inserts it, in one statement; the
    * counter's row lock serialises a user's concurrent creates, so no race can exceed the limit.
-   * Fails with the count already used when the quota is spent (and inserts nothing), and with
-   * SessionRevoked when the owner's account was deleted meanwhile.
+   * Fails with the count already used when the quota is spent (and inserts nothing), with
+   * SessionRevoked when the owner's account was deleted meanwhile, and with AssetReferenceLost
+   * when an upload an image layer shows was deleted meanwhile (the database refuses the document).
    */
-  readonly insertCharged: (design: NewDesign, charge: QuotaCharge) => Effect.Effect<Design, QuotaSpent | SessionRevoked | DatabaseUnavailable>
+  readonly insertCharged: (
+    design: NewDesign,
+    charge: QuotaCharge
+  ) => Effect.Effect<Design, QuotaSpent | SessionRevoked | AssetReferenceLost | DatabaseUnavailable>
   /** A live (not deleted) design, whoever owns it: the caller applies the policy. */
   readonly findLive: (id: DesignId) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
   readonly list: (query: DesignQuery) => Effect.Effect<ReadonlyArray<Design>, DatabaseUnavailable>
@@ -66,14 +71,32 @@ export class DesignsRepository extends Context.Service<DesignsRepository, {
    * `expectedVersion`, `ownerId` owns it and (when given) its product is one of `productTypes`;
    * None otherwise.
    */
-  readonly update: (id: DesignId, expected: UpdateGuard, changes: DesignChanges) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
+  readonly update: (
+    id: DesignId,
+    expected: UpdateGuard,
+    changes: DesignChanges
+  ) => Effect.Effect<Option.Option<Design>, AssetReferenceLost | DatabaseUnavailable>
   /** Deletes the live design if `ownerId` owns it, in one statement; false when there was none to delete. */
   readonly softDelete: (id: DesignId, ownerId: UserId) => Effect.Effect<boolean, DatabaseUnavailable>
+  /** Up to `limit` live designs of the owner whose current document has an image layer showing the asset. */
+  readonly showingAsset: (ownerId: UserId, assetId: string, limit: number) => Effect.Effect<ReadonlyArray<DesignId>, DatabaseUnavailable>
   readonly usage: (userId: UserId, periodStart: Date) => Effect.Effect<number, DatabaseUnavailable>
 }>()("customify/features/designs/DesignsRepository") {}
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
-const PRODUCT_CACHE_TTL = Duration.minutes(5)
+/**
+ * The catalogue served by GET /products (Cache-Control max-age 5 minutes) reflects a change of
+ * the table within this: see the catalogue feature.
+ */
+const PRODUCT_CACHE_TTL = Duration.minutes(1)
+
+/**
+ * The database's refusal of a document whose image layer shows an upload that is not (or no
+ * longer) a completed one of the owner: migration 0011's trigger, raised as this foreign key.
+ */
+const referencesLost = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.catchIf(effect, (error) => violatesForeignKey(error, /^designs_layer_asset_fkey$/u), () =>
+    Effect.fail(new AssetReferenceLost()))
 
 const periodKey = (periodStart: Date) => periodStart.toISOString().slice(0, 10)
 
@@ -138,6 +161,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
     const [outcome] = yield* chargeAndInsert(stored, periodKey(charge.periodStart), limit).pipe(
       // The owner's account was deleted while this request ran (another device): so were its sessions.
       Effect.catchIf((error) => violatesForeignKey(error, /_(user|owner)_id_fkey$/u), () => Effect.fail(new SessionRevoked())),
+      referencesLost,
       orUnavailable
     )
     if (outcome?.inserted === true) return stored
@@ -189,7 +213,10 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
     findLive: (id) => findLive(id).pipe(orUnavailable),
     list: (query) => list(query).pipe(orUnavailable),
     update: (id, { expectedVersion, ownerId, productTypes }, changes) =>
-      Effect.flatMap(now, (at) => update({ id, ownerId, expectedVersion, productTypes, changes, at })).pipe(orUnavailable),
+      Effect.flatMap(now, (at) => update({ id, ownerId, expectedVersion, productTypes, changes, at })).pipe(
+        referencesLost,
+        orUnavailable
+      ),
     softDelete: (id, ownerId) =>
       Effect.flatMap(now, (at) =>
         sql`UPDATE designs SET deleted_at = ${at}
@@ -197,6 +224,13 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
         Effect.map((rows) => rows.length > 0),
         orUnavailable
       ),
+    showingAsset: (ownerId, assetId, limit) =>
+      sql<{ id: DesignId }>`
+        SELECT id FROM designs
+        WHERE owner_id = ${ownerId} AND deleted_at IS NULL
+          AND document->'layers' @> jsonb_build_array(jsonb_build_object('type', 'image', 'assetId', ${assetId}::text))
+        ORDER BY id
+        LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map((row) => row.id)), orUnavailable),
     usage: (userId, periodStart) =>
       sql<{ designsCreated: number }>`
         SELECT designs_created FROM design_usage WHERE user_id = ${userId} AND period_start = ${periodKey(periodStart)}`.pipe(
@@ -279,6 +313,15 @@ export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*(
         all.set(id, { design: current, deletedAt: at })
         return true
       }),
+    showingAsset: (ownerId, assetId, limit) =>
+      Effect.map(Ref.get(designs), (all) =>
+        [...all.values()]
+          .filter(({ deletedAt, design }) =>
+            deletedAt === null && design.ownerId === ownerId &&
+            design.document.layers.some((layer) => layer.type === "image" && layer.assetId === assetId))
+          .map(({ design }) => design.id)
+          .sort()
+          .slice(0, limit)),
     usage: (userId, periodStart) =>
       Effect.map(Ref.get(usage), (counts) => counts.get(`${userId}:${periodKey(periodStart)}`) ?? 0)
   })

@@ -1,20 +1,32 @@
 import { Effect } from "effect"
+import { HttpEffect, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
+import type { Design } from "../../domain/Design.ts"
+import { entityTagOf, noneMatchNames, versionFromIfMatch } from "../../http/EntityTags.ts"
+import type { DesignAnswer } from "./DesignAnswers.ts"
 import { ServerApi } from "../../http/ServerApi.ts"
 import { ValidationFailed } from "../../api/Problems.ts"
 import { answerAs } from "../../http/DomainProblems.ts"
 import * as Designs from "./Designs.ts"
 
-/** `If-Match: "3"`, `W/"3"` or `3`. */
-const versionFromIfMatch = (header: string) => {
-  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header.trim())
-  return match === null ? undefined : Number(match[1])
+/** The answer of a GET as stored (ADR 0020): its bytes as they are, or 304 when If-None-Match names its tag. */
+const respond = (answer: DesignAnswer, ifNoneMatch: string | undefined) => {
+  const etag = entityTagOf(answer.version)
+  return noneMatchNames(ifNoneMatch, etag)
+    ? HttpServerResponse.empty({ status: 304, headers: { etag } })
+    : HttpServerResponse.text(answer.body, { contentType: "application/json", headers: { etag } })
 }
+
+/** A design answered by a write carries its version's tag too. */
+const tagged = <E, R>(write: Effect.Effect<Design, E, R>) =>
+  Effect.tap(write, (design) =>
+    HttpEffect.appendPreResponseHandler((_request, response) =>
+      Effect.succeed(response.status < 300 ? HttpServerResponse.setHeader(response, "etag", entityTagOf(design.version)) : response)))
 
 const expectedVersion = (body: number | undefined, ifMatch: string | undefined) => {
   const fromHeader = ifMatch === undefined ? undefined : versionFromIfMatch(ifMatch)
   if (ifMatch !== undefined && fromHeader === undefined) {
-    return Effect.fail(new ValidationFailed({ errors: [{ path: "if-match", location: "header", message: "Expected a design version like \"3\"" }] }))
+    return Effect.fail(new ValidationFailed({ errors: [{ path: "if-match", location: "header", message: "Expected a design version as answered in ETag, like \"v3\"" }] }))
   }
   if (body !== undefined && fromHeader !== undefined && body !== fromHeader) {
     return Effect.fail(new ValidationFailed({ errors: [{ path: "version", location: "body", message: "Disagrees with If-Match" }] }))
@@ -28,16 +40,17 @@ const expectedVersion = (body: number | undefined, ifMatch: string | undefined) 
 export const DesignsHandlers = HttpApiBuilder.group(ServerApi, "designs", (handlers) =>
   Effect.succeed(
     handlers
-      .handle("create", ({ payload }) => answerAs((actor) => Designs.createDesign(actor, payload)))
+      .handle("create", ({ payload }) => tagged(answerAs((actor) => Designs.createDesign(actor, payload))))
       .handle("list", ({ query }) => answerAs((actor) => Designs.listDesigns(actor, query)))
-      .handle("get", ({ params }) => answerAs((actor) => Designs.getDesign(actor, params.id)))
+      .handle("get", ({ params, request }) =>
+        Effect.map(answerAs((actor) => Designs.getDesignAnswer(actor, params.id)), (answer) => respond(answer, request.headers["if-none-match"])))
       .handle("update", ({ headers, params, payload }) =>
         Effect.gen(function*() {
           const { version, ...changes } = payload
           const expected = yield* expectedVersion(version, headers["if-match"])
-          return yield* answerAs((actor) => Designs.updateDesign(actor, params.id, expected, changes))
+          return yield* tagged(answerAs((actor) => Designs.updateDesign(actor, params.id, expected, changes)))
         }))
       .handle("delete", ({ params }) =>
         answerAs((actor) => Designs.deleteDesign(actor, params.id)))
-      .handle("duplicate", ({ params }) => answerAs((actor) => Designs.duplicateDesign(actor, params.id)))
+      .handle("duplicate", ({ params }) => tagged(answerAs((actor) => Designs.duplicateDesign(actor, params.id))))
   ))

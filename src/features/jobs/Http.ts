@@ -10,4 +10,5 @@ export const JobsHandlers = HttpApiBuilder.group(ServerApi, "jobs", (handlers) =
       .handle("render", ({ params, payload }) =>
         answerAs((actor) => RenderJobs.requestRender(actor, params.id, payload.kind ?? "render")))
       .handle("get", ({ params }) => answerAs((actor) => RenderJobs.getJob(actor, params.jobId)))
+      .handle("listForDesign", ({ params, query }) => answerAs((actor) => RenderJobs.listDesignJobs(actor, params.id, query)))
   ))

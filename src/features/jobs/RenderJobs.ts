@@ -5,11 +5,22 @@ import { JobQueue } from "../../capabilities/queue/JobQueue.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
 import type { DesignId } from "../../domain/Design.ts"
 import { DesignNotFound, JobNotFound } from "../../domain/DesignErrors.ts"
-import type { RenderJobId, RenderJobKind, RenderJobProgress } from "../../domain/Jobs.ts"
+import { RenderJobId, type RenderJobKind, type RenderJobProgress } from "../../domain/Jobs.ts"
+import { DEFAULT_PAGE_SIZE, keysetPage, makeKeysetCursor } from "../../domain/Pagination.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { DesignsRepository } from "../designs/DesignsRepository.ts"
 import { requireActive } from "../subscriptions/Subscriptions.ts"
 import { RenderJobsRepository } from "./RenderJobsRepository.ts"
+
+/** A live design of the actor; anyone else's is `DesignNotFound`, exactly like a missing one. */
+const ownedDesign = Effect.fnUntraced(function*(actor: Actor, designId: DesignId) {
+  const design = yield* Effect.flatMap(
+    (yield* DesignsRepository).findLive(designId),
+    Option.match({ onNone: () => Effect.fail(new DesignNotFound()), onSome: Effect.succeed })
+  )
+  yield* authorize(actor, { kind: "owned", ownerId: design.ownerId }, "read", () => new DesignNotFound())
+  return design
+})
 
 /** The window RENDER_JOBS_PER_HOUR counts in: any hour, sliding. */
 export const RENDER_WINDOW = Duration.hours(1)
@@ -20,11 +31,7 @@ export const RENDER_WINDOW = Duration.hours(1)
  * RENDER_JOBS_PER_HOUR within any hour (`RenderRateLimited`), counted with the insert.
  */
 export const requestRender = Effect.fn("requestRender")(function*(actor: Actor, designId: DesignId, kind: RenderJobKind) {
-  const design = yield* Effect.flatMap(
-    (yield* DesignsRepository).findLive(designId),
-    Option.match({ onNone: () => Effect.fail(new DesignNotFound()), onSome: Effect.succeed })
-  )
-  yield* authorize(actor, { kind: "owned", ownerId: design.ownerId }, "read", () => new DesignNotFound())
+  yield* ownedDesign(actor, designId)
   yield* requireActive(actor.userId)
   const { renderJobsPerHour } = yield* AppConfig
   const jobs = yield* RenderJobsRepository
@@ -45,6 +52,21 @@ export const requestRender = Effect.fn("requestRender")(function*(actor: Actor, 
         )
     )
   )
+})
+
+/** Opaque to clients: the last job of a page, by creation time and id. */
+const JobCursor = makeKeysetCursor(RenderJobId)
+
+/** The design's render and PDF jobs, newest first, by keyset; someone else's design is `DesignNotFound`. */
+export const listDesignJobs = Effect.fn("listDesignJobs")(function*(actor: Actor, designId: DesignId, query: {
+  readonly limit?: number | undefined
+  readonly cursor?: string | undefined
+}) {
+  yield* ownedDesign(actor, designId)
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE
+  const after = query.cursor === undefined ? undefined : yield* JobCursor.decode(query.cursor)
+  const rows = yield* (yield* RenderJobsRepository).listForDesign({ designId, limit: limit + 1, after })
+  return keysetPage(rows, limit, JobCursor.encode)
 })
 
 export const getJob = Effect.fn("getJob")(function*(actor: Actor, id: RenderJobId) {

@@ -4,7 +4,9 @@ import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import { SessionRevoked } from "../../domain/AuthErrors.ts"
 import { RenderRateLimited } from "../../domain/DesignErrors.ts"
+import { DesignId } from "../../domain/Design.ts"
 import { RenderJob, RenderJobId, RenderJobProgress } from "../../domain/Jobs.ts"
+import { comesAfter, newestFirst } from "../../domain/Pagination.ts"
 import { DatabaseUnavailable, orUnavailable } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 /** A job as it is requested: queued, with no result or error yet. */
@@ -17,6 +19,16 @@ export interface RenderBudget {
   readonly window: Duration.Duration
 }
 
+/** Keyset position: jobs strictly older than this one. */
+const JobCursor = RenderJob.mapFields(Struct.pick(["createdAt", "id"]))
+
+const DesignJobsQuery = Schema.Struct({
+  designId: DesignId,
+  limit: Schema.Int,
+  after: Schema.optional(JobCursor)
+})
+export type DesignJobsQuery = typeof DesignJobsQuery.Type
+
 export class RenderJobsRepository extends Context.Service<RenderJobsRepository, {
   /**
    * Records a queued job unless its owner created `limit` jobs within the last `window`
@@ -27,6 +39,8 @@ export class RenderJobsRepository extends Context.Service<RenderJobsRepository, 
   readonly create: (job: NewRenderJob, budget: RenderBudget) => Effect.Effect<RenderJob, RenderRateLimited | SessionRevoked | DatabaseUnavailable>
   readonly findById: (id: RenderJobId) => Effect.Effect<Option.Option<RenderJob>, DatabaseUnavailable>
   readonly update: (id: RenderJobId, update: RenderJobProgress) => Effect.Effect<Option.Option<RenderJob>, DatabaseUnavailable>
+  /** Up to `limit` jobs of the design, newest first, strictly after `after` when given. */
+  readonly listForDesign: (query: DesignJobsQuery) => Effect.Effect<ReadonlyArray<RenderJob>, DatabaseUnavailable>
 }>()("customify/features/jobs/RenderJobsRepository") {}
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
@@ -83,8 +97,21 @@ export const layerSql = Layer.effect(RenderJobsRepository, Effect.gen(function*(
       )
     }))
 
+  const listForDesign = StoredRows.findAll({
+    Request: DesignJobsQuery,
+    Result: RenderJob,
+    execute: ({ after, designId, limit }) =>
+      sql`
+        SELECT ${columns} FROM render_jobs
+        WHERE design_id = ${designId}
+          ${after === undefined ? sql`` : sql`AND (created_at, id) < (${after.createdAt}, ${after.id})`}
+        ORDER BY created_at DESC, id DESC
+        LIMIT ${limit}`
+  })
+
   return RenderJobsRepository.of({
     create: (job, budget) => create(job, budget).pipe(orUnavailable),
+    listForDesign: (query) => listForDesign(query).pipe(orUnavailable),
     findById: (id) => findById(id).pipe(orUnavailable),
     update: (id, progress) =>
       Effect.flatMap(now, (updatedAt) => update({ id, progress, updatedAt })).pipe(orUnavailable)
@@ -110,6 +137,9 @@ export const layerMemory = Layer.effect(RenderJobsRepository, Effect.gen(functio
         return created
       }),
     findById: (id) => Effect.map(Ref.get(jobs), (all) => Option.fromNullishOr(all.get(id))),
+    listForDesign: ({ after, designId, limit }) =>
+      Effect.map(Ref.get(jobs), (all) =>
+        [...all.values()].filter((job) => job.designId === designId).sort(newestFirst).filter(comesAfter(after)).slice(0, limit)),
     update: (id, progress) =>
       Effect.gen(function*() {
         const at = yield* now

@@ -11,6 +11,8 @@ export const MeHandlers = HttpApiBuilder.group(ServerApi, "me", (handlers) =>
       .handle("update", ({ payload }) => answerAs((actor) => Users.updateProfile(actor, payload)))
       .handle("changePassword", ({ payload }) => answerAs((actor) => Users.changePassword(actor, payload)))
       .handle("delete", ({ payload }) => answerAs((actor) => Users.deleteAccount(actor, payload.password)))
+      .handle("listSessions", () => answerAs((actor) => Effect.map(Users.listSessions(actor), (data) => ({ data }))))
+      .handle("deleteSession", ({ params }) => answerAs((actor) => Users.signOutSession(actor, params.sessionId)))
   ))
 
 export const AdminHandlers = HttpApiBuilder.group(ServerApi, "admin", (handlers) =>

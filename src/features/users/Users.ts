@@ -6,6 +6,7 @@ import { Forbidden, IncorrectPassword, UserNotFound } from "../../domain/AuthErr
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { makeTextCursor } from "../../domain/Pagination.ts"
 import { isStorableText } from "../../domain/Primitives.ts"
+import { describeClient, type DeviceSession, SessionNotFound } from "../../domain/Session.ts"
 import { EmailAddress, type UserId } from "../../domain/User.ts"
 import { Passwords } from "../accounts/Passwords.ts"
 import { Sessions } from "../accounts/Sessions.ts"
@@ -136,4 +137,26 @@ export const updateAccount = Effect.fn("updateAccount")(function*(actor: Actor, 
   }))
   yield* sessions.announce(revoked)
   return after
+})
+
+/** The caller's signed-in devices, most recently used first; `current` marks the caller's own. */
+export const listSessions = Effect.fn("listSessions")(function*(actor: Actor) {
+  const open = yield* (yield* Sessions).listOpen(actor.userId)
+  return open.map((session): DeviceSession => ({
+    id: session.id,
+    createdAt: session.createdAt,
+    lastUsedAt: session.lastUsedAt,
+    userAgent: session.client,
+    description: describeClient(session.client),
+    current: session.id === actor.sessionId
+  }))
+})
+
+/**
+ * Signs that device out at once (its access and refresh tokens are refused on every instance),
+ * the caller's own session included. Someone else's session is `SessionNotFound`, like a
+ * missing or already ended one.
+ */
+export const signOutSession = Effect.fn("signOutSession")(function*(actor: Actor, sessionId: string) {
+  if (!(yield* (yield* Sessions).endOne(actor.userId, sessionId))) return yield* new SessionNotFound()
 })
