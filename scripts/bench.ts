@@ -39,6 +39,8 @@ const LOGIN_TIMEOUT_SECONDS = 120
 const SETTLE_MAX_MS = 120_000
 /** The login storm's shortest duration, whatever --duration says. */
 const STORM_MIN_SECONDS = 10
+/** Passed on to the API when set, to measure design writes with their index job. */
+const INDEXING_ENV = ["OPENAI_API_KEY", "OPENAI_BASE_URL", "PINECONE_API_KEY", "PINECONE_INDEX_HOST"]
 /** Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times. */
 const CLOCK_TICKS_PER_SECOND = 100
 
@@ -156,6 +158,9 @@ const main = async () => {
       LOG_LEVEL: "Warn",
       MIGRATE_ON_START: "true",
       ...(process.env["API_NODE_OPTIONS"] === undefined ? {} : { NODE_OPTIONS: process.env["API_NODE_OPTIONS"] }),
+      // Similar-design search configured: every design write also queues its index job, in the
+      // same transaction (ADR 0012). Creates never call the services, so fake keys measure it.
+      ...Object.fromEntries(INDEXING_ENV.flatMap((name) => process.env[name] === undefined ? [] : [[name, process.env[name]!]])),
       ...passThrough
     },
     host: HOST,
@@ -425,8 +430,8 @@ const main = async () => {
       : []),
     ...(wants(2) || wants(4)
       ? [
-        `The baseline (scripts/bench/baseline-server.ts) does only: jose JWT verify + ioredis GET (2); JWT verify + quota upsert and INSERT in one ` +
-        `@effect/sql-pg transaction (4).`
+        `The baseline (scripts/bench/baseline-server.ts) does only: jose JWT verify + ioredis GET (2); JWT verify + quota upsert and INSERT as one ` +
+        `@effect/sql-pg statement (4).`
       ]
       : []),
     `Peak RSS: VmRSS of the server process, polled every 100 ms during each measured run (before any load, after seeding: API ` +

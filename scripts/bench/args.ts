@@ -23,7 +23,9 @@ process, seeds them, and drives them with autocannon from this process.
 
 Environment: DATABASE_URL, REDIS_URL (use these servers instead of throwaway ones; the bench
 only adds rows), DATABASE_POOL_MAX (default 10, API and baseline), BCRYPT_COST (default 12),
-API_NODE_OPTIONS (Node flags for the API only, e.g. --max-semi-space-size=16).
+API_NODE_OPTIONS (Node flags for the API only, e.g. --max-semi-space-size=16); OPENAI_API_KEY,
+OPENAI_BASE_URL, PINECONE_API_KEY, PINECONE_INDEX_HOST (passed to the API: design writes then
+queue their index job; creates never call the services, so fake values will do).
 `
 
 export interface BenchOptions {

@@ -8,9 +8,11 @@
  *   then `GET design:v1:<id>` from Redis through `ioredis`; the cached answer is returned as it is
  *   after an ownership check on the owner id stored before it, with its ETag (a miss reads
  *   PostgreSQL and fills the cache, like the API).
- * - `POST /api/v1/designs`: verify the JWT, then in one transaction the quota counter upsert
- *   and the INSERT of src/features/designs/DesignsRepository.ts, through `@effect/sql-pg` with
- *   the same pool size (DATABASE_POOL_MAX, default 10).
+ * - `POST /api/v1/designs`: verify the JWT, then the quota counter upsert and the INSERT of
+ *   src/features/designs/DesignsRepository.ts as one statement (the upsert a CTE the INSERT
+ *   selects from, as the API does since ADR 0021), through `@effect/sql-pg` with the same pool
+ *   size (DATABASE_POOL_MAX, default 10). The bench users are on the unlimited plan, so, like
+ *   the API's, the upsert has no `WHERE designs_created < limit`.
  *
  * It skips what the API does besides: the session liveness check, request-schema validation,
  * the product check, the subscription lookup, problem+json errors, request ids.
@@ -20,7 +22,6 @@
  */
 import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import { Effect } from "effect"
 import { Redis } from "ioredis"
 import { jwtVerify } from "jose"
 import { openDatabase } from "./sql.ts"
@@ -144,26 +145,20 @@ const createDesign = async (userId: string, request: IncomingMessage, response: 
     return send(response, 400)
   }
   const at = new Date()
-  const row = await db.run(sql.withTransaction(Effect.gen(function*() {
-    yield* sql`
+  const [row] = await db.run(sql<Row>`
+    WITH charged AS (
       INSERT INTO design_usage (user_id, period_start, designs_created)
       VALUES (${userId}, ${periodKey(at)}, 1)
       ON CONFLICT (user_id, period_start) DO UPDATE SET designs_created = design_usage.designs_created + 1
-      RETURNING designs_created`
-    const [inserted] = yield* sql<Row>`
-      INSERT INTO designs ${sql.insert({
-        id: randomUUID(),
-        ownerId: userId,
-        name: input.name as string,
-        productType: input.productType as string,
-        status: typeof input.status === "string" ? input.status : "draft",
-        document: JSON.stringify(input.document),
-        version: 1,
-        createdAt: at,
-        updatedAt: at
-      })} RETURNING ${columns}`
-    return inserted!
-  })))
+      RETURNING 1
+    )
+    INSERT INTO designs (id, owner_id, name, product_type, status, document, version, created_at, updated_at)
+    SELECT ${randomUUID()}::uuid, ${userId}::uuid, ${input.name}::text, ${input.productType}::text,
+      ${typeof input.status === "string" ? input.status : "draft"}::text, ${JSON.stringify(input.document)}::jsonb, 1,
+      ${at}::timestamptz, ${at}::timestamptz
+    FROM charged
+    RETURNING ${columns}`)
+  if (row === undefined) return send(response, 402)
   send(response, 201, JSON.stringify(toView(row)))
 }
 

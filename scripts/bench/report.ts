@@ -136,6 +136,13 @@ export const evaluateGoals = (runs: ReadonlyArray<Run>, storm: { readonly read: 
       measured: `${percent(ratio)} (${rate(mine.summary.requestsPerSecond)} vs ${rate(theirs.summary.requestsPerSecond)} req/s${roundsNote(runs, 4)})`,
       pass: ratio >= 0.75
     })
+    const create = median(runs.filter((run) => run.scenario === 4 && run.server === "api"), (run) => run.summary.latencyMs.p99)!
+    goals.push({
+      goal: "4 POST design: p99",
+      target: "<= 40 ms",
+      measured: `${ms(create.summary.latencyMs.p99)} ms`,
+      pass: create.summary.latencyMs.p99 <= 40
+    })
   }
   const apiRuns = runs.filter((run) => run.server === "api")
   const errors = apiRuns.reduce((sum, run) => sum + run.summary.errors, 0) + (soak?.errors ?? 0)

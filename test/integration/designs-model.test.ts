@@ -1,13 +1,10 @@
-import { PgClient } from "@effect/sql-pg"
-import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
-import { SqlClient } from "effect/sql"
+import { Context, Effect, Layer, Redacted } from "effect"
 import fc from "fast-check"
-import { afterAll, beforeAll, expect, it } from "vitest"
+import { beforeAll, expect, it } from "vitest"
 import { CacheStore, layerRedis } from "../../src/capabilities/cache/CacheStore.ts"
-import { makeTestApp } from "../support/app.ts"
 import { makeCacheGate } from "../support/cacheGate.ts"
-import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import { client, type Sent, uniqueEmail, validDocument } from "../support/http.ts"
+import { twoInstances } from "../support/twoInstances.ts"
 
 /**
  * A model of one user's designs, checked with fast-check against two API instances over one
@@ -29,36 +26,15 @@ const RANDOM_ID_SPELLINGS = true
 
 const PLAN_QUOTA = 10 // the free plan, every new account's
 
-const scope = Effect.runSync(Scope.make())
-let sqlContext: Context.Context<SqlClient.SqlClient>
-let redis: CacheStore["Service"]
 /** In the first instance's cache store: holds a read that is about to cache a design. */
 const gate = makeCacheGate("design:")
-let first: ReturnType<typeof makeTestApp>
-let second: ReturnType<typeof makeTestApp>
-const instances = [client(() => first), client(() => second)] as const
+const { first, query, redisUrl, scope, second } = twoInstances({ firstOverrides: gate.layer })
+let redis: CacheStore["Service"]
+const instances = [client(first), client(second)] as const
 
 beforeAll(async () => {
-  const serverUrl = realDatabaseUrl()
-  const redisUrl = realRedisUrl()
-  if (serverUrl === undefined || redisUrl === undefined) throw new Error("needs real PostgreSQL and Redis")
-  const databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(serverUrl), scope))
-  const config = { databasePoolMax: 5 }
-  first = makeTestApp({ databaseUrl, redisUrl, config, overrides: gate.layer })
-  second = makeTestApp({ databaseUrl, redisUrl, config })
-  sqlContext = await Effect.runPromise(
-    Layer.buildWithScope(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 2 }), scope)
-  )
-  redis = Context.get(await Effect.runPromise(Layer.buildWithScope(layerRedis(Redacted.make(redisUrl)), scope)), CacheStore)
-}, 60_000)
-afterAll(async () => {
-  await first?.dispose()
-  await second?.dispose()
-  await Effect.runPromise(Scope.close(scope, Exit.void))
+  redis = Context.get(await Effect.runPromise(Layer.buildWithScope(layerRedis(Redacted.make(redisUrl())), scope)), CacheStore)
 })
-
-const query = <A extends object>(run: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<A>, unknown>) =>
-  Effect.runPromise(Effect.flatMap(Effect.service(SqlClient.SqlClient), run).pipe(Effect.provideContext(sqlContext), Effect.orDie))
 
 interface Row {
   readonly id: string

@@ -458,11 +458,11 @@ describe("deleteAsset", () => {
       const asset = yield* completedAsset(actor)
       const designs = yield* DesignsRepository.DesignsRepository
       const other = yield* designOf(actor)
-      yield* designs.update(other.id, 1, { document: { ...DOCUMENT, layers: [textLayer("t"), imageLayer("i", asset.id)] } }).pipe(Effect.orDie)
+      yield* designs.update(other.id, { ownerId: actor.userId, expectedVersion: 1 }, { document: { ...DOCUMENT, layers: [textLayer("t"), imageLayer("i", asset.id)] } }).pipe(Effect.orDie)
       const refused = yield* Effect.flip(Assets.deleteAsset(actor, asset.designId, asset.id))
       expect(refused).toMatchObject({ _tag: "AssetInUse", designIds: [other.id] })
       // Once no live design shows it (the other one is deleted), it goes.
-      yield* designs.softDelete(other.id)
+      yield* designs.softDelete(other.id, actor.userId)
       yield* Assets.deleteAsset(actor, asset.designId, asset.id)
     }).pipe(Effect.provide(deletionLayer())))
 

@@ -521,6 +521,25 @@ describe("updateDesign", () => {
       expect(ok.version).toBe(2)
     }).pipe(Effect.provide(memoryLayer())))
 
+  it.effect("answers as if it read first: not found, then an invalid document, then a stale version", () =>
+    Effect.gen(function*() {
+      const actor = yield* subscriber()
+      const intruder = yield* subscriber()
+      const design = yield* create(actor, { productType: "phone-case" })
+      // A canvas that fits a poster but not this phone case, on a stale version: invalid, not a conflict.
+      const invalid = yield* Effect.flip(Designs.updateDesign(actor, design.id, 7, { document: documentMm(100, 100) }))
+      expect(invalid._tag).toBe("DesignInvalid")
+      // Someone else's design is not found, whatever the document.
+      expect((yield* Effect.flip(Designs.updateDesign(intruder, design.id, 1, { document: documentMm(100, 100) })))._tag)
+        .toBe("DesignNotFound")
+      expect((yield* Effect.flip(Designs.updateDesign(intruder, design.id, 1, { document: documentMm(70, 140) })))._tag)
+        .toBe("DesignNotFound")
+      // A fitting document on a stale version is the conflict, with the current version.
+      expect(yield* Effect.flip(Designs.updateDesign(actor, design.id, 7, { document: documentMm(70, 140) })))
+        .toMatchObject({ _tag: "VersionConflict", currentVersion: 1 })
+      expect((yield* Designs.getDesign(actor, design.id)).version).toBe(1)
+    }).pipe(Effect.provide(memoryLayer())))
+
   it.effect("works while the subscription is inactive (only creation is gated)", () =>
     Effect.gen(function*() {
       const actor = yield* subscriber()

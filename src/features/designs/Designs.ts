@@ -82,6 +82,19 @@ const writeAndIndex = <A, E, R>(
     }))
   })
 
+/** Why `document`'s canvas does not fit `product`'s printable area (nothing when it fits). */
+const misfits = (product: Product, document: DesignDocument) => {
+  const size = canvasSizeMm(document.canvas)
+  return [
+    ...(size.width > product.printableWidthMm + PRINTABLE_TOLERANCE_MM
+      ? [{ path: "document.canvas.width", message: `${size.width.toFixed(1)} mm exceeds the ${product.name} printable width of ${product.printableWidthMm} mm` }]
+      : []),
+    ...(size.height > product.printableHeightMm + PRINTABLE_TOLERANCE_MM
+      ? [{ path: "document.canvas.height", message: `${size.height.toFixed(1)} mm exceeds the ${product.name} printable height of ${product.printableHeightMm} mm` }]
+      : [])
+  ]
+}
+
 /** The product exists and the canvas fits its printable area. */
 const checkProduct = Effect.fnUntraced(function*(productType: string, document: DesignDocument) {
   const products = yield* (yield* DesignsRepository).products
@@ -91,15 +104,7 @@ const checkProduct = Effect.fnUntraced(function*(productType: string, document: 
       errors: [{ path: "productType", message: `Unknown product type; one of ${products.map((p) => p.id).join(", ")}` }]
     })
   }
-  const size = canvasSizeMm(document.canvas)
-  const errors = [
-    ...(size.width > product.printableWidthMm + PRINTABLE_TOLERANCE_MM
-      ? [{ path: "document.canvas.width", message: `${size.width.toFixed(1)} mm exceeds the ${product.name} printable width of ${product.printableWidthMm} mm` }]
-      : []),
-    ...(size.height > product.printableHeightMm + PRINTABLE_TOLERANCE_MM
-      ? [{ path: "document.canvas.height", message: `${size.height.toFixed(1)} mm exceeds the ${product.name} printable height of ${product.printableHeightMm} mm` }]
-      : [])
-  ]
+  const errors = misfits(product, document)
   if (errors.length > 0) return yield* new DesignInvalid({ errors })
 })
 
@@ -112,6 +117,16 @@ const owned = Effect.fnUntraced(function*(actor: Actor, id: DesignId, action: "r
   )
   yield* authorize(actor, { kind: "owned", ownerId: design.ownerId }, action, () => new DesignNotFound())
   return design
+})
+
+/**
+
+ * The owner whose designs `actor` may write, for writes that carry the policy in their statement:
+ * the policy is asked about a design of that owner, so a change to it shows here.
+ */
+const writableBy = Effect.fnUntraced(function*(actor: Actor) {
+  yield* authorize(actor, { kind: "owned", ownerId: actor.userId }, "write", () => new DesignNotFound())
+  return actor.userId
 })
 
 /**
@@ -200,41 +215,56 @@ export const listDesigns = Effect.fn("listDesigns")(function*(actor: Actor, quer
   return { data, nextCursor: rows.length > limit ? Cursor.encode(data[data.length - 1]!) : null } satisfies DesignPage
 })
 
-/** Optimistic concurrency: applies only on top of `expectedVersion`, else `VersionConflict`. */
+/**
+ * Optimistic concurrency: applies only on top of `expectedVersion`, else `VersionConflict`.
+ * One statement on the way that succeeds (ADR 0021): the owner, the version and, for a new
+ * document, the products its canvas fits are conditions of the UPDATE rather than a read before
+ * it (a design's owner and product never change). Only when nothing was updated is the design
+ * read, to answer what a read-first update would have: not found, invalid, then conflict.
+ */
 export const updateDesign = Effect.fn("updateDesign")(function*(
   actor: Actor,
   id: DesignId,
   expectedVersion: number,
   changes: DesignChanges
 ) {
-  const current = yield* owned(actor, id, "write")
-  if (changes.document !== undefined) {
-    yield* checkProduct(current.productType, changes.document)
-    yield* (yield* ImageReferences).check(current.ownerId, changes.document)
-  }
+  const ownerId = yield* writableBy(actor)
   const repository = yield* DesignsRepository
+  const explainRefusal = Effect.gen(function*() {
+    const current = yield* owned(actor, id, "write")
+    if (changes.document !== undefined) yield* checkProduct(current.productType, changes.document)
+    return current
+  })
+  const document = changes.document
+  const fitting = document === undefined
+    ? undefined
+    : (yield* repository.products).filter((product) => misfits(product, document).length === 0).map((product) => product.id)
+  if (document !== undefined) {
+    yield* (yield* ImageReferences).check(ownerId, document).pipe(Effect.tapError(() => explainRefusal))
+  }
   // After the commit (a read between an earlier invalidation and the commit would cache the old
   // row), and also when the write failed: a commit whose outcome is unknown may have happened.
-  const updated = yield* writeAndIndex(
-    repository.update(id, expectedVersion, changes),
+  const updated = fitting?.length === 0 ? Option.none() : yield* writeAndIndex(
+    repository.update(id, { ownerId, expectedVersion, productTypes: fitting }, changes),
     (updated) => Option.isSome(updated) ? updated.value : undefined
-  ).pipe(referencesChecked(current.ownerId, changes.document), Effect.ensuring((yield* DesignLookup).invalidate(id)))
+  ).pipe(referencesChecked(ownerId, changes.document), Effect.ensuring((yield* DesignLookup).invalidate(id)))
   if (Option.isSome(updated)) return updated.value
-  const now = yield* repository.findLive(id)
-  if (Option.isNone(now)) return yield* new DesignNotFound()
-  return yield* new VersionConflict({ currentVersion: now.value.version })
+  return yield* new VersionConflict({ currentVersion: (yield* explainRefusal).version })
 })
 
 /**
  * Soft delete: gone from reads and lists; the quota it used is not given back. Of two deletes
  * at once, the one that did not delete answers `DesignNotFound`, as it would a moment later.
+ * One statement (ADR 0021): the policy's rule for an owned resource (its owner alone may write
+ * it, anyone else's is not found) is the statement's `owner_id` condition, checked by
+ * `writableBy`, instead of a read before the write.
  */
 export const deleteDesign = Effect.fn("deleteDesign")(function*(actor: Actor, id: DesignId) {
-  const design = yield* owned(actor, id, "write")
-  const repository = yield* DesignsRepository
-  const deleted = yield* writeAndIndex(repository.softDelete(id), (deleted) => deleted ? design : undefined).pipe(
-    Effect.ensuring((yield* DesignLookup).invalidate(id))
-  )
+  const ownerId = yield* writableBy(actor)
+  const deleted = yield* writeAndIndex(
+    (yield* DesignsRepository).softDelete(id, ownerId),
+    (deleted) => deleted ? { id, ownerId } : undefined
+  ).pipe(Effect.ensuring((yield* DesignLookup).invalidate(id)))
   if (!deleted) return yield* new DesignNotFound()
 })
 

@@ -1,9 +1,8 @@
 import { Clock, Context, Data, Duration, Effect, Exit, Layer, Option, Ref, Schema, Struct } from "effect"
 import { AssetReferenceLost } from "../../domain/Asset.ts"
 import { SessionRevoked } from "../../domain/AuthErrors.ts"
-import { SqlClient, SqlSchema } from "effect/sql"
+import { SqlClient } from "effect/sql"
 import * as StoredRows from "../../capabilities/database/StoredRows.ts"
-import { joinOrBegin } from "../../capabilities/database/Transactions.ts"
 import { Design, DesignChanges, DesignId, DesignStatus, Product, ProductType } from "../../domain/Design.ts"
 import { Timestamp } from "../../domain/Primitives.ts"
 import { UserId } from "../../domain/User.ts"
@@ -34,18 +33,31 @@ const DesignQuery = Schema.Struct({
 })
 export type DesignQuery = typeof DesignQuery.Type
 
-const DesignUpdate = Schema.Struct({ id: DesignId, expectedVersion: Schema.Int, changes: DesignChanges, at: Timestamp })
+/** What must still hold for an update to apply. */
+export interface UpdateGuard {
+  readonly ownerId: UserId
+  readonly expectedVersion: number
+  /** The products the new document fits; undefined: any (the document is unchanged). */
+  readonly productTypes?: ReadonlyArray<string> | undefined
+}
+
+const DesignUpdate = Schema.Struct({
+  id: DesignId,
+  ownerId: UserId,
+  expectedVersion: Schema.Int,
+  productTypes: Schema.optional(Schema.Array(Schema.String)),
+  changes: DesignChanges,
+  at: Timestamp
+})
 
 export class DesignsRepository extends Context.Service<DesignsRepository, {
   readonly products: Effect.Effect<ReadonlyArray<Product>, DatabaseUnavailable>
   /**
-   * Counts the design against the month's quota and inserts it, in one transaction; the
+   * Counts the design against the month's quota and inserts it, in one statement; the
    * counter's row lock serialises a user's concurrent creates, so no race can exceed the limit.
-   * Fails with the count already used when the quota is spent (and inserts nothing).
-   */
-  /**
-   * SessionRevoked: the owner's account was deleted meanwhile. AssetReferenceLost: an upload an
-   * image layer shows was deleted meanwhile (the database refuses such a document).
+   * Fails with the count already used when the quota is spent (and inserts nothing), with
+   * SessionRevoked when the owner's account was deleted meanwhile, and with AssetReferenceLost
+   * when an upload an image layer shows was deleted meanwhile (the database refuses the document).
    */
   readonly insertCharged: (
     design: NewDesign,
@@ -54,13 +66,18 @@ export class DesignsRepository extends Context.Service<DesignsRepository, {
   /** A live (not deleted) design, whoever owns it: the caller applies the policy. */
   readonly findLive: (id: DesignId) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
   readonly list: (query: DesignQuery) => Effect.Effect<ReadonlyArray<Design>, DatabaseUnavailable>
-  /** Applies the changes and bumps the version if `expectedVersion` is current; None otherwise. */
+  /**
+   * Applies the changes and bumps the version, in one statement, if the live design is still
+   * `expectedVersion`, `ownerId` owns it and (when given) its product is one of `productTypes`;
+   * None otherwise.
+   */
   readonly update: (
     id: DesignId,
-    expectedVersion: number,
+    expected: UpdateGuard,
     changes: DesignChanges
   ) => Effect.Effect<Option.Option<Design>, AssetReferenceLost | DatabaseUnavailable>
-  readonly softDelete: (id: DesignId) => Effect.Effect<boolean, DatabaseUnavailable>
+  /** Deletes the live design if `ownerId` owns it, in one statement; false when there was none to delete. */
+  readonly softDelete: (id: DesignId, ownerId: UserId) => Effect.Effect<boolean, DatabaseUnavailable>
   /** Up to `limit` live designs of the owner whose current document has an image layer showing the asset. */
   readonly showingAsset: (ownerId: UserId, assetId: string, limit: number) => Effect.Effect<ReadonlyArray<DesignId>, DatabaseUnavailable>
   readonly usage: (userId: UserId, periodStart: Date) => Effect.Effect<number, DatabaseUnavailable>
@@ -110,36 +127,46 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
     Effect.cachedWithTTL((exit) => Exit.isSuccess(exit) ? PRODUCT_CACHE_TTL : Duration.zero)
   )
 
-  const insert = SqlSchema.void({
-    Request: Design,
-    execute: (design) => sql`INSERT INTO designs ${sql.insert({ ...design, document: JSON.stringify(design.document) })}`
-  })
+  /**
+   * The charge and the insert as one statement (ADR 0021): the upsert takes the counter's row
+   * lock and re-checks the guard on the latest committed count, the insert selects from its
+   * output, so a refused charge inserts nothing and the lock is held for this statement only.
+   * On a refusal, `used` is the counter in this statement's snapshot (null: no row in it yet).
+   */
+  const chargeAndInsert = (design: Design, periodStart: string, limit: number | null) =>
+    sql<{ readonly inserted: boolean; readonly used: number | null }>`
+      WITH charged AS (
+        INSERT INTO design_usage (user_id, period_start, designs_created)
+        VALUES (${design.ownerId}, ${periodStart}, 1)
+        ON CONFLICT (user_id, period_start) DO UPDATE SET designs_created = design_usage.designs_created + 1
+        ${limit === null ? sql`` : sql`WHERE design_usage.designs_created < ${limit}`}
+        RETURNING 1
+      ), inserted AS (
+        INSERT INTO designs (id, owner_id, name, product_type, status, document, version, created_at, updated_at)
+        SELECT ${design.id}::uuid, ${design.ownerId}::uuid, ${design.name}::text, ${design.productType}::text,
+          ${design.status}::text, ${JSON.stringify(design.document)}::jsonb, ${design.version}::int,
+          ${design.createdAt}::timestamptz, ${design.updatedAt}::timestamptz
+        FROM charged
+        RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted,
+        CASE WHEN EXISTS (SELECT 1 FROM charged) THEN NULL
+        ELSE (SELECT designs_created FROM design_usage WHERE user_id = ${design.ownerId} AND period_start = ${periodStart})
+        END AS used`
 
   const insertCharged = Effect.fn("DesignsRepository.insertCharged")(function*(design: NewDesign, charge: QuotaCharge) {
     const stored = created(design, yield* now)
-    return yield* joinOrBegin(sql)(Effect.gen(function*() {
-      if (charge.limit !== null && charge.limit <= 0) return yield* new QuotaSpent({ used: 0 })
-      const counted = yield* (charge.limit === null
-        ? sql<{ designsCreated: number }>`
-            INSERT INTO design_usage (user_id, period_start, designs_created)
-            VALUES (${design.ownerId}, ${periodKey(charge.periodStart)}, 1)
-            ON CONFLICT (user_id, period_start) DO UPDATE SET designs_created = design_usage.designs_created + 1
-            RETURNING designs_created`
-        : sql<{ designsCreated: number }>`
-            INSERT INTO design_usage (user_id, period_start, designs_created)
-            VALUES (${design.ownerId}, ${periodKey(charge.periodStart)}, 1)
-            ON CONFLICT (user_id, period_start) DO UPDATE SET designs_created = design_usage.designs_created + 1
-            WHERE design_usage.designs_created < ${charge.limit}
-            RETURNING designs_created`)
-      if (counted.length === 0) return yield* new QuotaSpent({ used: charge.limit ?? 0 })
-      yield* insert(stored)
-      return stored
-    })).pipe(
+    if (charge.limit !== null && charge.limit <= 0) return yield* new QuotaSpent({ used: 0 })
+    const limit = charge.limit
+    const [outcome] = yield* chargeAndInsert(stored, periodKey(charge.periodStart), limit).pipe(
       // The owner's account was deleted while this request ran (another device): so were its sessions.
       Effect.catchIf((error) => violatesForeignKey(error, /_(user|owner)_id_fkey$/u), () => Effect.fail(new SessionRevoked())),
       referencesLost,
       orUnavailable
     )
+    if (outcome?.inserted === true) return stored
+    // Refused: the guard saw at least `limit` on the latest count, which is at least the snapshot's.
+    return yield* new QuotaSpent({ used: Math.max(limit ?? 0, outcome?.used ?? 0) })
   })
 
   const findLive = StoredRows.findOneOption({
@@ -168,14 +195,15 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
   const update = StoredRows.findOneOption({
     Request: DesignUpdate,
     Result: Design,
-    execute: ({ at, changes, expectedVersion, id }) =>
+    execute: ({ at, changes, expectedVersion, id, ownerId, productTypes }) =>
       sql`
         UPDATE designs SET ${sql.update({
           ...changes,
           ...(changes.document === undefined ? {} : { document: JSON.stringify(changes.document) }),
           updatedAt: at
         })}, version = version + 1
-        WHERE id = ${id} AND version = ${expectedVersion} AND deleted_at IS NULL
+        WHERE id = ${id} AND owner_id = ${ownerId} AND version = ${expectedVersion} AND deleted_at IS NULL
+          ${productTypes === undefined ? sql`` : sql`AND product_type IN ${sql.in(productTypes)}`}
         RETURNING ${columns}`
   })
 
@@ -184,11 +212,15 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
     insertCharged,
     findLive: (id) => findLive(id).pipe(orUnavailable),
     list: (query) => list(query).pipe(orUnavailable),
-    update: (id, expectedVersion, changes) =>
-      Effect.flatMap(now, (at) => update({ id, expectedVersion, changes, at })).pipe(referencesLost, orUnavailable),
-    softDelete: (id) =>
+    update: (id, { expectedVersion, ownerId, productTypes }, changes) =>
+      Effect.flatMap(now, (at) => update({ id, ownerId, expectedVersion, productTypes, changes, at })).pipe(
+        referencesLost,
+        orUnavailable
+      ),
+    softDelete: (id, ownerId) =>
       Effect.flatMap(now, (at) =>
-        sql`UPDATE designs SET deleted_at = ${at} WHERE id = ${id} AND deleted_at IS NULL RETURNING id`).pipe(
+        sql`UPDATE designs SET deleted_at = ${at}
+          WHERE id = ${id} AND owner_id = ${ownerId} AND deleted_at IS NULL RETURNING id`).pipe(
         Effect.map((rows) => rows.length > 0),
         orUnavailable
       ),
@@ -259,22 +291,25 @@ export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*(
             (d.createdAt.getTime() === after.createdAt.getTime() && d.id < after.id)
           )
           .slice(0, limit)),
-    update: (id, expectedVersion, changes) =>
+    update: (id, { expectedVersion, ownerId, productTypes }, changes) =>
       Effect.gen(function*() {
         const at = yield* now
         const all = yield* Ref.get(designs)
         const current = Option.getOrUndefined(live(all, id))
-        if (current === undefined || current.version !== expectedVersion) return Option.none()
+        if (
+          current === undefined || current.ownerId !== ownerId || current.version !== expectedVersion ||
+          (productTypes !== undefined && !productTypes.includes(current.productType))
+        ) return Option.none()
         const next: Design = { ...current, ...changes, version: current.version + 1, updatedAt: at }
         all.set(id, { design: next, deletedAt: null })
         return Option.some(next)
       }),
-    softDelete: (id) =>
+    softDelete: (id, ownerId) =>
       Effect.gen(function*() {
         const at = yield* now
         const all = yield* Ref.get(designs)
         const current = Option.getOrUndefined(live(all, id))
-        if (current === undefined) return false
+        if (current === undefined || current.ownerId !== ownerId) return false
         all.set(id, { design: current, deletedAt: at })
         return true
       }),
