@@ -138,13 +138,29 @@ describe("Idempotency-Key attacks", () => {
     const upper = await raw(instanceB, `/api/v1/designs/${design.id.toUpperCase()}/duplicate`, user.token, { "idempotency-key": key })
     expect(upper.status).toBe(201)
     expect(upper.headers.get("idempotent-replayed")).toBe("true")
+    expect(upper.headers.get("content-type")).toBe(lower.headers.get("content-type"))
+    expect(upper.headers.get("etag")).toBe(lower.headers.get("etag"))
     expect(await upper.text()).toBe(await lower.text())
+    const encoded = await raw(instanceA, `/api/v1/designs/${encodeURIComponent(design.id).replace(/-/gu, "%2D")}/duplicate`, user.token, { "idempotency-key": key })
+    expect(encoded.headers.get("idempotent-replayed")).toBe("true")
     expect(await counts(user.id)).toEqual({ designs: 2 })
     // Another design is another resource: the key is reused.
     const other = await ok(a(user.token).designs.create({ payload: payload("Other") }), 201)
     const elsewhere = await raw(instanceA, `/api/v1/designs/${other.id}/duplicate`, user.token, { "idempotency-key": key })
     expect(elsewhere.status).toBe(422)
     expect(await counts(user.id)).toEqual({ designs: 3 })
+  })
+
+  it("a trailing slash on the create is the same request", async () => {
+    const user = await signUp()
+    const key = crypto.randomUUID()
+    const body = JSON.stringify(payload())
+    const first = await raw(instanceA, "/api/v1/designs", user.token, { "idempotency-key": key }, body)
+    expect(first.status).toBe(201)
+    const slashed = await raw(instanceB, "/api/v1/designs/", user.token, { "idempotency-key": key }, body)
+    expect(slashed.status).toBe(201)
+    expect(slashed.headers.get("idempotent-replayed")).toBe("true")
+    expect(await counts(user.id)).toEqual({ designs: 1 })
   })
 
   it("odd header values: empty, repeated, control-free but spaced, are 400 on the header and create nothing", async () => {
