@@ -163,6 +163,41 @@ describe("Idempotency-Key attacks", () => {
     expect(await counts(user.id)).toEqual({ designs: 1 })
   })
 
+  it("interleaved bursts, many keys, two bodies per key, on two instances: at most one design per key, one answer per key", async () => {
+    const user = await signUp()
+    const keys = Array.from({ length: 8 }, () => crypto.randomUUID())
+    const requests = keys.flatMap((key, k) =>
+      Array.from({ length: 6 }, (_, i) => ({ key, variant: (i * 7 + k) % 3 === 0 ? "B" : "A", instance: (i + k) % 2 === 0 ? instanceA : instanceB }))
+    )
+    const answers = await Promise.all(requests.map(async (request) => {
+      const response = await raw(request.instance, "/api/v1/designs", user.token, { "idempotency-key": request.key }, JSON.stringify(payload(`${request.key}-${request.variant}`)))
+      return { ...request, status: response.status, replayed: response.headers.get("idempotent-replayed") === "true", text: await response.text() }
+    }))
+    let created = 0
+    for (const key of keys) {
+      const mine = answers.filter((answer) => answer.key === key)
+      const successes = mine.filter((answer) => answer.status === 201)
+      expect(successes.filter((answer) => !answer.replayed).length).toBeLessThanOrEqual(1)
+      created += successes.filter((answer) => !answer.replayed).length
+      expect(new Set(successes.map((answer) => answer.text)).size).toBeLessThanOrEqual(1)
+      expect(new Set(successes.map((answer) => answer.variant)).size).toBeLessThanOrEqual(1)
+      for (const answer of mine) expect([201, 409, 422]).toContain(answer.status)
+      const winner = successes[0]?.variant
+      for (const answer of mine.filter((a) => a.status === 422)) {
+        if (winner !== undefined) expect(answer.variant).not.toBe(winner)
+      }
+      // Settled: the next request with each body answers the winner's design or 422, never a new one.
+      for (const variant of ["A", "B"]) {
+        const again = await raw(instanceA, "/api/v1/designs", user.token, { "idempotency-key": key }, JSON.stringify(payload(`${key}-${variant}`)))
+        if (winner === undefined) continue
+        expect(again.status).toBe(variant === winner ? 201 : 422)
+        if (variant === winner) expect(await again.text()).toBe(successes[0]!.text)
+      }
+    }
+    const [row] = await runSql((sql) => sql<{ designs: number }>`SELECT count(*)::int AS designs FROM designs WHERE owner_id = ${user.id}`)
+    expect(row!.designs).toBe(created)
+  }, 30_000)
+
   it("odd header values: empty, repeated, control-free but spaced, are 400 on the header and create nothing", async () => {
     const user = await signUp()
     const body = JSON.stringify(payload())
