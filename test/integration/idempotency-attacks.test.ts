@@ -1,5 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Exit, Redacted, Scope } from "effect"
+import { Duration, Effect, Exit, Redacted, Scope, String } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as IdempotencyStore from "../../src/features/idempotency/IdempotencyStore.ts"
@@ -49,7 +49,8 @@ const storeCall = <A>(use: (store: IdempotencyStore.IdempotencyStore["Service"],
       return yield* use(store, sql)
     }).pipe(
       Effect.provide(IdempotencyStore.layerSql),
-      Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 }))
+      // Result names as the app's database layer spells them.
+      Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1, transformResultNames: String.snakeToCamel }))
     ) as Effect.Effect<A>
   )
 
@@ -86,47 +87,47 @@ const claimRequest = (userId: string, key: string, fingerprint: string) => ({
 })
 
 describe("Idempotency-Key attacks", () => {
-  it("a claim racing the takeover of an expired key never replays the expired answer", async () => {
+  /**
+   * The key left in `state` by a first request with `earlier`; then instance X takes it over
+   * for `fingerprint` in a transaction it holds open while Y claims the same: what Y is told.
+   */
+  const raceTakeover = async (earlier: string, state: "expired answer" | "abandoned", fingerprint: string) => {
     const user = await signUp()
     const key = crypto.randomUUID()
-    const first = await storeCall((store) => store.claim(claimRequest(user.id, key, "same")))
+    const first = await storeCall((store) => store.claim(claimRequest(user.id, key, earlier)))
     expect(first._tag).toBe("Claimed")
-    await storeCall((store) =>
-      store.complete({ userId: user.id, key, token: (first as { token: string }).token }, { status: 201, headers: {}, body: "old answer" }))
-    await runSql((sql) => sql`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE user_id = ${user.id}`)
-
-    // Instance X takes the expired key over in a transaction it holds open; Y claims meanwhile.
+    if (state === "expired answer") {
+      await storeCall((store) =>
+        store.complete({ userId: user.id, key, token: (first as { token: string }).token }, { status: 201, headers: {}, body: "old answer" }))
+      await runSql((sql) => sql`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE user_id = ${user.id}`)
+    } else {
+      await runSql((sql) => sql`UPDATE idempotency_keys SET leased_until = now() - interval '1 second' WHERE user_id = ${user.id}`)
+    }
     let taken!: () => void
     const isTaken = new Promise<void>((resolve) => (taken = resolve))
     const x = storeCall((store, sql) =>
-      sql.withTransaction(store.claim(claimRequest(user.id, key, "same")).pipe(
+      sql.withTransaction(store.claim(claimRequest(user.id, key, fingerprint)).pipe(
         Effect.tap(() => Effect.sync(() => taken())),
         Effect.tap(() => Effect.sleep("700 millis"))
       )))
     await isTaken
-    const y = await storeCall((store) => store.claim(claimRequest(user.id, key, "same")))
+    const y = await storeCall((store) => store.claim(claimRequest(user.id, key, fingerprint)))
     expect((await x)._tag).toBe("Claimed")
-    expect(y._tag).toBe("InProgress")
+    return y
+  }
+
+  it("a claim racing the takeover of an expired key never replays the expired answer", async () => {
+    expect((await raceTakeover("same", "expired answer", "same"))._tag).toBe("InProgress")
   })
 
   it("a claim racing the takeover of an expired key first used for another request is in progress, not reused", async () => {
-    const user = await signUp()
-    const key = crypto.randomUUID()
-    const first = await storeCall((store) => store.claim(claimRequest(user.id, key, "other")))
-    await storeCall((store) =>
-      store.complete({ userId: user.id, key, token: (first as { token: string }).token }, { status: 201, headers: {}, body: "old" }))
-    await runSql((sql) => sql`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE user_id = ${user.id}`)
-    let taken!: () => void
-    const isTaken = new Promise<void>((resolve) => (taken = resolve))
-    const x = storeCall((store, sql) =>
-      sql.withTransaction(store.claim(claimRequest(user.id, key, "new")).pipe(
-        Effect.tap(() => Effect.sync(() => taken())),
-        Effect.tap(() => Effect.sleep("700 millis"))
-      )))
-    await isTaken
-    const y = await storeCall((store) => store.claim(claimRequest(user.id, key, "new")))
-    expect((await x)._tag).toBe("Claimed")
-    expect(y._tag).toBe("InProgress")
+    expect((await raceTakeover("other", "expired answer", "new"))._tag).toBe("InProgress")
+  })
+
+  it("a claim racing the takeover of an abandoned key is told the new claim's lease, not the old one's", async () => {
+    const y = await raceTakeover("same", "abandoned", "same")
+    expect(y).toMatchObject({ _tag: "InProgress" })
+    expect((y as { retryAfterSeconds: number }).retryAfterSeconds).toBeGreaterThan(20)
   })
 
   it("the design id in another spelling in the duplicate path is the same request: replayed, not 422", async () => {
