@@ -164,6 +164,16 @@ describe("the client package", () => {
     expect(saved).toEqual([{ accessToken: jwt("refreshed2"), refreshToken: "r.2" }])
   })
 
+  it("concurrent calls meeting an outage on their shared refresh: one refresh, each answers its 401", async () => {
+    const server = scriptedServer({ firstRefreshUnavailable: true })
+    const { api } = clientOf(server)
+    const results = await Promise.all(Array.from({ length: 5 }, () => list(api)))
+    for (const result of results) {
+      expect(result._tag === "Failure" ? result.failure : undefined).toMatchObject({ _tag: "Unauthorized", code: "token_expired" })
+    }
+    expect(server.refreshes()).toBe(1)
+  })
+
   it("a refused refresh is not asked again for the same expired token", async () => {
     const server = scriptedServer({ refreshFails: true })
     const { api } = clientOf(server)
