@@ -1,4 +1,4 @@
-import { Deferred, Effect, Option } from "effect"
+import { Deferred, Effect, Option, Result } from "effect"
 import type { HttpClient, HttpClientResponse } from "effect/http"
 import { HttpApiClient } from "effect/http-api"
 import { CoreApi } from "../api/Api.ts"
@@ -52,33 +52,61 @@ export const makeTokens = (
   const refreshNow = (refresh: RefreshOptions) =>
     Effect.gen(function*() {
       const refreshToken = yield* read(refresh.refreshToken, undefined)
-      if (refreshToken === undefined) return Option.none<string>()
-      const answer = yield* Effect.option(callRefresh(refreshToken))
-      if (Option.isNone(answer)) return Option.none<string>()
-      const { accessToken, refreshToken: next } = answer.value.tokens
+      if (refreshToken === undefined) return refused
+      const answer = yield* Effect.result(callRefresh(refreshToken))
+      if (Result.isFailure(answer)) return isRefusal(answer.failure) ? refused : lost
+      const { accessToken, refreshToken: next } = answer.success.tokens
       const stored = refresh.onRefreshed({ accessToken, refreshToken: next })
       if (Effect.isEffect(stored)) yield* stored
       else yield* Effect.promise(async () => await stored)
-      return Option.some(accessToken)
+      return { token: Option.some(accessToken), final: true }
     })
 
   return {
     current: read(options.accessToken, undefined),
-    /** A new access token after `expired` was refused, or None (no refresh configured, or it failed). */
+    /**
+     * A new access token after `expired` was refused, or None (no refresh configured, or it
+     * failed). The callers that sent `expired` share one answer; a refusal stays the answer
+     * for that token, a refresh lost to an outage is tried again by the next call.
+     */
     refreshed: (expired: string | undefined): Effect.Effect<Option.Option<string>> =>
       Effect.suspend(() => {
         const refresh = options.refresh
         if (refresh === undefined) return Effect.succeedNone
         if (inflight !== undefined && inflight.expired === expired) return Deferred.await(inflight.result)
         const result = Deferred.makeUnsafe<Option.Option<string>>()
-        inflight = { expired, result }
+        const mine = { expired, result }
+        inflight = mine
         // Finishes even if this caller goes away: the others wait for it.
-        return refreshNow(refresh).pipe(
-          Effect.catchCause(() => Effect.succeedNone),
-          Effect.tap((token) => Deferred.succeed(result, token)),
+        return Effect.gen(function*() {
+          // Replaced since it was sent (by another tab sharing the storage): the current one, no refresh.
+          const current = yield* read(options.accessToken, undefined)
+          if (current !== undefined && current !== expired) return { token: Option.some(current), final: true }
+          return yield* refreshNow(refresh)
+        }).pipe(
+          Effect.catchCause(() => Effect.succeed(lost)),
+          Effect.flatMap(({ final, token }) =>
+            Effect.sync(() => {
+              if (!final && inflight === mine) inflight = undefined
+            }).pipe(Effect.andThen(Deferred.succeed(result, token)), Effect.as(token))
+          ),
           Effect.uninterruptible
         )
       })
   }
 }
 
+/** What a refresh ended with; `final`: the answer for its expired token (not an outage to try again). */
+interface Refreshed {
+  readonly token: Option.Option<string>
+  readonly final: boolean
+}
+
+const refused: Refreshed = { token: Option.none(), final: true }
+const lost: Refreshed = { token: Option.none(), final: false }
+
+/** The server refused the refresh token (a 4xx problem), as opposed to an outage or a lost connection. */
+const isRefusal = (error: unknown) => {
+  const status = (error as { readonly status?: unknown } | null)?.status
+  return typeof status === "number" && status >= 400 && status < 500
+}

@@ -39,7 +39,15 @@ const jwt = (name: string) => `h.${name}.s`
  * A server whose valid access token is the last one it issued; `refreshes` counts refreshes.
  * `on401` says what an outdated token gets.
  */
-const scriptedServer = (options: { readonly on401?: string; readonly refreshFails?: boolean; readonly alwaysExpired?: boolean } = {}) => {
+const scriptedServer = (
+  options: {
+    readonly on401?: string
+    readonly refreshFails?: boolean
+    readonly alwaysExpired?: boolean
+    /** The first refresh meets an outage (503), the later ones succeed. */
+    readonly firstRefreshUnavailable?: boolean
+  } = {}
+) => {
   const seen: Array<Seen> = []
   let refreshes = 0
   let valid = jwt("first")
@@ -50,6 +58,7 @@ const scriptedServer = (options: { readonly on401?: string; readonly refreshFail
       refreshes++
       await new Promise((resolve) => setTimeout(resolve, 20))
       if (options.refreshFails === true) return problem(401, "invalid_refresh_token")
+      if (options.firstRefreshUnavailable === true && refreshes === 1) return problem(503, "service_unavailable")
       valid = jwt(`refreshed${refreshes}`)
       return json(200, { tokens: { accessToken: valid, refreshToken: `r.${refreshes}`, tokenType: "Bearer", expiresIn: 900 } })
     }
@@ -142,6 +151,48 @@ describe("the client package", () => {
     expect(result._tag === "Failure" ? result.failure : undefined).toMatchObject({ _tag: "Unauthorized", code: "token_expired" })
     expect(saved).toEqual([])
     expect(server.seen.map((s) => s.path)).toEqual(["/api/v1/designs", "/api/v1/auth/refresh"])
+  })
+
+  it("a refresh lost to an outage answers the original 401, and the next call refreshes again", async () => {
+    const server = scriptedServer({ firstRefreshUnavailable: true })
+    const { api, saved } = clientOf(server)
+    const first = await list(api)
+    expect(first._tag === "Failure" ? first.failure : undefined).toMatchObject({ _tag: "Unauthorized", code: "token_expired" })
+    const second = await list(api)
+    expect(second._tag).toBe("Success")
+    expect(server.refreshes()).toBe(2)
+    expect(saved).toEqual([{ accessToken: jwt("refreshed2"), refreshToken: "r.2" }])
+  })
+
+  it("concurrent calls meeting an outage on their shared refresh: one refresh, each answers its 401", async () => {
+    const server = scriptedServer({ firstRefreshUnavailable: true })
+    const { api } = clientOf(server)
+    const results = await Promise.all(Array.from({ length: 5 }, () => list(api)))
+    for (const result of results) {
+      expect(result._tag === "Failure" ? result.failure : undefined).toMatchObject({ _tag: "Unauthorized", code: "token_expired" })
+    }
+    expect(server.refreshes()).toBe(1)
+  })
+
+  it("a refused refresh is not asked again for the same expired token", async () => {
+    const server = scriptedServer({ refreshFails: true })
+    const { api } = clientOf(server)
+    await list(api)
+    await list(api)
+    expect(server.refreshes()).toBe(1)
+  })
+
+  it("a call whose token was replaced meanwhile (another tab refreshed) retries with the current one, no refresh", async () => {
+    const server = scriptedServer()
+    let reads = 0
+    const api = Effect.runSync(CoreClient.make({
+      baseUrl: "http://api.test",
+      accessToken: () => (reads++ === 0 ? jwt("old") : jwt("first")),
+      refresh: { refreshToken: () => "r.0", onRefreshed: () => undefined }
+    }).pipe(Effect.provideService(HttpClient.HttpClient, server.httpClient)))
+    expect((await list(api))._tag).toBe("Success")
+    expect(server.refreshes()).toBe(0)
+    expect(server.seen.map((s) => s.authorization)).toEqual([`Bearer ${jwt("old")}`, `Bearer ${jwt("first")}`])
   })
 
   it("without refresh options a 401 is answered as it came", async () => {

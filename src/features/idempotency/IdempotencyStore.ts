@@ -72,6 +72,9 @@ export const layerSql = Layer.effect(IdempotencyStore, Effect.gen(function*() {
   // The database's clock decides leases and expiry, so instances with skewed clocks agree.
   // The outer SELECT reads the snapshot from before the upsert: when the key was taken by a
   // claim committed while this statement waited, it sees no row, and the claim is tried again.
+  // Likewise when it sees a row the upsert would have taken (expired, or abandoned with this
+  // request): the upsert found it changed meanwhile (taken over), and what the snapshot holds
+  // (an expired answer, another request's fingerprint) is not what the key holds now.
   const attempt = (request: ClaimRequest, token: string) =>
     sql<Row>`
       WITH claimed AS (
@@ -92,7 +95,9 @@ export const layerSql = Layer.effect(IdempotencyStore, Effect.gen(function*() {
       SELECT EXISTS (SELECT 1 FROM claimed) AS claimed, k.fingerprint, k.status, k.headers, k.body,
         ceil(extract(epoch FROM k.leased_until - now()))::int AS retry_after
       FROM (SELECT 1) AS one
-      LEFT JOIN idempotency_keys AS k ON k.user_id = ${request.userId} AND k.key = ${request.key}`
+      LEFT JOIN idempotency_keys AS k ON k.user_id = ${request.userId} AND k.key = ${request.key}
+        AND k.expires_at > now()
+        AND NOT (k.status IS NULL AND k.leased_until <= now() AND k.fingerprint = ${request.fingerprint})`
 
   const claim = Effect.fn("IdempotencyStore.claim")(function*(request: ClaimRequest) {
     const token = randomUUID()

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto"
 import { Cause, Duration, Effect, Exit, Layer, Option } from "effect"
-import { HttpEffect, HttpServerRequest, type HttpServerResponse } from "effect/http"
+import { HttpEffect, HttpRouter, HttpServerRequest, type HttpServerResponse } from "effect/http"
 import * as Response from "effect/http/HttpServerResponse"
 import {
   IDEMPOTENCY_KEY_HEADER,
@@ -45,9 +45,24 @@ const canonicalBody = (text: string): string => {
   }
 }
 
-/** What binds a key: method, path (the resource acted on) and body. */
+/** What binds a key: method, path (the resource acted on, see `resourceOf`) and body. */
 export const fingerprint = (method: string, url: string, body: string): string =>
   createHash("sha256").update(`${method}\n${url.split("?")[0]}\n${canonicalBody(body)}`).digest("base64url")
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/iu
+
+/**
+ * The resource a request acts on, as the handler sees it: the matched route and its parameters
+ * (percent-decoded by the router; a UUID in either case is the same id, the schemas lower-case
+ * it), so a retry that spells the same path otherwise is the same request, not a reused key.
+ */
+export const resourceOf = (route: HttpRouter.RouteContext["Service"] | undefined, url: string): string => {
+  if (route === undefined) return url
+  const params = Object.fromEntries(
+    Object.entries(route.params).map(([name, value]) => [name, value !== undefined && UUID.test(value) ? value.toLowerCase() : value])
+  )
+  return `${route.route.path}\n${encodeURIComponent(canonical(params))}`
+}
 
 /** Headers not worth keeping: the transport's, recomputed when the answer is sent again. */
 const TRANSPORT_HEADERS = new Set(["content-length", "date", "connection", "transfer-encoding", "set-cookie"])
@@ -126,6 +141,7 @@ export const layer = Layer.effect(Idempotent, Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const key = request.headers[IDEMPOTENCY_KEY_HEADER]
       const actor = yield* Effect.serviceOption(CurrentActor)
+      const route = yield* Effect.serviceOption(HttpRouter.RouteContext)
       if (key === undefined || Option.isNone(actor)) return yield* httpEffect
       if (!IDEMPOTENCY_KEY_PATTERN.test(key)) return yield* Effect.fail(invalidKey)
       // A body that cannot be read fails the same way in the handler.
@@ -135,7 +151,7 @@ export const layer = Layer.effect(Idempotent, Effect.gen(function*() {
       const claim = yield* store.claim({
         userId,
         key,
-        fingerprint: fingerprint(request.method, request.url, body.value),
+        fingerprint: fingerprint(request.method, resourceOf(Option.getOrUndefined(route), request.url), body.value),
         lease,
         ttl: KEY_TTL
       }).pipe(Effect.mapError(toProblem))
