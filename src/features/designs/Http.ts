@@ -1,9 +1,9 @@
 import { Effect } from "effect"
-import { HttpEffect, HttpServerResponse } from "effect/http"
+import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import type { Design } from "../../domain/Design.ts"
 import { entityTagOf, noneMatchNames, versionFromIfMatch } from "../../http/EntityTags.ts"
-import type { DesignAnswer } from "./DesignAnswers.ts"
+import { answerOf, type DesignAnswer } from "./DesignAnswers.ts"
 import { ServerApi } from "../../http/ServerApi.ts"
 import { ValidationFailed } from "../../api/Problems.ts"
 import { answerAs } from "../../http/DomainProblems.ts"
@@ -17,11 +17,17 @@ const respond = (answer: DesignAnswer, ifNoneMatch: string | undefined) => {
     : HttpServerResponse.text(answer.body, { contentType: "application/json", headers: { etag } })
 }
 
-/** A design answered by a write carries its version's tag too. */
-const tagged = <E, R>(write: Effect.Effect<Design, E, R>) =>
-  Effect.tap(write, (design) =>
-    HttpEffect.appendPreResponseHandler((_request, response) =>
-      Effect.succeed(response.status < 300 ? HttpServerResponse.setHeader(response, "etag", entityTagOf(design.version)) : response)))
+/**
+ * A design answered by a write, as GET answers it: the same bytes, with its version's tag set on
+ * the response itself (so an Idempotency-Key replay stores it, even when the client was gone).
+ */
+const tagged = <E, R>(status: 200 | 201, write: Effect.Effect<Design, E, R>) =>
+  Effect.map(write, (design) =>
+    HttpServerResponse.text(answerOf(design).body, {
+      status,
+      contentType: "application/json",
+      headers: { etag: entityTagOf(design.version) }
+    }))
 
 const expectedVersion = (body: number | undefined, ifMatch: string | undefined) => {
   const fromHeader = ifMatch === undefined ? undefined : versionFromIfMatch(ifMatch)
@@ -40,7 +46,7 @@ const expectedVersion = (body: number | undefined, ifMatch: string | undefined) 
 export const DesignsHandlers = HttpApiBuilder.group(ServerApi, "designs", (handlers) =>
   Effect.succeed(
     handlers
-      .handle("create", ({ payload }) => tagged(answerAs((actor) => Designs.createDesign(actor, payload))))
+      .handle("create", ({ payload }) => tagged(201, answerAs((actor) => Designs.createDesign(actor, payload))))
       .handle("list", ({ query }) => answerAs((actor) => Designs.listDesigns(actor, query)))
       .handle("get", ({ params, request }) =>
         Effect.map(answerAs((actor) => Designs.getDesignAnswer(actor, params.id)), (answer) => respond(answer, request.headers["if-none-match"])))
@@ -48,9 +54,9 @@ export const DesignsHandlers = HttpApiBuilder.group(ServerApi, "designs", (handl
         Effect.gen(function*() {
           const { version, ...changes } = payload
           const expected = yield* expectedVersion(version, headers["if-match"])
-          return yield* tagged(answerAs((actor) => Designs.updateDesign(actor, params.id, expected, changes)))
+          return yield* tagged(200, answerAs((actor) => Designs.updateDesign(actor, params.id, expected, changes)))
         }))
       .handle("delete", ({ params }) =>
         answerAs((actor) => Designs.deleteDesign(actor, params.id)))
-      .handle("duplicate", ({ params }) => tagged(answerAs((actor) => Designs.duplicateDesign(actor, params.id))))
+      .handle("duplicate", ({ params }) => tagged(201, answerAs((actor) => Designs.duplicateDesign(actor, params.id))))
   ))

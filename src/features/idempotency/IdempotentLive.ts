@@ -119,8 +119,9 @@ const invalidKey = new ValidationFailed({
  * the handler and the encoding, so what it stores is the response the client got. Successes
  * (2xx) are kept for replay; any other outcome frees the key: a 4xx wrote nothing, a 5xx or a
  * defect failed before its effects committed, so running the request again is what a retry
- * should do. An interrupted request (its timeout, its client gone, its process stopping) keeps
- * the claim until its lease runs out, since it may or may not have committed.
+ * should do. Once claimed, the request runs to its end even if its client leaves or its timeout
+ * answers 503 first, so its answer is stored; only a process that dies mid-request leaves the
+ * claim to its lease, since it may or may not have committed.
  */
 export const layer = Layer.effect(Idempotent, Effect.gen(function*() {
   const store = yield* IdempotencyStore
@@ -173,7 +174,10 @@ export const layer = Layer.effect(Idempotent, Effect.gen(function*() {
           const held = { userId, key, token: claim.token }
           // Stored at once (the claim is answered even if sending fails), then completed with
           // the headers added on the way out, so a replay carries what this answer carried.
-          const response = yield* httpEffect.pipe(Effect.onExit((exit) => settle(held, exit)))
+          // Not interruptible once claimed: a client that gives up (or the request timeout)
+          // must not cut a create between its commit and the stored answer, or a retry after
+          // the lease would create again. The timeout still answers 503; a retry replays.
+          const response = yield* httpEffect.pipe(Effect.onExit((exit) => settle(held, exit)), Effect.uninterruptible)
           const answer = storable(response)
           if (answer !== undefined) {
             yield* HttpEffect.appendPreResponseHandler((_request, sent) => {
