@@ -1,8 +1,5 @@
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { DesignDocument } from "../../src/domain/DesignDocument.ts"
+import { danglingLayers, directQuery, imageDocument } from "../support/directSql.ts"
 import { uniqueEmail, validDocument } from "../support/http.ts"
 import { completedUpload, sharedApps } from "../support/sharedApps.ts"
 import { attempt, ok, typedClient } from "../support/typedClient.ts"
@@ -19,15 +16,7 @@ afterAll(apps.stop)
 const a = typedClient(() => apps.app(0))
 const b = typedClient(() => apps.app(1))
 
-const query = <A>(statement: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
-  Effect.runPromise(Effect.flatMap(Effect.service(SqlClient.SqlClient), statement).pipe(
-    Effect.provide(PgClient.layer({ url: Redacted.make(apps.databaseUrl()), maxConnections: 1 }))
-  ) as Effect.Effect<A>)
-
-const imageDocument = (assetId: string): DesignDocument => ({
-  ...validDocument(),
-  layers: [{ id: "img", type: "image", x: 0, y: 0, width: 10, height: 10, rotation: 0, opacity: 1, zIndex: 0, assetId }]
-})
+const query = directQuery(apps.databaseUrl)
 
 describe("duplicating a design while the upload it shows is deleted", () => {
   it("12 rounds on two instances: never a layer showing a deleted upload, never a charge without a 201", async () => {
@@ -59,12 +48,7 @@ describe("duplicating a design while the upload it shows is deleted", () => {
       expect(drop.status).toBe(200)
       expect([201, 400], duplicate.response?.text).toContain(duplicate.status)
       expect([204, 409], deletion.response?.text).toContain(deletion.status)
-      const dangling = await query((sql) =>
-        sql<{ id: string }>`
-          SELECT d.id FROM designs d, jsonb_array_elements(d.document->'layers') AS layer
-          WHERE d.owner_id = ${user.id} AND layer->>'type' = 'image'
-            AND NOT EXISTS (SELECT 1 FROM assets WHERE id = (layer->>'assetId')::uuid)`)
-      expect(dangling, `round ${round}`).toEqual([])
+      expect(await danglingLayers(query, user.id), `round ${round}`).toEqual([])
       const [usage] = await query((sql) => sql<{ used: number }>`SELECT sum(designs_created)::int AS used FROM design_usage WHERE user_id = ${user.id}`)
       const [rows] = await query((sql) => sql<{ count: number }>`SELECT count(*)::int AS count FROM designs WHERE owner_id = ${user.id}`)
       expect(usage!.used).toBe(rows!.count)

@@ -1,8 +1,5 @@
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { DesignDocument } from "../../src/domain/DesignDocument.ts"
+import { danglingLayers, directQuery, imageDocument } from "../support/directSql.ts"
 import { uniqueEmail, validDocument } from "../support/http.ts"
 import { completedUpload, sharedApps } from "../support/sharedApps.ts"
 import { attempt, ok, typedClient } from "../support/typedClient.ts"
@@ -18,15 +15,7 @@ beforeAll(apps.start, 60_000)
 afterAll(apps.stop)
 const api = typedClient(() => apps.app(0))
 
-const query = <A>(statement: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
-  Effect.runPromise(Effect.flatMap(Effect.service(SqlClient.SqlClient), statement).pipe(
-    Effect.provide(PgClient.layer({ url: Redacted.make(apps.databaseUrl()), maxConnections: 1 }))
-  ) as Effect.Effect<A>)
-
-const imageDocument = (assetId: string): DesignDocument => ({
-  ...validDocument(),
-  layers: [{ id: "img", type: "image", x: 0, y: 0, width: 10, height: 10, rotation: 0, opacity: 1, zIndex: 0, assetId }]
-})
+const query = directQuery(apps.databaseUrl)
 
 const mixedCase = (id: string) => [...id].map((c, i) => (i % 2 === 0 ? c.toUpperCase() : c)).join("")
 
@@ -45,11 +34,7 @@ describe("deleting an upload a legacy document shows in another spelling", () =>
 
       const deletion = await attempt(api(token).assets.delete({ params: { id: host.id, assetId: assetId as never } }))
       expect(deletion.status, deletion.response?.text).toBe(409)
-      const dangling = await query((sql) =>
-        sql<{ id: string }>`
-          SELECT d.id FROM designs d, jsonb_array_elements(d.document->'layers') AS layer
-          WHERE layer->>'type' = 'image' AND NOT EXISTS (SELECT 1 FROM assets WHERE id = (layer->>'assetId')::uuid)`)
-      expect(dangling).toEqual([])
+      expect(await danglingLayers(query)).toEqual([])
     }
   )
 })

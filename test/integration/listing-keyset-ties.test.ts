@@ -1,9 +1,7 @@
 import { randomUUID } from "node:crypto"
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { uniqueEmail, validDocument } from "../support/http.ts"
+import { directQuery } from "../support/directSql.ts"
 import { sharedApps } from "../support/sharedApps.ts"
 import { ok, typedClient } from "../support/typedClient.ts"
 
@@ -19,10 +17,7 @@ afterAll(apps.stop)
 const a = typedClient(() => apps.app(0))
 const b = typedClient(() => apps.app(1))
 
-const query = <A>(statement: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
-  Effect.runPromise(Effect.flatMap(Effect.service(SqlClient.SqlClient), statement).pipe(
-    Effect.provide(PgClient.layer({ url: Redacted.make(apps.databaseUrl()), maxConnections: 1 }))
-  ) as Effect.Effect<A>)
+const query = directQuery(apps.databaseUrl)
 
 const INSTANTS = [new Date("2026-01-01T00:00:00.001Z"), new Date("2026-01-01T00:00:00.002Z"), new Date("2026-01-01T00:00:00.003Z")]
 
