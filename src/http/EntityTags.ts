@@ -5,7 +5,8 @@
 export const entityTagOf = (version: number): string => `"v${version}"`
 
 const LISTED_TAG = /(?:W\/)?("[^"]*")/gy
-const SEPARATOR = /[ \t]*,?[ \t]*/y
+/** Between tags: optional whitespace and commas, empty list elements included (RFC 9110 §5.6.1.2). */
+const SEPARATOR = /[ \t]*(?:,[ \t]*)*/y
 
 /**
  * Whether `If-None-Match` names `tag` (or is `*`), by the weak comparison the RFC prescribes for

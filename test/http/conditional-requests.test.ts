@@ -116,6 +116,21 @@ describe("conditional requests on designs", () => {
     expect(deleted).toMatchObject({ _tag: "Failure", status: 404, error: { _tag: "NotFound" } })
   })
 
+  it("If-Match: * (any current representation, RFC 9110 §13.1.1) adds no condition: the body's version decides", async () => {
+    const token = await signUp()
+    const { design } = await createDesign(token)
+    const star = { params: { id: design.id }, headers: { "if-match": "*" } }
+    const updated = await attempt(api(token).designs.update({ ...star, payload: { version: 1, name: "Starred" } }))
+    expect(updated).toMatchObject({ _tag: "Success", status: 200, value: { version: 2, name: "Starred" } })
+    expect(updated.response?.headers.get("etag")).toBe("\"v2\"")
+    const stale = await attempt(api(token).designs.update({ ...star, payload: { version: 1, name: "Stale" } }))
+    expect(stale.status).toBe(409)
+    const unversioned = await attempt(api(token).designs.update({ ...star, payload: { name: "No version" } }))
+    expect(unversioned.status).toBe(400)
+    const intruder = await attempt(api(await signUp()).designs.update({ ...star, payload: { version: 2, name: "Theirs" } }))
+    expect(intruder.status).toBe(404)
+  })
+
   it("sends the same bytes for one version, whether created, read from PostgreSQL or from the cache", async () => {
     const token = await signUp()
     const { design, response: created } = await createDesign(token)

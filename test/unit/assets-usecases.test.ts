@@ -525,3 +525,26 @@ describe("listAssets", () => {
       expect((yield* Effect.flip(Assets.listAssets(newActor(), design.id, {})))._tag).toBe("DesignNotFound")
     }).pipe(Effect.provide(deletionLayer())))
 })
+
+describe("deleteAsset of a pending upload", () => {
+  it.effect("an upload still PUT through its URL after the deletion is removed by the housekeeping once the URL expired", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2025, 4, 10, 12))
+      const actor = newActor()
+      const design = yield* designOf(actor)
+      const grant = yield* Assets.requestUpload(actor, design.id, PNG)
+      yield* Assets.deleteAsset(actor, design.id, grant.asset.id)
+      // The browser's PUT was in flight (or the URL is replayed): it lands after the deletion.
+      yield* upload(grant.asset.key, PNG.byteSize, PNG.contentType)
+      const objects = yield* Storage.MemoryObjects
+      expect(yield* objects.keys).toContain(grant.asset.key)
+      // Before the URL expired, the housekeeping leaves it (a PUT could still come).
+      yield* TestClock.adjust(Duration.minutes(10))
+      yield* Assets.removeDeletedObjects()
+      // Past the URL's lifetime (15 minutes by default) and the removal grace: gone for good.
+      yield* TestClock.adjust(Duration.minutes(15))
+      yield* Assets.removeDeletedObjects()
+      expect(yield* objects.keys).not.toContain(grant.asset.key)
+      expect(yield* Assets.removeDeletedObjects()).toBe(0)
+    }).pipe(Effect.provide(deletionLayer())))
+})

@@ -10,7 +10,8 @@ describe("entity tags", () => {
   it("If-None-Match: weak comparison, lists, * and nothing for what does not parse", () => {
     const tag = entityTagOf(3)
     expect(tag).toBe("\"v3\"")
-    for (const header of ["\"v3\"", "W/\"v3\"", " \"v1\", \"v3\" ", "\"v1\",W/\"v3\"", "*", " * "]) {
+    // RFC 9110 §5.6.1.2: empty list elements (",,", a leading or trailing comma) are accepted.
+    for (const header of ["\"v3\"", "W/\"v3\"", " \"v1\", \"v3\" ", "\"v1\",W/\"v3\"", "*", " * ", "\"v1\",, \"v3\"", ", ,\"v3\",", "\"v1\" , , W/\"v3\""]) {
       expect(noneMatchNames(header, tag), header).toBe(true)
     }
     for (const header of [undefined, "", "v3", "\"v33\"", "\"v3", "W/\"v30\", \"v4\"", "\"v1\" junk \"v3\"", "**"]) {
@@ -48,7 +49,8 @@ describe("cached design answers", () => {
 
   it("refuses entries of the former all-JSON format and damaged ones (the reader replaces them)", () => {
     const answer = answerOf(design)
-    for (const entry of [answer.body, `${design.ownerId} 0 ${answer.body}`, `${design.ownerId} 12 `, `!w:${design.ownerId}`, ""]) {
+    const truncated = `${design.ownerId} 12 ${answer.body.slice(0, -1)}`
+    for (const entry of [answer.body, `${design.ownerId} 0 ${answer.body}`, `${design.ownerId} 12 `, `!w:${design.ownerId}`, "", truncated]) {
       expect(Option.isNone(entryCodec.decode(entry)), entry.slice(0, 60)).toBe(true)
     }
   })

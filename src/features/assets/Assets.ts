@@ -212,12 +212,13 @@ export const deleteAsset = Effect.fn("deleteAsset")(function*(
 ): Effect.fn.Return<
   void,
   DesignNotFound | AssetNotFound | AssetInUse | DatabaseUnavailable,
-  DesignsRepository | AssetsRepository | Storage | Transactions
+  DesignsRepository | AssetsRepository | Storage | StorageConfig | Transactions
 > {
   const design = yield* ownedDesign(actor, designId, "write")
   const assets = yield* AssetsRepository
   const designs = yield* DesignsRepository
-  const prefix = yield* (yield* Transactions).atomically(Effect.gen(function*() {
+  const { uploadUrlTtl } = yield* StorageConfig
+  const { folder, pending } = yield* (yield* Transactions).atomically(Effect.gen(function*() {
     const asset = yield* Effect.flatMap(
       assets.lockForDeletion(designId, assetId),
       Option.match({ onNone: () => Effect.fail(new AssetNotFound()), onSome: Effect.succeed })
@@ -225,10 +226,16 @@ export const deleteAsset = Effect.fn("deleteAsset")(function*(
     const showing = yield* designs.showingAsset(design.ownerId, asset.id, MAX_IN_USE_DESIGNS)
     if (showing.length > 0) return yield* new AssetInUse({ designIds: showing })
     const folder = assetFolder(asset.key)
-    if (!(yield* assets.delete(asset.id, { prefix: folder, at: yield* now }))) return yield* new AssetNotFound()
-    return folder
+    const at = yield* now
+    // A pending upload's URL still takes a PUT until it expires (a browser's upload in flight):
+    // its removal stays recorded, due only once the URL expired, so a late object goes too.
+    const pending = asset.status === "pending"
+    const due = pending ? new Date(Math.max(at.getTime(), asset.createdAt.getTime() + Duration.toMillis(uploadUrlTtl))) : at
+    if (!(yield* assets.delete(asset.id, { prefix: folder, at: due }))) return yield* new AssetNotFound()
+    return { folder, pending }
   }))
-  yield* removeObjectFolder(prefix)
+  if (pending) yield* (yield* Storage).deletePrefix(folder).pipe(Effect.ignore)
+  else yield* removeObjectFolder(folder)
 })
 
 /** Object removals handled per batch by `removeDeletedObjects`. */

@@ -43,7 +43,8 @@ export const entryCodec: EntryCodec<DesignAnswer> = {
   encode: (answer) => `${answer.ownerId} ${answer.version} ${answer.body}`,
   decode: (entry) => {
     const match = ENTRY.exec(entry)
-    return match === null
+    // A body cut short (a damaged or truncated entry) is not served: a JSON object ends with "}".
+    return match === null || !entry.endsWith("}")
       ? Option.none()
       : Option.some({ ownerId: match[1] as UserId, version: Number(match[2]), body: entry.slice(match[0].length) })
   }

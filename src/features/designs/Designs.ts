@@ -40,7 +40,14 @@ export const layerLookup = Layer.effect(DesignLookup, Effect.gen(function*() {
   const cache = yield* ReadThrough.make({ namespace: "design", version: 1, codec: entryCodec, timeToLive: Duration.seconds(60) })
   const answer = (id: DesignId) => cache.get(id, Effect.map(repository.findLive(id), Option.map(answerOf)))
   return DesignLookup.of({
-    live: (id) => Effect.map(answer(id), Option.flatMap(designOf)),
+    // A cached body this release cannot read as a design (another release's, damaged) is no
+    // reason to call a live design missing: PostgreSQL answers then.
+    live: (id) =>
+      Effect.flatMap(answer(id), (found) => {
+        if (Option.isNone(found)) return Effect.succeed(Option.none())
+        const design = designOf(found.value)
+        return Option.isSome(design) ? Effect.succeed(design) : repository.findLive(id)
+      }),
     answer,
     invalidate: (id) => cache.invalidate(id)
   })

@@ -228,7 +228,14 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
       sql<{ id: DesignId }>`
         SELECT id FROM designs
         WHERE owner_id = ${ownerId} AND deleted_at IS NULL
-          AND document->'layers' @> jsonb_build_array(jsonb_build_object('type', 'image', 'assetId', ${assetId}::text))
+          AND document @? '$.layers[*] ? (@.type == "image")'
+          -- By value, not by containment: a document stored before ids were canonical (e0afce4)
+          -- may spell the id in upper or mixed case, which the trigger's uuid cast accepts too.
+          AND EXISTS (
+            SELECT 1 FROM jsonb_array_elements(
+              CASE WHEN jsonb_typeof(document->'layers') = 'array' THEN document->'layers' ELSE '[]'::jsonb END
+            ) AS layer
+            WHERE layer->>'type' = 'image' AND lower(layer->>'assetId') = lower(${assetId}::text))
         ORDER BY id
         LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map((row) => row.id)), orUnavailable),
     usage: (userId, periodStart) =>
@@ -318,7 +325,7 @@ export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*(
         [...all.values()]
           .filter(({ deletedAt, design }) =>
             deletedAt === null && design.ownerId === ownerId &&
-            design.document.layers.some((layer) => layer.type === "image" && layer.assetId === assetId))
+            design.document.layers.some((layer) => layer.type === "image" && layer.assetId.toLowerCase() === assetId.toLowerCase()))
           .map(({ design }) => design.id)
           .sort()
           .slice(0, limit)),

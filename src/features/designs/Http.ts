@@ -29,7 +29,9 @@ const tagged = <E, R>(status: 200 | 201, write: Effect.Effect<Design, E, R>) =>
       headers: { etag: entityTagOf(design.version) }
     }))
 
-const expectedVersion = (body: number | undefined, ifMatch: string | undefined) => {
+const expectedVersion = (body: number | undefined, header: string | undefined) => {
+  // `*` asks only that the design exist (RFC 9110 §13.1.1), which the update checks anyway.
+  const ifMatch = header?.trim() === "*" ? undefined : header
   const fromHeader = ifMatch === undefined ? undefined : versionFromIfMatch(ifMatch)
   if (ifMatch !== undefined && fromHeader === undefined) {
     return Effect.fail(new ValidationFailed({ errors: [{ path: "if-match", location: "header", message: "Expected a design version as answered in ETag, like \"v3\"" }] }))
