@@ -189,11 +189,17 @@ const resetUrlProblem = (value: string, production: boolean): string | undefined
 
 const DEVELOPMENT_PASSWORD_RESET_URL = "http://localhost:3000/reset-password"
 
+/** Other tools' names for a level: `warning` (Python, syslog, logrus), `off` (log4j), `silent` (pino, npm). */
+const LOG_LEVEL_ALIASES: Record<string, LogLevel.LogLevel> = { warning: "Warn", off: "None", silent: "None" }
+
 /** A log level in any case (`info`, `INFO`, `Info`): other tools spell them in lower case. */
 const LogLevelInAnyCase = Schema.String.pipe(Schema.decodeTo(
   Schema.Literals(LogLevel.values),
   SchemaTransformation.transform<LogLevel.LogLevel, string>({
-    decode: (raw) => (LogLevel.values.find((level) => level.toLowerCase() === raw.trim().toLowerCase()) ?? raw) as LogLevel.LogLevel,
+    decode: (raw) => {
+      const spelling = raw.trim().toLowerCase()
+      return (LOG_LEVEL_ALIASES[spelling] ?? LogLevel.values.find((level) => level.toLowerCase() === spelling) ?? raw) as LogLevel.LogLevel
+    },
     encode: (level) => level
   })
 ))

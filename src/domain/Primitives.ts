@@ -154,7 +154,8 @@ export const positiveIntFromString = (maximum: number, description: string) => {
   return Schema.String.annotate({ description }).check(
     documentedAsInteger,
     isStorableText.abort(),
-    Schema.isPattern(new RegExp(`^[0-9]{1,${digits}}$`, "u"), { expected: `a whole number from 1 to ${maximum}` }).abort(),
+    // No leading zero: `010` is not how a client writes 10 (and means 8 to some parsers).
+    Schema.isPattern(new RegExp(`^[1-9][0-9]{0,${digits - 1}}$`, "u"), { expected: `a whole number from 1 to ${maximum}` }).abort(),
     Schema.isMaxLength(digits)
   ).pipe(Schema.decodeTo(int32Between(1, maximum), SchemaTransformation.numberFromString))
 }

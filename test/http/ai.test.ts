@@ -21,6 +21,7 @@ import * as Subscriptions from "../../src/features/subscriptions/Subscriptions.t
 import * as RequestPipeline from "../../src/http/RequestPipeline.ts"
 import * as RequestValidationLive from "../../src/http/RequestValidationLive.ts"
 import * as RouteTable from "../../src/http/RouteTable.ts"
+import { assertConforms } from "../support/contract.ts"
 import { pipelineDependencies } from "../support/app.ts"
 import { validDocument } from "../support/http.ts"
 import { memoryLayer } from "../support/memory.ts"
@@ -91,6 +92,7 @@ const makeApp = async (model: Layer.Layer<LanguageModel.LanguageModel>, vectors:
     if (body !== undefined) init.body = JSON.stringify(body)
     const response = await app.handler(new Request(`http://test${path}`, init))
     const text = await response.text()
+    assertConforms({ method: method, path, status: response.status, headers: response.headers, text })
     return { status: response.status, headers: response.headers, body: text === "" ? undefined : JSON.parse(text) }
   }
   const dispose = async () => {

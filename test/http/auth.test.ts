@@ -12,6 +12,7 @@ import { JobQueue, QueueError } from "../../src/capabilities/queue/JobQueue.ts"
 import { DEVELOPMENT_JWT_SECRET } from "../../src/config/AppConfig.ts"
 import type { Job } from "../../src/domain/Jobs.ts"
 import type { UserId } from "../../src/domain/User.ts"
+import { assertConforms } from "../support/contract.ts"
 import { makeTestApp, recordingMailer } from "../support/app.ts"
 import { waitFor } from "../support/faults.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
@@ -75,6 +76,7 @@ const call = async (method: string, path: string, options: { body?: unknown; tok
   if (options.body !== undefined) init.body = JSON.stringify(options.body)
   const response = await app.handler(new Request(`http://test${path}`, init))
   const text = await response.text()
+  assertConforms({ method: method, path, status: response.status, headers: response.headers, text })
   seenBodies.push(text)
   return { status: response.status, headers: response.headers, text, body: text === "" ? undefined : JSON.parse(text) }
 }

@@ -55,14 +55,23 @@ describe("the OpenAPI document", () => {
       (schema as Json)["properties"]?.["type"] !== undefined && (schema as Json)["properties"]?.["code"] !== undefined
     )
     expect(problems.length).toBeGreaterThan(20)
+    const typesOfCode = new Map<string, Set<string>>()
+    const grouped: Array<string> = []
+    /** The type a code's problem carries: its own, or its group's. */
+    const typeCodeOf = (code: string) =>
+      ({ token_expired: "unauthorized", session_revoked: "unauthorized", too_many_assets: "upload_limit_reached", too_many_pending_uploads: "upload_limit_reached" } as Record<string, string>)[code] ?? code
     for (const [name, schema] of problems as Array<[string, Json]>) {
       const codes = (schema["properties"]["code"]["enum"] ?? [schema["properties"]["code"]["const"]]) as Array<string>
       const types = (schema["properties"]["type"]["enum"] ?? [schema["properties"]["type"]["const"]]) as Array<string>
       expect(types.length, name).toBe(1)
-      // Unauthorized carries three codes under one type (the kinds of a 401); every other problem one.
+      // Two problems group codes under one type (ADR 0017); every other one is typed by its code.
       if (codes.length === 1) expect(types[0], name).toBe(problemType(codes[0]!))
       else expect(types[0], name).toMatch(/^urn:customify:problem:[a-z_]+$/u)
+      for (const code of codes) typesOfCode.set(code, new Set([...(typesOfCode.get(code) ?? []), types[0]!]))
+      if (codes.length > 1) grouped.push(name.replace(/Encoded$/u, ""))
     }
+    expect(grouped.sort()).toEqual(["Unauthorized", "UploadLimitReached"])
+    for (const [code, types] of typesOfCode) expect([...types], code).toEqual([problemType(typeCodeOf(code))])
   })
 
   it("documents integer query parameters as integers with their bounds", () => {

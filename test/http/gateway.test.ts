@@ -10,6 +10,7 @@ import * as RequestPipeline from "../../src/http/RequestPipeline.ts"
 import * as RequestValidationLive from "../../src/http/RequestValidationLive.ts"
 import * as RouteTable from "../../src/http/RouteTable.ts"
 import { makeTestApp, pipelineDependenciesWith } from "../support/app.ts"
+import { assertConforms } from "../support/contract.ts"
 import { freshDatabase, realDatabaseUrl } from "../support/database.ts"
 import { clusterTarget, type RedisTopology, redisTopologies, requireRedis } from "../support/redisTopology.ts"
 
@@ -39,6 +40,10 @@ interface Sent {
 const send = async (app: { readonly handler: (request: Request) => Promise<Response> }, path: string, init: RequestInit = {}): Promise<Sent> => {
   const response = await app.handler(new Request(`http://test${path}`, init))
   const text = await response.text()
+  // Every answer of the real app is checked against the document; the probe API is not in it.
+  if (!path.startsWith("/probe/")) {
+    assertConforms({ method: init.method ?? "GET", path, status: response.status, headers: response.headers, text })
+  }
   const isJson = (response.headers.get("content-type") ?? "").includes("json")
   return { status: response.status, headers: response.headers, text, body: isJson && text !== "" ? JSON.parse(text) : undefined }
 }

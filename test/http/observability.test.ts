@@ -2,6 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Cause, Effect, Exit, type Layer, Logger, Option, Redacted, References, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { assertConforms } from "../support/contract.ts"
 import { makeTestApp } from "../support/app.ts"
 import { freshDatabase, realDatabaseUrl, realRedisUrl } from "../support/database.ts"
 import type { DesignId } from "../../src/domain/Design.ts"
@@ -104,6 +105,7 @@ const call = async (method: string, path: string, options: { body?: unknown; tok
   if (options.body !== undefined) init.body = JSON.stringify(options.body)
   const response = await app.handler(new Request(`http://test${path}`, init))
   const text = await response.text()
+  assertConforms({ method: method, path, status: response.status, headers: response.headers, text })
   const isJson = (response.headers.get("content-type") ?? "").includes("json")
   return { status: response.status, headers: response.headers, text, body: isJson && text !== "" ? JSON.parse(text) : undefined }
 }

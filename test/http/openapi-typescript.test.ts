@@ -63,6 +63,31 @@ export const quotaLimit = (problem: Quota): number | undefined => "limit" in pro
 
 type Limited = paths["/api/v1/designs"]["get"]["responses"][429]["content"]["application/problem+json"]
 export const limitedCode = (problem: Limited): string => problem.code
+
+// The endpoints a widget and a dashboard need (issue 15).
+type Products = paths["/api/v1/products"]["get"]["responses"][200]["content"]["application/json"]
+export const printableArea = (list: Products): number => (list.data[0]?.printableWidthMm ?? 0) * (list.data[0]?.printableHeightMm ?? 0)
+type ProductsHeaders = paths["/api/v1/products"]["get"]["parameters"]["header"]
+export const revalidate: ProductsHeaders = { "If-None-Match": 'W/"abc"' }
+type Plans = paths["/api/v1/plans"]["get"]["responses"][200]["content"]["application/json"]
+// null: no monthly limit
+export const quotaOf = (list: Plans): number | null | undefined => list.data.find((plan) => plan.id === "pro")?.monthlyDesignQuota
+type Assets = paths["/api/v1/designs/{id}/assets"]["get"]
+export const assetsQuery: NonNullable<Assets["parameters"]["query"]> = { limit: 50 }
+export const assetsNext = (page: Assets["responses"][200]["content"]["application/json"]): string | null => page.nextCursor
+type DeleteAsset = paths["/api/v1/designs/{id}/assets/{assetId}"]["delete"]
+export const deleteAsset: DeleteAsset["parameters"]["path"] = { id: "3f1b8c3e-2f7a-4c1e-9a57-0c2b9d3e4f5a", assetId: "4f1b8c3e-2f7a-4c1e-9a57-0c2b9d3e4f5a" }
+export const assetInUse = (problem: DeleteAsset["responses"][409]["content"]["application/problem+json"]): string => problem.code
+type Jobs = paths["/api/v1/designs/{id}/jobs"]["get"]
+export const jobsQuery: NonNullable<Jobs["parameters"]["query"]> = { limit: 20, cursor: "eyJrIjoxfQ" }
+// @ts-expect-error a page size is a number
+export const jobsStringLimit: NonNullable<Jobs["parameters"]["query"]> = { limit: "20" }
+export const newestJob = (page: Jobs["responses"][200]["content"]["application/json"]): string | undefined => page.data[0]?.status
+type Sessions = paths["/api/v1/users/me/sessions"]["get"]["responses"][200]["content"]["application/json"]
+export const thisDevice = (list: Sessions): string | undefined => list.data.find((session) => session.current)?.description
+type EndSession = paths["/api/v1/users/me/sessions/{sessionId}"]["delete"]
+export const endSession: EndSession["parameters"]["path"] = { sessionId: "EQpcWKCRh6WcLo5rpZ1noQ" }
+export const ended: EndSession["responses"][204]["content"] = undefined as never
 `
 
 const folder = mkdtempSync(join(tmpdir(), "customify-openapi-ts-"))

@@ -3,6 +3,7 @@ import { OpenApi } from "effect/http-api"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CoreApi } from "../../src/api/Api.ts"
 import type { DesignDocument } from "../../src/domain/DesignDocument.ts"
+import { assertConforms } from "../support/contract.ts"
 import { makeTestApp } from "../support/app.ts"
 import { realRedisUrl } from "../support/database.ts"
 import { uniqueEmail, validDocument } from "../support/http.ts"
@@ -68,6 +69,7 @@ const send = async (app: App, method: string, path: string, who: Who = {}, body?
   }
   const response = await app.handler(new Request(`http://test${path}`, init))
   const text = await response.text()
+  assertConforms({ method: method, path, status: response.status, headers: response.headers, text })
   let parsed: unknown = undefined
   try {
     parsed = text === "" ? undefined : JSON.parse(text)

@@ -81,7 +81,7 @@ describe("configuration", () => {
   })
 
   it("reads LOG_LEVEL in any case, as other tools spell it", async () => {
-    for (const [spelling, level] of [["info", "Info"], ["INFO", "Info"], ["Info", "Info"], ["debug", "Debug"], [" warn ", "Warn"], ["NONE", "None"]]) {
+    for (const [spelling, level] of [["info", "Info"], ["INFO", "Info"], ["Info", "Info"], ["debug", "Debug"], [" warn ", "Warn"], ["NONE", "None"], ["WARNING", "Warn"], ["off", "None"], ["silent", "None"]]) {
       const result = await load({ LOG_LEVEL: spelling! })
       if (result._tag === "Failure") throw result.failure
       expect(result.success.logLevel).toBe(level)

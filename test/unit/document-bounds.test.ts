@@ -70,7 +70,7 @@ describe("primitives", () => {
 
   it("read a page limit in decimal digits only", () => {
     expect(decode(Limit)("100")).toMatchObject({ _tag: "Success", value: 100 })
-    for (const bad of ["0", "101", "1e1", "0x10", " 5", "", "9".repeat(10)]) expect(decode(Limit)(bad)._tag, bad).toBe("Failure")
+    for (const bad of ["0", "101", "1e1", "0x10", " 5", "", "9".repeat(10), "010", "05", "00", "+5", "-0"]) expect(decode(Limit)(bad)._tag, bad).toBe("Failure")
   })
 
   it("bound trimmed input as it arrives: surrounding whitespace counts toward the maximum", () => {
