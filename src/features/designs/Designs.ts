@@ -9,6 +9,7 @@ import { VectorIndex } from "../../capabilities/vectors/VectorIndex.ts"
 import { Design, type DesignChanges, DesignId, type DesignStatus, MAX_DESIGN_NAME, type Product } from "../../domain/Design.ts"
 import { canvasSizeMm, type DesignDocument } from "../../domain/DesignDocument.ts"
 import { makeKeysetCursor } from "../../domain/Pagination.ts"
+import { INT32_MAX } from "../../domain/Primitives.ts"
 import { DesignInvalid, DesignNotFound, QuotaExceeded, SubscriptionInactive, VersionConflict } from "../../domain/DesignErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { periodContaining } from "../../domain/Quota.ts"
@@ -256,7 +257,13 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
     (updated) => Option.isSome(updated) ? updated.value : undefined
   ).pipe(referencesChecked(ownerId, changes.document), Effect.ensuring((yield* DesignLookup).invalidate(id)))
   if (Option.isSome(updated)) return updated.value
-  return yield* new VersionConflict({ currentVersion: (yield* explainRefusal).version })
+  const current = yield* explainRefusal
+  if (current.version === expectedVersion && current.version >= INT32_MAX) {
+    return yield* new DesignInvalid({
+      errors: [{ path: "version", message: "This design has reached its last version; duplicate it to keep editing" }]
+    })
+  }
+  return yield* new VersionConflict({ currentVersion: current.version })
 })
 
 /**

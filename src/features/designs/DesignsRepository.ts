@@ -4,7 +4,7 @@ import { SessionRevoked } from "../../domain/AuthErrors.ts"
 import { SqlClient } from "effect/sql"
 import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { Design, DesignChanges, DesignId, DesignStatus, Product, ProductType } from "../../domain/Design.ts"
-import { Timestamp } from "../../domain/Primitives.ts"
+import { INT32_MAX, Timestamp } from "../../domain/Primitives.ts"
 import { UserId } from "../../domain/User.ts"
 import { DatabaseUnavailable, orUnavailable, violatesForeignKey } from "../../capabilities/database/DatabaseUnavailable.ts"
 
@@ -69,7 +69,7 @@ export class DesignsRepository extends Context.Service<DesignsRepository, {
   /**
    * Applies the changes and bumps the version, in one statement, if the live design is still
    * `expectedVersion`, `ownerId` owns it and (when given) its product is one of `productTypes`;
-   * None otherwise.
+   * None otherwise, and for a design at the last version its column holds (INT32_MAX).
    */
   readonly update: (
     id: DesignId,
@@ -203,6 +203,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
           updatedAt: at
         })}, version = version + 1
         WHERE id = ${id} AND owner_id = ${ownerId} AND version = ${expectedVersion} AND deleted_at IS NULL
+          AND version < ${INT32_MAX}
           ${productTypes === undefined ? sql`` : sql`AND product_type IN ${sql.in(productTypes)}`}
         RETURNING ${columns}`
   })
@@ -305,6 +306,7 @@ export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*(
         const current = Option.getOrUndefined(live(all, id))
         if (
           current === undefined || current.ownerId !== ownerId || current.version !== expectedVersion ||
+          current.version >= INT32_MAX ||
           (productTypes !== undefined && !productTypes.includes(current.productType))
         ) return Option.none()
         const next: Design = { ...current, ...changes, version: current.version + 1, updatedAt: at }
