@@ -33,3 +33,25 @@ it("a design at the last version a version can hold is not updated past it, and 
   const [row] = await query<{ readonly version: number; readonly name: string }>((sql) => sql`SELECT version, name FROM designs WHERE id = ${id}`)
   expect(row).toEqual({ version: 2147483647, name: "V" })
 })
+
+it("creates and duplicates racing the account's deletion on the other instance: each is 201 or a 4xx, nothing of the account remains", async () => {
+  for (let round = 0; round < 5; round++) {
+    const { tokens, user } = await registered()
+    const [a, b] = [instances[0](tokens.accessToken), instances[1](tokens.accessToken)]
+    const { id } = await ok(a.designs.create({ payload: { name: "O", productType: "mug", document: validDocument() } }))
+    // The deletion checks the password first (bcrypt, tens of ms): writes are spread across it.
+    const deletion = attempt(b.me.delete({ payload: { password: "correct horse battery" } }))
+    const writes = Array.from({ length: 24 }, async (_, i) => {
+      await new Promise((resolve) => setTimeout(resolve, i * 15))
+      return i % 2 === 0
+        ? attempt(a.designs.create({ payload: { name: "R", productType: "mug", document: validDocument() } }))
+        : attempt(a.designs.duplicate({ params: { id } }))
+    })
+    const outcomes = [...await Promise.all(writes), await deletion]
+    expect(outcomes.at(-1)!.status, JSON.stringify(outcomes.at(-1))).toBe(204)
+    for (const outcome of outcomes.slice(0, -1)) expect([201, 401, 402, 404], JSON.stringify(outcome)).toContain(outcome.status)
+    const left = await query<{ readonly n: number }>((sql) =>
+      sql`SELECT (SELECT count(*) FROM designs WHERE owner_id = ${user.id})::int + (SELECT count(*) FROM design_usage WHERE user_id = ${user.id})::int AS n`)
+    expect(left[0]?.n).toBe(0)
+  }
+})

@@ -134,10 +134,15 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
    * On a refusal, `used` is the counter in this statement's snapshot (null: no row in it yet).
    */
   const chargeAndInsert = (design: Design, periodStart: string, limit: number | null) =>
-    sql<{ readonly inserted: boolean; readonly used: number | null }>`
-      WITH charged AS (
+    sql<{ readonly owner: boolean; readonly inserted: boolean; readonly used: number | null }>`
+      WITH owner AS (
+        -- The owner's row first, as the account deletion locks it (then cascades to the counter):
+        -- taking the counter's lock first and the owner's at the foreign key check deadlocked
+        -- with a deletion in between. An account deleted meanwhile leaves no row here.
+        SELECT id FROM users WHERE id = ${design.ownerId} FOR KEY SHARE
+      ), charged AS (
         INSERT INTO design_usage (user_id, period_start, designs_created)
-        VALUES (${design.ownerId}, ${periodStart}, 1)
+        SELECT id, ${periodStart}::date, 1 FROM owner
         ON CONFLICT (user_id, period_start) DO UPDATE SET designs_created = design_usage.designs_created + 1
         ${limit === null ? sql`` : sql`WHERE design_usage.designs_created < ${limit}`}
         RETURNING 1
@@ -149,7 +154,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
         FROM charged
         RETURNING 1
       )
-      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted,
+      SELECT EXISTS (SELECT 1 FROM owner) AS owner, EXISTS (SELECT 1 FROM inserted) AS inserted,
         CASE WHEN EXISTS (SELECT 1 FROM charged) THEN NULL
         ELSE (SELECT designs_created FROM design_usage WHERE user_id = ${design.ownerId} AND period_start = ${periodStart})
         END AS used`
@@ -165,6 +170,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
       orUnavailable
     )
     if (outcome?.inserted === true) return stored
+    if (outcome?.owner === false) return yield* new SessionRevoked()
     // Refused: the guard saw at least `limit` on the latest count, which is at least the snapshot's.
     return yield* new QuotaSpent({ used: Math.max(limit ?? 0, outcome?.used ?? 0) })
   })
