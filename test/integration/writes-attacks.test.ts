@@ -55,3 +55,20 @@ it("creates and duplicates racing the account's deletion on the other instance: 
     expect(left[0]?.n).toBe(0)
   }
 })
+
+it("an update racing a delete on the other instance: 200 then deleted, or 404; never resurrected, never 409", async () => {
+  const { tokens } = await registered()
+  const [a, b] = [instances[0](tokens.accessToken), instances[1](tokens.accessToken)]
+  for (let round = 0; round < 8; round++) {
+    const { id } = await ok(a.designs.create({ payload: { name: "U", productType: "mug", document: validDocument() } }))
+    const [updated, deleted] = await Promise.all([
+      attempt(a.designs.update({ params: { id }, headers: {}, payload: { version: 1, name: "Renamed", document: validDocument() } })),
+      attempt(b.designs.delete({ params: { id } }))
+    ])
+    expect(deleted.status).toBe(204)
+    expect([200, 404]).toContain(updated.status)
+    expect(await attempt(a.designs.get({ params: { id }, headers: {} }))).toMatchObject({ status: 404 })
+    const [row] = await query<{ readonly deleted: boolean }>((sql) => sql`SELECT deleted_at IS NOT NULL AS deleted FROM designs WHERE id = ${id}`)
+    expect(row?.deleted).toBe(true)
+  }
+})
