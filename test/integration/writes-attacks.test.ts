@@ -67,8 +67,32 @@ it("an update racing a delete on the other instance: 200 then deleted, or 404; n
     ])
     expect(deleted.status).toBe(204)
     expect([200, 404]).toContain(updated.status)
-    expect(await attempt(a.designs.get({ params: { id }, headers: {} }))).toMatchObject({ status: 404 })
+    expect(await attempt(a.designs.get({ params: { id } }))).toMatchObject({ status: 404 })
     const [row] = await query<{ readonly deleted: boolean }>((sql) => sql`SELECT deleted_at IS NOT NULL AS deleted FROM designs WHERE id = ${id}`)
     expect(row?.deleted).toBe(true)
   }
+})
+
+it("a plan change committed after the create read the subscription (a race; here its 30 s cached copy) decides the charge", async () => {
+  const { tokens, user } = await registered()
+  const api = instances[0](tokens.accessToken)
+  const create = () => attempt(api.designs.create({ payload: { name: "P", productType: "mug", document: validDocument() } }))
+  const used = async () =>
+    (await query<{ readonly n: number }>((sql) => sql`SELECT designs_created AS n FROM design_usage WHERE user_id = ${user.id}`))[0]?.n
+  // Starter (100); the create's lookup caches it; 50 used.
+  await query((sql) => sql`UPDATE subscriptions SET plan_id = 'starter' WHERE user_id = ${user.id}`)
+  expect(await create()).toMatchObject({ status: 201 })
+  await query((sql) => sql`UPDATE design_usage SET designs_created = 50 WHERE user_id = ${user.id}`)
+  // A downgrade to free (10) commits: nothing more is charged.
+  await query((sql) => sql`UPDATE subscriptions SET plan_id = 'free' WHERE user_id = ${user.id}`)
+  expect(await create()).toMatchObject({ status: 402, error: { _tag: "QuotaExceeded", limit: 10, used: 50 } })
+  expect(await used()).toBe(50)
+  // Back on starter, but canceled: nothing charged either.
+  await query((sql) => sql`UPDATE subscriptions SET plan_id = 'starter', status = 'canceled' WHERE user_id = ${user.id}`)
+  expect(await create()).toMatchObject({ status: 402, error: { _tag: "SubscriptionInactive" } })
+  expect(await used()).toBe(50)
+  // Upgraded to enterprise (unlimited) and active again: charged.
+  await query((sql) => sql`UPDATE subscriptions SET plan_id = 'enterprise', status = 'active' WHERE user_id = ${user.id}`)
+  expect(await create()).toMatchObject({ status: 201 })
+  expect(await used()).toBe(51)
 })

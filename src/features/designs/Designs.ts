@@ -153,13 +153,12 @@ const referencesChecked = (ownerId: UserId, document: DesignDocument | undefined
 const insertWithinQuota = Effect.fnUntraced(function*(actor: Actor, design: Omit<NewDesign, "id" | "ownerId">) {
   const subscription = yield* requireActive(actor.userId)
   const period = periodContaining(new Date(yield* Clock.currentTimeMillis))
-  const limit = subscription.plan.monthlyDesignQuota
   return yield* (yield* DesignsRepository).insertCharged(
     { id: randomUUID() as DesignId, ownerId: actor.userId, ...design },
-    { periodStart: period.start, limit }
+    { periodStart: period.start, limit: subscription.plan.monthlyDesignQuota }
   ).pipe(
-    Effect.catchTag("QuotaSpent", ({ used }) =>
-      Effect.fail(new QuotaExceeded({ limit: limit ?? used, used, resetsAt: period.end })))
+    Effect.catchTag("QuotaSpent", (spent) =>
+      Effect.fail(new QuotaExceeded({ limit: spent.limit ?? spent.used, used: spent.used, resetsAt: period.end })))
   )
 })
 
