@@ -12,6 +12,18 @@ export interface RedisClusterTarget {
 
 const SCHEME = /^rediss?:\/\//
 
+/** The URL's user and password, percent-decoded; undefined when one is not valid percent-encoding. */
+const decodeCredentials = (url: URL): [string | undefined, string | undefined] | undefined => {
+  try {
+    return [
+      url.username === "" ? undefined : decodeURIComponent(url.username),
+      url.password === "" ? undefined : decodeURIComponent(url.password)
+    ]
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * `host:port,host:port` or the same as `redis://` / `rediss://` URLs with credentials, e.g.
  * `rediss://default:token@clustercfg.shop.abc123.use1.cache.amazonaws.com:6379` (one
@@ -32,7 +44,8 @@ export const parse = (text: string): RedisClusterTarget | string => {
     try {
       url = new URL(isUrl ? entry : `redis://${entry}`)
     } catch {
-      return `"${isUrl ? "(a URL)" : entry}" is not host:port or a redis:// / rediss:// URL`
+      // An entry with an `@` may hold a password: never echoed (the problem is logged).
+      return `"${isUrl || entry.includes("@") ? "(an entry with credentials)" : entry}" is not host:port or a redis:// / rediss:// URL`
     }
     if (url.hostname === "" || !["", "/", "/0"].includes(url.pathname) || url.search !== "" || url.hash !== "") {
       return "every entry must be host:port or redis(s)://[user:password@]host:port (a cluster has only database 0)"
@@ -40,11 +53,15 @@ export const parse = (text: string): RedisClusterTarget | string => {
     if (!isUrl && (url.username !== "" || url.password !== "")) {
       return "credentials need the URL form, redis(s)://user:password@host:port"
     }
-    nodes.push({ host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: url.port === "" ? 6379 : Number(url.port) })
+    if (url.port === "0") return "a node's port must be 1 to 65535"
+    const node = { host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: url.port === "" ? 6379 : Number(url.port) }
+    // The URL parser spells a host one way (IPv6 compressed, names lower-cased): a node listed twice is one seed.
+    if (!nodes.some(({ host, port }) => host === node.host && port === node.port)) nodes.push(node)
     if (isUrl) {
       tls = url.protocol === "rediss:"
-      username = url.username === "" ? undefined : decodeURIComponent(url.username)
-      password = url.password === "" ? undefined : decodeURIComponent(url.password)
+      const decoded = decodeCredentials(url)
+      if (decoded === undefined) return "a URL entry's user and password must be percent-encoded (% followed by two hex digits)"
+      ;[username, password] = decoded
       shared.add(JSON.stringify([url.protocol, url.username, url.password]))
     }
   }

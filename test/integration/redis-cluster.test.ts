@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as tls from "node:tls"
-import { Cluster } from "ioredis"
-import { Duration, Effect, Layer } from "effect"
+import { Cluster, type Redis as Node } from "ioredis"
+import { Duration, Effect, Layer, Option } from "effect"
 import { RateLimiter, Redis } from "effect/persistence"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CacheStore, layerRedisCluster } from "../../src/capabilities/cache/CacheStore.ts"
@@ -161,4 +161,58 @@ describe("on a Redis Cluster", () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+
+  /**
+   * A slot moving between masters while the API runs (ElastiCache online resharding): during the
+   * migration a node answers ASK for the keys already moved, after it MOVED. Reads, writes and
+   * scripts (EVALSHA on a node that never saw the script) must follow both, on the API's client.
+   */
+  const nodeId = async (node: Node) => String(await node.call("CLUSTER", "MYID"))
+
+  it("follows ASK during a slot's migration and MOVED after it, for reads, writes and scripts", async () => {
+    const tag = randomUUID()
+    const [moved, stays, counter] = [`a:{${tag}}:moved`, `a:{${tag}}:stays`, `a:{${tag}}:counter`]
+    const slot = Number(await raw.call("CLUSTER", "KEYSLOT", moved))
+    const masters = raw.nodes("master")
+    const slotOwner = async (node: Node) =>
+      ((await node.call("CLUSTER", "SLOTS")) as Array<[number, number, [string, number]]>)
+        .some(([from, to, [, port]]) => from <= slot && slot <= to && port === node.options.port)
+    const source = (await Promise.all(masters.map(async (node) => [node, await slotOwner(node)] as const))).find(([, owns]) => owns)![0]
+    const target = masters.find((node) => node !== source)!
+    const [sourceId, targetId] = [await nodeId(source), await nodeId(target)]
+
+    const result = await run(Effect.gen(function*() {
+      const cache = yield* CacheStore
+      const ttl = Duration.minutes(1)
+      yield* cache.set(moved, "before", ttl)
+      yield* cache.set(stays, "here", ttl)
+      yield* cache.increment(counter, ttl)
+
+      // Migrating: `moved` and `counter` go to the target, `stays` not yet.
+      yield* Effect.promise(async () => {
+        await target.call("CLUSTER", "SETSLOT", String(slot), "IMPORTING", sourceId)
+        await source.call("CLUSTER", "SETSLOT", String(slot), "MIGRATING", targetId)
+        for (const key of [moved, counter]) await source.migrate(target.options.host!, target.options.port!, key, 0, 5_000)
+        await target.script("FLUSH")
+      })
+      const during = [
+        yield* cache.get(moved),
+        yield* cache.get(stays),
+        yield* cache.increment(counter, ttl),
+        yield* cache.setIfEquals(moved, "before", "during", ttl)
+      ]
+
+      // Done: the slot is the target's, everywhere.
+      yield* Effect.promise(async () => {
+        await source.migrate(target.options.host!, target.options.port!, stays, 0, 5_000)
+        for (const node of masters) await node.call("CLUSTER", "SETSLOT", String(slot), "NODE", targetId)
+        await target.script("FLUSH")
+      })
+      const after = [yield* cache.get(moved), yield* cache.get(stays), yield* cache.increment(counter, ttl)]
+      return { during, after }
+    }))
+
+    expect(result.during).toEqual([Option.some("before"), Option.some("here"), 2, true])
+    expect(result.after).toEqual([Option.some("during"), Option.some("here"), 3])
+  }, 30_000)
 })

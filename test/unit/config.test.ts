@@ -265,5 +265,19 @@ describe("configuration", () => {
       expect(mixed).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: URL entries must share/)])
       expect(mixed.join()).not.toMatch(/pw-alpha|pw-beta/)
     })
+
+    it("refuses odd spellings as a problem, never echoing a password nor throwing", async () => {
+      for (const bad of ["default:hunter2@h:6379:1", "a:hunter2@h:x", "redis://u:hunter2%zz@h:7000", "h:0", "::1:7000"]) {
+        const problems = await problemsOf({ REDIS_CLUSTER_NODES: bad })
+        expect(problems, bad).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES:/)])
+        expect(problems.join(), bad).not.toMatch(/hunter2/)
+      }
+    })
+
+    it("lists a node given twice once", () => {
+      const target = RedisClusterNodes.parse("h:7000, h:7000,[::1]:7000,[0:0:0:0:0:0:0:1]:7000")
+      if (typeof target === "string") throw new Error(target)
+      expect(target.nodes).toEqual([{ host: "h", port: 7000 }, { host: "::1", port: 7000 }])
+    })
   })
 })

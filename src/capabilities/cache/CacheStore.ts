@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import { Clock, Context, Data, Duration, Effect, Layer, Option } from "effect"
 import { RateLimiter, Redis } from "effect/persistence"
 import { AppConfig } from "../../config/AppConfig.ts"
@@ -111,8 +112,13 @@ export const layerRateLimiterStoreRedis: Layer.Layer<RateLimiter.RateLimiterStor
     }))
 )
 
-/** `{key}`: Redis Cluster places every key containing it in the slot of `key` alone. */
-export const hashTag = (key: string): string => `{${key}}`
+/**
+ * `{key}`: Redis Cluster places every key containing it in the slot of `key` alone. Redis takes
+ * the text up to the first `}` as the tag and ignores an empty one (the whole key is hashed
+ * then): a key that is empty or holds a `}` is tagged by its digest instead, followed by itself.
+ */
+export const hashTag = (key: string): string =>
+  key !== "" && !key.includes("}") ? `{${key}}` : `{${createHash("sha256").update(key).digest("hex")}}${key}`
 
 const layerOn = (
   description: string,

@@ -9,6 +9,7 @@ import { VectorIndex } from "../../capabilities/vectors/VectorIndex.ts"
 import { Design, type DesignChanges, DesignId, type DesignStatus, MAX_DESIGN_NAME, type Product } from "../../domain/Design.ts"
 import { canvasSizeMm, type DesignDocument } from "../../domain/DesignDocument.ts"
 import { makeKeysetCursor } from "../../domain/Pagination.ts"
+import { INT32_MAX } from "../../domain/Primitives.ts"
 import { DesignInvalid, DesignNotFound, QuotaExceeded, SubscriptionInactive, VersionConflict } from "../../domain/DesignErrors.ts"
 import { type Actor, authorize } from "../../domain/Policy.ts"
 import { periodContaining } from "../../domain/Quota.ts"
@@ -152,13 +153,12 @@ const referencesChecked = (ownerId: UserId, document: DesignDocument | undefined
 const insertWithinQuota = Effect.fnUntraced(function*(actor: Actor, design: Omit<NewDesign, "id" | "ownerId">) {
   const subscription = yield* requireActive(actor.userId)
   const period = periodContaining(new Date(yield* Clock.currentTimeMillis))
-  const limit = subscription.plan.monthlyDesignQuota
   return yield* (yield* DesignsRepository).insertCharged(
     { id: randomUUID() as DesignId, ownerId: actor.userId, ...design },
-    { periodStart: period.start, limit }
+    { periodStart: period.start, limit: subscription.plan.monthlyDesignQuota }
   ).pipe(
-    Effect.catchTag("QuotaSpent", ({ used }) =>
-      Effect.fail(new QuotaExceeded({ limit: limit ?? used, used, resetsAt: period.end })))
+    Effect.catchTag("QuotaSpent", (spent) =>
+      Effect.fail(new QuotaExceeded({ limit: spent.limit ?? spent.used, used: spent.used, resetsAt: period.end })))
   )
 })
 
@@ -256,7 +256,13 @@ export const updateDesign = Effect.fn("updateDesign")(function*(
     (updated) => Option.isSome(updated) ? updated.value : undefined
   ).pipe(referencesChecked(ownerId, changes.document), Effect.ensuring((yield* DesignLookup).invalidate(id)))
   if (Option.isSome(updated)) return updated.value
-  return yield* new VersionConflict({ currentVersion: (yield* explainRefusal).version })
+  const current = yield* explainRefusal
+  if (current.version === expectedVersion && current.version >= INT32_MAX) {
+    return yield* new DesignInvalid({
+      errors: [{ path: "version", message: "This design has reached its last version; duplicate it to keep editing" }]
+    })
+  }
+  return yield* new VersionConflict({ currentVersion: current.version })
 })
 
 /**

@@ -1,24 +1,29 @@
 import { Clock, Context, Data, Duration, Effect, Exit, Layer, Option, Ref, Schema, Struct } from "effect"
 import { AssetReferenceLost } from "../../domain/Asset.ts"
 import { SessionRevoked } from "../../domain/AuthErrors.ts"
+import { SubscriptionInactive } from "../../domain/DesignErrors.ts"
 import { SqlClient } from "effect/sql"
 import * as StoredRows from "../../capabilities/database/StoredRows.ts"
 import { Design, DesignChanges, DesignId, DesignStatus, Product, ProductType } from "../../domain/Design.ts"
-import { Timestamp } from "../../domain/Primitives.ts"
+import { INT32_MAX, Timestamp } from "../../domain/Primitives.ts"
 import { UserId } from "../../domain/User.ts"
 import { DatabaseUnavailable, orUnavailable, violatesForeignKey } from "../../capabilities/database/DatabaseUnavailable.ts"
 
 /** A design's own fields; the repository numbers its version and stamps its times. */
 export type NewDesign = Pick<Design, "id" | "ownerId" | "name" | "productType" | "status" | "document">
 
-/** The month's counter and its ceiling; `limit: null` is unlimited. */
+/**
+ * The month's counter and the ceiling the caller read (`limit: null` is unlimited). PostgreSQL
+ * charges against the subscription as it is when the statement runs, not this copy: a plan
+ * change or cancellation that committed meanwhile decides (the memory layer uses `limit`).
+ */
 export interface QuotaCharge {
   readonly periodStart: Date
   readonly limit: number | null
 }
 
-/** The month's quota is spent: nothing was inserted. */
-export class QuotaSpent extends Data.TaggedError("QuotaSpent")<{ readonly used: number }> {}
+/** The month's quota is spent: nothing was inserted. `limit` is the plan's that refused. */
+export class QuotaSpent extends Data.TaggedError("QuotaSpent")<{ readonly used: number; readonly limit: number | null }> {}
 
 /** Keyset position: designs strictly older than this one. */
 const DesignCursor = Design.mapFields(Struct.pick(["createdAt", "id"]))
@@ -55,6 +60,8 @@ export class DesignsRepository extends Context.Service<DesignsRepository, {
   /**
    * Counts the design against the month's quota and inserts it, in one statement; the
    * counter's row lock serialises a user's concurrent creates, so no race can exceed the limit.
+   * The subscription is read in the statement too, its row locked (FOR SHARE) so that a plan
+   * change waits for it or is seen by it: SubscriptionInactive when it is no longer active.
    * Fails with the count already used when the quota is spent (and inserts nothing), with
    * SessionRevoked when the owner's account was deleted meanwhile, and with AssetReferenceLost
    * when an upload an image layer shows was deleted meanwhile (the database refuses the document).
@@ -62,14 +69,14 @@ export class DesignsRepository extends Context.Service<DesignsRepository, {
   readonly insertCharged: (
     design: NewDesign,
     charge: QuotaCharge
-  ) => Effect.Effect<Design, QuotaSpent | SessionRevoked | AssetReferenceLost | DatabaseUnavailable>
+  ) => Effect.Effect<Design, QuotaSpent | SubscriptionInactive | SessionRevoked | AssetReferenceLost | DatabaseUnavailable>
   /** A live (not deleted) design, whoever owns it: the caller applies the policy. */
   readonly findLive: (id: DesignId) => Effect.Effect<Option.Option<Design>, DatabaseUnavailable>
   readonly list: (query: DesignQuery) => Effect.Effect<ReadonlyArray<Design>, DatabaseUnavailable>
   /**
    * Applies the changes and bumps the version, in one statement, if the live design is still
    * `expectedVersion`, `ownerId` owns it and (when given) its product is one of `productTypes`;
-   * None otherwise.
+   * None otherwise, and for a design at the last version its column holds (INT32_MAX).
    */
   readonly update: (
     id: DesignId,
@@ -133,13 +140,30 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
    * output, so a refused charge inserts nothing and the lock is held for this statement only.
    * On a refusal, `used` is the counter in this statement's snapshot (null: no row in it yet).
    */
-  const chargeAndInsert = (design: Design, periodStart: string, limit: number | null) =>
-    sql<{ readonly inserted: boolean; readonly used: number | null }>`
-      WITH charged AS (
+  const chargeAndInsert = (design: Design, periodStart: string) =>
+    sql<{
+      readonly owner: boolean
+      readonly status: string | null
+      readonly quota: number | null
+      readonly inserted: boolean
+      readonly used: number | null
+    }>`
+      WITH owner AS (
+        -- The owner's row first, as the account deletion locks it (then cascades to the counter):
+        -- taking the counter's lock first and the owner's at the foreign key check deadlocked
+        -- with a deletion in between. An account deleted meanwhile leaves no row here.
+        SELECT id FROM users WHERE id = ${design.ownerId} FOR KEY SHARE
+      ), subscription AS (
+        -- The plan as it is now: a change committed since the caller read it (cached) decides,
+        -- and one still running waits for this statement (its upsert needs this row).
+        SELECT s.status, p.monthly_design_quota AS quota FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+        WHERE s.user_id = ${design.ownerId} FOR SHARE OF s
+      ), charged AS (
         INSERT INTO design_usage (user_id, period_start, designs_created)
-        VALUES (${design.ownerId}, ${periodStart}, 1)
+        SELECT owner.id, ${periodStart}::date, 1 FROM owner, subscription
+        WHERE subscription.status = 'active' AND (subscription.quota IS NULL OR subscription.quota > 0)
         ON CONFLICT (user_id, period_start) DO UPDATE SET designs_created = design_usage.designs_created + 1
-        ${limit === null ? sql`` : sql`WHERE design_usage.designs_created < ${limit}`}
+        WHERE (SELECT quota FROM subscription) IS NULL OR design_usage.designs_created < (SELECT quota FROM subscription)
         RETURNING 1
       ), inserted AS (
         INSERT INTO designs (id, owner_id, name, product_type, status, document, version, created_at, updated_at)
@@ -149,24 +173,27 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
         FROM charged
         RETURNING 1
       )
-      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted,
+      SELECT EXISTS (SELECT 1 FROM owner) AS owner, (SELECT status FROM subscription) AS status,
+        (SELECT quota FROM subscription) AS quota, EXISTS (SELECT 1 FROM inserted) AS inserted,
         CASE WHEN EXISTS (SELECT 1 FROM charged) THEN NULL
         ELSE (SELECT designs_created FROM design_usage WHERE user_id = ${design.ownerId} AND period_start = ${periodStart})
         END AS used`
 
   const insertCharged = Effect.fn("DesignsRepository.insertCharged")(function*(design: NewDesign, charge: QuotaCharge) {
     const stored = created(design, yield* now)
-    if (charge.limit !== null && charge.limit <= 0) return yield* new QuotaSpent({ used: 0 })
-    const limit = charge.limit
-    const [outcome] = yield* chargeAndInsert(stored, periodKey(charge.periodStart), limit).pipe(
+    const [outcome] = yield* chargeAndInsert(stored, periodKey(charge.periodStart)).pipe(
       // The owner's account was deleted while this request ran (another device): so were its sessions.
       Effect.catchIf((error) => violatesForeignKey(error, /_(user|owner)_id_fkey$/u), () => Effect.fail(new SessionRevoked())),
       referencesLost,
       orUnavailable
     )
     if (outcome?.inserted === true) return stored
-    // Refused: the guard saw at least `limit` on the latest count, which is at least the snapshot's.
-    return yield* new QuotaSpent({ used: Math.max(limit ?? 0, outcome?.used ?? 0) })
+    if (outcome === undefined || !outcome.owner) return yield* new SessionRevoked()
+    if (outcome.status !== "active") {
+      return yield* new SubscriptionInactive({ status: outcome.status === null ? "none" : outcome.status as SubscriptionInactive["status"] })
+    }
+    // Refused: the guard saw at least `quota` on the latest count, which is at least the snapshot's.
+    return yield* new QuotaSpent({ used: Math.max(outcome.quota ?? 0, outcome.used ?? 0), limit: outcome.quota })
   })
 
   const findLive = StoredRows.findOneOption({
@@ -203,6 +230,7 @@ export const layerSql = Layer.effect(DesignsRepository, Effect.gen(function*() {
           updatedAt: at
         })}, version = version + 1
         WHERE id = ${id} AND owner_id = ${ownerId} AND version = ${expectedVersion} AND deleted_at IS NULL
+          AND version < ${INT32_MAX}
           ${productTypes === undefined ? sql`` : sql`AND product_type IN ${sql.in(productTypes)}`}
         RETURNING ${columns}`
   })
@@ -278,7 +306,7 @@ export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*(
         const key = `${design.ownerId}:${periodKey(charge.periodStart)}`
         const counts = yield* Ref.get(usage)
         const used = counts.get(key) ?? 0
-        if (charge.limit !== null && used >= charge.limit) return yield* new QuotaSpent({ used })
+        if (charge.limit !== null && used >= charge.limit) return yield* new QuotaSpent({ used, limit: charge.limit })
         counts.set(key, used + 1)
         ;(yield* Ref.get(designs)).set(design.id, { design: stored, deletedAt: null })
         return stored
@@ -305,6 +333,7 @@ export const layerMemory = Layer.effect(DesignsRepository, Effect.gen(function*(
         const current = Option.getOrUndefined(live(all, id))
         if (
           current === undefined || current.ownerId !== ownerId || current.version !== expectedVersion ||
+          current.version >= INT32_MAX ||
           (productTypes !== undefined && !productTypes.includes(current.productType))
         ) return Option.none()
         const next: Design = { ...current, ...changes, version: current.version + 1, updatedAt: at }
